@@ -1,0 +1,703 @@
+"""The :class:`Camera` base: public policy methods over private ``_do_*`` backend hooks.
+
+Policy lives here, once, for every backend (pylon, Harvesters/GenTL, the simulator): state
+checks, SI-unit conversion through the firmware profile, validation against the device's *live*
+limits (reject, never clamp), trigger set-up, frame metadata, counters, burst collection and
+reconnection.  A backend only moves bytes: it opens a device, reads and writes GenICam nodes,
+starts and stops streaming and hands over one buffer at a time.
+
+Units: seconds, dB, Hz, pixels.  Times in frame metadata are integer nanoseconds.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from ..clock import MONOTONIC, Clock
+from ..errors import (
+    ConfigError,
+    DeviceError,
+    DeviceLostError,
+    DeviceTimeoutError,
+    LimitError,
+    UnsupportedFeatureError,
+)
+from ..frames import BufferPool, Burst, Frame, FrameMeta, IlluminationState
+from .profiles import CANONICAL_FEATURES, FeatureKind, FeatureMap, Profile, load_profiles, select_profile
+
+__all__ = [
+    "CameraInfo",
+    "NodeInfo",
+    "RawGrab",
+    "FeatureLimits",
+    "TriggerKind",
+    "Trigger",
+    "CameraCounters",
+    "Camera",
+]
+
+log = logging.getLogger(__name__)
+
+#: Applied first, in this order, because the limits of later features depend on them.
+_APPLY_FIRST = ("pixel_format", "width", "height", "offset_x", "offset_y")
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """Identity of a camera as its backend enumerates it."""
+
+    backend: str
+    vendor: str
+    model: str
+    serial: str
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        """Stable lane-wide id: ``backend:serial``."""
+        return f"{self.backend}:{self.serial}"
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What a backend reports about one live GenICam node (in node units)."""
+
+    kind: str  # FeatureKind value
+    readable: bool
+    writable: bool
+    min: float | None = None
+    max: float | None = None
+    inc: float | None = None
+    entries: tuple[str, ...] = ()
+    unit: str = ""
+
+
+@dataclass
+class RawGrab:
+    """One buffer from a backend: pixels (a view into driver memory) and what the device said."""
+
+    array: np.ndarray
+    release: Callable[[], None] | None
+    frame_number: int
+    complete: bool = True
+    reason: str | None = None
+    device_ns: int | None = None
+    skipped: int = 0
+    pixel_format: str = "Mono8"
+
+
+@dataclass(frozen=True)
+class FeatureLimits:
+    """Live limits of a canonical feature, in SI units (or the allowed words of an enum)."""
+
+    feature: str
+    unit: str
+    min: float | None = None
+    max: float | None = None
+    inc: float | None = None
+    values: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.values:
+            return "{" + ", ".join(self.values) + "}"
+        lo = "-inf" if self.min is None else f"{self.min:g}"
+        hi = "inf" if self.max is None else f"{self.max:g}"
+        step = "" if not self.inc else f" step {self.inc:g}"
+        return f"[{lo}, {hi}] {self.unit}{step}".rstrip()
+
+
+class TriggerKind(str, Enum):
+    FREE_RUN = "free_run"
+    SOFTWARE = "software"
+    HARDWARE = "hardware"
+    ACTION = "action"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """How frames are started.
+
+    ``burst_frames > 1`` asks the camera to take that many frames per trigger
+    (SFNC ``FrameBurstStart`` + ``AcquisitionBurstFrameCount``); cameras without it raise
+    :class:`UnsupportedFeatureError` at :meth:`Camera.arm` — :meth:`Camera.capture_burst` then
+    issues one software trigger per frame instead, which every camera supports.
+    ``delay_s`` is the camera's trigger delay in seconds.
+    """
+
+    kind: TriggerKind = TriggerKind.FREE_RUN
+    source: str | None = None
+    activation: str = "RisingEdge"
+    burst_frames: int = 1
+    delay_s: float = 0.0
+
+    @classmethod
+    def free_run(cls) -> Trigger:
+        return cls(TriggerKind.FREE_RUN)
+
+    @classmethod
+    def software(cls, burst_frames: int = 1) -> Trigger:
+        return cls(TriggerKind.SOFTWARE, "Software", burst_frames=burst_frames)
+
+    @classmethod
+    def hardware(
+        cls, line: str = "Line1", activation: str = "RisingEdge", burst_frames: int = 1,
+        delay_s: float = 0.0,
+    ) -> Trigger:
+        return cls(TriggerKind.HARDWARE, line, activation, burst_frames, delay_s)
+
+    @classmethod
+    def action(cls, burst_frames: int = 1, source: str = "Action1") -> Trigger:
+        return cls(TriggerKind.ACTION, source, burst_frames=burst_frames)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.burst_frames, bool) or not isinstance(self.burst_frames, int) \
+                or self.burst_frames < 1:
+            raise LimitError("burst_frames must be an integer ≥ 1", key="burst_frames",
+                             allowed="≥ 1")
+        if not (isinstance(self.delay_s, (int, float)) and math.isfinite(self.delay_s)
+                and self.delay_s >= 0):
+            raise LimitError("trigger delay must be a finite number of seconds ≥ 0",
+                             key="delay_s", allowed="≥ 0 s")
+
+
+@dataclass
+class CameraCounters:
+    """Running totals since the camera object was made (they survive reconnects)."""
+
+    frames: int = 0  # frames handed out, complete or not
+    incomplete: int = 0  # frames marked incomplete (or discarded as such by the driver)
+    dropped: int = 0  # frames the device or driver skipped, or a full burst pool refused
+    timeouts: int = 0  # grabs that waited in vain
+    lost: int = 0  # device-lost events
+    reconnects: int = 0  # successful reconnects
+    pinned: int = 0  # buffers kept from the driver because a view outlived its frame
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Camera(abc.ABC):
+    """A camera: open it, configure it in SI units, arm a trigger, grab borrowed frames.
+
+    ``with camera:`` opens and closes.  Subclasses implement the ``_do_*`` hooks only.
+    ``buffer_count`` is the number of driver buffers streamed into; a burst longer than the
+    driver can hold is moved into a fixed :class:`~lanecam.frames.BufferPool` of
+    ``burst_pool_frames`` slots.
+    """
+
+    backend: str = "abstract"
+
+    def __init__(
+        self,
+        *,
+        profile: str | Profile | None = None,
+        profiles: Mapping[str, Profile] | None = None,
+        clock: Clock = MONOTONIC,
+        buffer_count: int = 16,
+        burst_pool_frames: int = 64,
+    ) -> None:
+        if buffer_count < 2:
+            raise LimitError("buffer_count must be ≥ 2", key="buffer_count", allowed="≥ 2")
+        self._profile_override = profile
+        self._profiles = profiles
+        self.clock = clock
+        self.buffer_count = int(buffer_count)
+        self.burst_pool_frames = int(burst_pool_frames)
+        self.counters = CameraCounters()
+        self.illumination = IlluminationState()  # set by the lane; stamped into each frame
+        self.polarizer_deg: float | None = None  # likewise, for a rotatable polarizer
+        self._info: CameraInfo | None = None
+        self._profile: Profile | None = None
+        self._trigger: Trigger | None = None
+        self._lost = False
+        self._applied: dict[str, Any] = {}
+        self._exposure_s: float | None = None
+        self._gain_db: float | None = None
+        self._pixel_format = "Mono8"
+        self._burst_pool: BufferPool | None = None
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- identity and state
+    @property
+    def info(self) -> CameraInfo:
+        if self._info is None:
+            raise DeviceError("camera is not open", device=self._name_for_errors())
+        return self._info
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def profile(self) -> Profile:
+        if self._profile is None:
+            raise DeviceError("camera is not open", device=self._name_for_errors())
+        return self._profile
+
+    @property
+    def is_open(self) -> bool:
+        return self._info is not None
+
+    @property
+    def is_armed(self) -> bool:
+        return self._trigger is not None
+
+    @property
+    def trigger_mode(self) -> Trigger | None:
+        return self._trigger
+
+    def _name_for_errors(self) -> str:
+        return self._info.id if self._info else f"{self.backend}:<closed>"
+
+    def __repr__(self) -> str:
+        state = "armed" if self.is_armed else "open" if self.is_open else "closed"
+        who = f"{self._info.vendor} {self._info.model} {self._info.serial}" if self._info else ""
+        return f"{type(self).__name__}({who}, {state})".replace("(, ", "(")
+
+    # ---------------------------------------------------------------- open / close
+    def open(self) -> Camera:
+        """Connect to the device and pick its firmware profile; idempotent."""
+        with self._lock:
+            if self._info is not None:
+                return self
+            info = self._do_open()
+            try:
+                profiles = self._profiles if self._profiles is not None else load_profiles()
+                if isinstance(self._profile_override, Profile):
+                    prof = self._profile_override
+                else:
+                    prof = select_profile(info.vendor, info.model, profiles, self._profile_override)
+            except Exception:
+                self._do_close()
+                raise
+            self._info, self._profile, self._lost = info, prof, False
+            self._refresh_meta_cache()
+            log.info("opened %s (%s) with profile %s", info.id, info.model, prof.name)
+            return self
+
+    def close(self) -> None:
+        """Stop streaming and disconnect; idempotent, also after the device was lost."""
+        with self._lock:
+            if self._info is None:
+                return
+            try:
+                if self._trigger is not None:
+                    self._trigger = None
+                    self._do_stop()
+            finally:
+                self._info = None
+                self._do_close()
+
+    def __enter__(self) -> Camera:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _require_open(self) -> CameraInfo:
+        if self._info is None:
+            raise DeviceError("camera is not open", device=self._name_for_errors())
+        if self._lost:
+            raise DeviceLostError("device was lost; call reconnect()", device=self._info.id)
+        return self._info
+
+    # ---------------------------------------------------------------- features
+    def _feature(self, name: str) -> tuple[FeatureMap, NodeInfo]:
+        """Resolve a canonical feature to its node, or raise the precise reason it can't be."""
+        info = self._require_open()
+        if name not in CANONICAL_FEATURES:
+            raise ConfigError("unknown feature", device=info.id, key=name,
+                              allowed=sorted(CANONICAL_FEATURES))
+        fmap = self.profile.feature(name)
+        if fmap is None:
+            raise UnsupportedFeatureError(
+                f"{info.vendor} {info.model} has no {name!r} (profile {self.profile.name})",
+                device=info.id, feature=name)
+        node = self._do_node_info(fmap.node)
+        if node is None:
+            raise UnsupportedFeatureError(
+                f"{info.vendor} {info.model} does not offer {fmap.node} for {name!r}",
+                device=info.id, feature=name)
+        return fmap, node
+
+    def supports(self, name: str) -> bool:
+        """True when the profile maps ``name`` and the live device offers the node."""
+        try:
+            self._feature(name)
+        except UnsupportedFeatureError:
+            return False
+        return True
+
+    def limits(self, name: str) -> FeatureLimits:
+        """Live limits of a canonical feature in SI units."""
+        fmap, node = self._feature(name)
+        return self._limits_of(fmap, node)
+
+    @staticmethod
+    def _limits_of(fmap: FeatureMap, node: NodeInfo) -> FeatureLimits:
+        if fmap.kind == FeatureKind.ENUM:
+            back = {v: k for k, v in fmap.values.items()}
+            return FeatureLimits(fmap.canonical, "", values=tuple(back.get(e, e) for e in node.entries))
+        if fmap.kind == FeatureKind.FLOAT:
+            ends = [fmap.from_node(v) for v in (node.min, node.max) if v is not None]
+            lo, hi = (min(ends), max(ends)) if len(ends) == 2 else (None, None)
+            inc = None if node.inc is None else abs(node.inc / fmap.scale)
+            return FeatureLimits(fmap.canonical, fmap.unit, lo, hi, inc)
+        if fmap.kind == FeatureKind.INT:
+            return FeatureLimits(fmap.canonical, fmap.unit, node.min, node.max, node.inc)
+        return FeatureLimits(fmap.canonical, fmap.unit)
+
+    def get(self, name: str) -> Any:
+        """Current value of a canonical feature, in SI units."""
+        fmap, node = self._feature(name)
+        if fmap.kind == FeatureKind.COMMAND or not node.readable:
+            raise UnsupportedFeatureError(f"{fmap.node} is not readable", device=self.id,
+                                          feature=name)
+        return fmap.from_node(self._do_get(fmap.node))
+
+    def execute(self, name: str) -> None:
+        """Execute a command feature (e.g. ``trigger_software``, ``timestamp_latch``)."""
+        fmap, node = self._feature(name)
+        if fmap.kind != FeatureKind.COMMAND:
+            raise ConfigError("not a command feature", device=self.id, key=name)
+        if not node.writable:
+            raise DeviceError(f"{fmap.node} cannot be executed now", device=self.id, feature=name)
+        self._do_execute(fmap.node)
+
+    def _check_value(self, name: str, value: Any) -> tuple[FeatureMap, Any]:
+        """Type- and range-check one setting against live limits; return the node value."""
+        if not isinstance(name, str) or name not in CANONICAL_FEATURES:
+            raise ConfigError("unknown setting", device=self._name_for_errors(), key=str(name),
+                              allowed=sorted(k for k, (kind, _) in CANONICAL_FEATURES.items()
+                                             if kind != FeatureKind.COMMAND))
+        kind, unit = CANONICAL_FEATURES[name]
+        if kind == FeatureKind.COMMAND:
+            raise ConfigError("a command is executed, not set: use execute()",
+                              device=self._name_for_errors(), key=name)
+        _require_type(name, kind, value, unit)
+        fmap, node = self._feature(name)
+        if not node.writable:
+            raise DeviceError(f"{fmap.node} is not writable now (streaming or locked)",
+                              device=self.id, feature=name)
+        lim = self._limits_of(fmap, node)
+        if kind == FeatureKind.ENUM:
+            raw = fmap.to_node(value)
+            if raw not in node.entries:
+                raise LimitError(f"{value!r} is not available", device=self.id, key=name,
+                                 allowed=lim.describe())
+            return fmap, raw
+        if kind == FeatureKind.FLOAT:
+            raw = fmap.to_node(value)
+            if node.kind == FeatureKind.INT:  # e.g. GainRaw: quantise to the device's step
+                raw = int(round(raw))
+            out_of_range = (node.min is not None and raw < node.min) or (
+                node.max is not None and raw > node.max)
+            if out_of_range:
+                raise LimitError(f"{value!r} {unit} is out of range", device=self.id, key=name,
+                                 allowed=lim.describe())
+            return fmap, raw
+        if kind == FeatureKind.INT:
+            if (node.min is not None and value < node.min) or (
+                    node.max is not None and value > node.max):
+                raise LimitError(f"{value!r} is out of range", device=self.id, key=name,
+                                 allowed=lim.describe())
+            if node.inc and node.min is not None and (value - node.min) % node.inc:
+                raise LimitError(f"{value!r} is not on the device's step", device=self.id,
+                                 key=name, allowed=lim.describe())
+            return fmap, int(value)
+        return fmap, value
+
+    def configure(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply settings given in SI units; return the values the device now reports.
+
+        Every key and value is checked against the live limits before anything is written,
+        then each is re-checked just before its write (a new width changes the offset range).
+        Out-of-range values raise :class:`LimitError`, unknown keys or wrong types
+        :class:`ConfigError`, features the model lacks :class:`UnsupportedFeatureError`.
+        Nothing is clamped.
+        """
+        if not isinstance(settings, Mapping):
+            raise ConfigError("settings must be a mapping of feature name to value",
+                              device=self._name_for_errors(), key="<settings>")
+        with self._lock:
+            self._require_open()
+            for name, value in settings.items():
+                self._check_value(name, value)
+            order = [k for k in _APPLY_FIRST if k in settings] + [
+                k for k in settings if k not in _APPLY_FIRST]
+            applied: dict[str, Any] = {}
+            for name in order:
+                fmap, raw = self._check_value(name, settings[name])
+                self._do_set(fmap.node, raw)
+                applied[name] = fmap.from_node(self._do_get(fmap.node))
+                self._applied[name] = settings[name]
+                log.debug("%s: %s = %r", self.id, name, applied[name])
+            self._refresh_meta_cache()
+            return applied
+
+    def _refresh_meta_cache(self) -> None:
+        for name, attr in (("exposure_time", "_exposure_s"), ("gain", "_gain_db"),
+                           ("pixel_format", "_pixel_format")):
+            if self.supports(name):
+                setattr(self, attr, self.get(name))
+
+    # ---------------------------------------------------------------- triggering
+    def arm(self, trigger: Trigger | None = None) -> None:
+        """Set up the trigger and start streaming into the driver's buffers."""
+        trigger = trigger or Trigger.free_run()
+        with self._lock:
+            self._require_open()
+            if self._trigger is not None:
+                self.disarm()
+            self._apply_trigger(trigger)
+            self._do_start(self.buffer_count)
+            self._trigger = trigger
+            log.info("%s armed: %s", self.id, trigger.kind.value)
+
+    def _apply_trigger(self, t: Trigger) -> None:
+        has_triggers = self.supports("trigger_mode")
+        if t.kind is TriggerKind.FREE_RUN and not has_triggers:
+            return  # a camera without trigger features free-runs by construction (viky)
+        self._feature("trigger_mode")  # raises UnsupportedFeatureError naming the model
+        if t.kind is TriggerKind.ACTION:
+            for f in ("action_device_key", "action_group_key", "action_group_mask"):
+                self._feature(f)
+        selector = "burst" if t.burst_frames > 1 else "frame"
+        if t.burst_frames > 1:
+            self._feature("burst_frame_count")
+        sel_values = self.limits("trigger_selector").values
+        for sel in ("frame", "burst"):
+            if sel in sel_values:
+                self.configure({"trigger_selector": sel, "trigger_mode": "Off"})
+        if t.kind is TriggerKind.FREE_RUN:
+            return
+        if selector not in sel_values:
+            raise UnsupportedFeatureError(f"{self.info.model} has no {selector} trigger",
+                                          device=self.id, feature="trigger_selector")
+        settings: dict[str, Any] = {"trigger_selector": selector, "trigger_mode": "On",
+                                    "trigger_source": t.source}
+        if t.kind is TriggerKind.HARDWARE:
+            settings["trigger_activation"] = t.activation
+        if t.burst_frames > 1:
+            settings["burst_frame_count"] = t.burst_frames
+        if t.delay_s or self.supports("trigger_delay"):
+            settings["trigger_delay"] = t.delay_s
+        self.configure(settings)
+
+    def disarm(self) -> None:
+        """Stop streaming; held frames stay valid until released."""
+        with self._lock:
+            if self._trigger is None:
+                return
+            self._trigger = None
+            self._do_stop()
+
+    def trigger(self) -> None:
+        """Issue one software trigger (the camera must be armed with ``Trigger.software``)."""
+        self._require_open()
+        if self._trigger is None or self._trigger.kind is not TriggerKind.SOFTWARE:
+            raise DeviceError("software trigger needs arm(Trigger.software())", device=self.id)
+        self._do_software_trigger()
+
+    def _do_software_trigger(self) -> None:
+        self.execute("trigger_software")
+
+    # ---------------------------------------------------------------- grabbing
+    def grab(self, timeout_s: float = 1.0) -> Frame:
+        """Wait up to ``timeout_s`` seconds for the next frame and lend it out."""
+        info = self._require_open()
+        if self._trigger is None:
+            raise DeviceError("camera is not armed", device=info.id)
+        try:
+            raw = self._do_retrieve(timeout_s)
+        except DeviceTimeoutError:
+            self.counters.timeouts += 1
+            raise
+        except DeviceLostError:
+            self._mark_lost()
+            raise
+        return self._wrap(raw, info)
+
+    def _wrap(self, raw: RawGrab, info: CameraInfo) -> Frame:
+        c = self.counters
+        c.frames += 1
+        c.dropped += raw.skipped
+        if not raw.complete:
+            c.incomplete += 1
+            log.warning("%s: frame %d incomplete: %s", info.id, raw.frame_number, raw.reason)
+        a = raw.array
+        meta = FrameMeta(
+            camera_id=info.id, frame_number=raw.frame_number, host_ns=self.clock.now_ns(),
+            width=a.shape[1] if a.ndim >= 2 else 0, height=a.shape[0] if a.ndim >= 2 else 0,
+            pixel_format=raw.pixel_format, device_ns=raw.device_ns, exposure_s=self._exposure_s,
+            gain_db=self._gain_db, illumination=self.illumination,
+            polarizer_deg=self.polarizer_deg, complete=raw.complete,
+            incomplete_reason=raw.reason if not raw.complete else None,
+            skipped_before=raw.skipped)
+        return Frame(a, meta, raw.release)
+
+    def _mark_lost(self) -> None:
+        if not self._lost:
+            self._lost = True
+            self.counters.lost += 1
+            log.error("%s: device lost", self._name_for_errors())
+
+    def frames(self, timeout_s: float = 1.0, count: int | None = None) -> Iterator[Frame]:
+        """Yield frames as they come (``count`` of them, or until the caller stops)."""
+        n = 0
+        while count is None or n < count:
+            yield self.grab(timeout_s)
+            n += 1
+
+    def capture_burst(self, n: int, timeout_s: float = 1.0) -> Burst:
+        """Collect ``n`` frames: one software trigger per frame when armed for software.
+
+        A timeout ends the burst early (the frames so far are returned; ``missing_count`` says
+        how many never came).  Bursts longer than the driver's buffers are moved into the
+        camera's fixed burst pool as they arrive; a full pool drops and counts frames.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise LimitError("a burst needs n ≥ 1 frames", key="n", allowed="≥ 1")
+        info = self._require_open()
+        if self._trigger is None:
+            raise DeviceError("camera is not armed", device=info.id)
+        per_trigger = self._trigger.burst_frames
+        software = self._trigger.kind is TriggerKind.SOFTWARE
+        detach = n > self.buffer_count - 2
+        got: list[Frame] = []
+        try:
+            for i in range(n):
+                if software and i % per_trigger == 0:
+                    self.trigger()
+                try:
+                    frame = self.grab(timeout_s)
+                except DeviceTimeoutError:
+                    log.warning("%s: burst ended after %d/%d frames (timeout)", info.id, i, n)
+                    break
+                if detach:
+                    moved = frame.detach(self._pool_for(frame))
+                    if moved is None:
+                        self.counters.dropped += 1
+                        continue
+                    frame = moved
+                got.append(frame)
+        except BaseException:
+            for f in got:
+                f.release()
+            raise
+        return Burst(info.id, got, requested=n)
+
+    def _pool_for(self, frame: Frame) -> BufferPool:
+        need = frame.array.nbytes
+        if self._burst_pool is None or self._burst_pool.slot_nbytes < need:
+            if self._burst_pool is not None and self._burst_pool.in_use:
+                raise DeviceError("burst pool in use with a smaller frame size; release bursts "
+                                  "before changing the image size", device=self.id)
+            self._burst_pool = BufferPool(self.burst_pool_frames, need)
+        return self._burst_pool
+
+    # ---------------------------------------------------------------- recovery
+    def reconnect(self, attempts: int = 5, interval_s: float = 0.5) -> None:
+        """Reopen a lost (or healthy) device and restore its settings and trigger.
+
+        Tries ``attempts`` times, ``interval_s`` seconds apart; raises the last error.
+        """
+        with self._lock:
+            trigger = self._trigger
+            settings = {k: v for k, v in self._applied.items() if k not in _TRIGGER_KEYS}
+            self._trigger = None
+            if self._info is not None:
+                try:
+                    self._do_teardown()
+                finally:
+                    self._info = None
+            last: Exception | None = None
+            for attempt in range(attempts):
+                try:
+                    self.open()
+                    break
+                except (DeviceError, ConfigError) as exc:
+                    last = exc
+                    log.warning("reconnect attempt %d failed: %s", attempt + 1, exc)
+                    self.clock.sleep(interval_s)
+            else:
+                assert last is not None
+                raise last
+            if settings:
+                self.configure(settings)
+            if trigger is not None:
+                self.arm(trigger)
+            self.counters.reconnects += 1
+            log.info("%s reconnected", self.id)
+
+    # ---------------------------------------------------------------- backend hooks
+    @abc.abstractmethod
+    def _do_open(self) -> CameraInfo:
+        """Find and open the device; return its identity."""
+
+    @abc.abstractmethod
+    def _do_close(self) -> None:
+        """Release the device (streaming is already stopped)."""
+
+    def _do_teardown(self) -> None:
+        """Drop a possibly dead device without raising; default: stop then close."""
+        for step in (self._do_stop, self._do_close):
+            try:
+                step()
+            except Exception as exc:  # the device is gone: these are expected to fail
+                log.debug("teardown of %s: %s", self._name_for_errors(), exc)
+
+    @abc.abstractmethod
+    def _do_node_info(self, node: str) -> NodeInfo | None:
+        """Live info about a node, or ``None`` if the device does not offer it now."""
+
+    @abc.abstractmethod
+    def _do_get(self, node: str) -> Any: ...
+
+    @abc.abstractmethod
+    def _do_set(self, node: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def _do_execute(self, node: str) -> None: ...
+
+    @abc.abstractmethod
+    def _do_start(self, buffer_count: int) -> None:
+        """Allocate ``buffer_count`` buffers and start streaming."""
+
+    @abc.abstractmethod
+    def _do_stop(self) -> None: ...
+
+    @abc.abstractmethod
+    def _do_retrieve(self, timeout_s: float) -> RawGrab:
+        """Next buffer, or :class:`DeviceTimeoutError` / :class:`DeviceLostError`."""
+
+
+_TRIGGER_KEYS = frozenset({"trigger_selector", "trigger_mode", "trigger_source",
+                           "trigger_activation", "burst_frame_count", "trigger_delay"})
+
+
+def _require_type(name: str, kind: str, value: Any, unit: str) -> None:
+    ok: bool
+    if kind == FeatureKind.FLOAT:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        want = f"a finite number in {unit}" if unit else "a finite number"
+    elif kind == FeatureKind.INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        want = "an integer"
+    elif kind == FeatureKind.BOOL:
+        ok = isinstance(value, bool)
+        want = "true or false"
+    else:
+        ok = isinstance(value, str)
+        want = "a string"
+    if not ok:
+        raise ConfigError(f"must be {want}, got {type(value).__name__}", key=name)

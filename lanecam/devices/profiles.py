@@ -1,0 +1,375 @@
+"""Camera firmware profiles: our canonical feature names → each camera family's GenICam nodes.
+
+A profile is a TOML file in ``lanecam/firmware_profiles/`` (or a directory the integrator
+passes).  Example::
+
+    [profile]
+    name = "basler-ace2"
+    title = "Basler ace 2 (SFNC 2.x naming)"
+    extends = "generic-sfnc2"           # optional: inherit features, then override
+    [[profile.match]]
+    vendor = "Basler"
+    model_regex = "^a2A"
+
+    [features]
+    exposure_time = { node = "ExposureTime", scale = 1e6 }     # node value = seconds × 1e6 (µs)
+    trigger_selector = { node = "TriggerSelector", values = { frame = "FrameStart", burst = "FrameBurstStart" } }
+    burst_frame_count = { node = "AcquisitionBurstFrameCount" }
+
+    [polarization]                       # only for division-of-focal-plane sensors
+    layout = [[135, 0], [90, 45]]        # degrees of the 2×2 super-pixel, row-major
+
+Canonical values are SI (seconds, dB, Hz); ``scale``/``offset`` convert at the wire
+(``node = value × scale + offset``).  ``values`` maps our canonical enum words to the
+family's entry names; entries not listed pass through unchanged.  A canonical name the
+profile lacks means the family lacks the feature: asking for it raises
+:class:`~lanecam.errors.UnsupportedFeatureError` naming the model.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = [
+    "FeatureKind",
+    "CANONICAL_FEATURES",
+    "FeatureMap",
+    "Profile",
+    "load_profile",
+    "load_profiles",
+    "builtin_profile_dir",
+    "select_profile",
+]
+
+
+class FeatureKind:
+    """How a canonical feature is typed at our API."""
+
+    FLOAT = "float"  # SI number, converted with scale/offset
+    INT = "int"  # integral count or pixels
+    ENUM = "enum"  # word, mapped through `values`
+    BOOL = "bool"
+    STRING = "string"
+    COMMAND = "command"  # executed, no value
+
+
+#: Every canonical feature lanecam knows, its kind and its SI unit (for messages and docs).
+CANONICAL_FEATURES: dict[str, tuple[str, str]] = {
+    "exposure_time": (FeatureKind.FLOAT, "s"),
+    "gain": (FeatureKind.FLOAT, "dB"),
+    "frame_rate": (FeatureKind.FLOAT, "Hz"),
+    "frame_rate_enable": (FeatureKind.BOOL, ""),
+    "trigger_delay": (FeatureKind.FLOAT, "s"),
+    "width": (FeatureKind.INT, "px"),
+    "height": (FeatureKind.INT, "px"),
+    "offset_x": (FeatureKind.INT, "px"),
+    "offset_y": (FeatureKind.INT, "px"),
+    "pixel_format": (FeatureKind.ENUM, ""),
+    "acquisition_mode": (FeatureKind.ENUM, ""),
+    "exposure_auto": (FeatureKind.ENUM, ""),
+    "gain_auto": (FeatureKind.ENUM, ""),
+    "trigger_selector": (FeatureKind.ENUM, ""),
+    "trigger_mode": (FeatureKind.ENUM, ""),
+    "trigger_source": (FeatureKind.ENUM, ""),
+    "trigger_activation": (FeatureKind.ENUM, ""),
+    "trigger_software": (FeatureKind.COMMAND, ""),
+    "line_selector": (FeatureKind.ENUM, ""),
+    "line_mode": (FeatureKind.ENUM, ""),
+    "line_source": (FeatureKind.ENUM, ""),
+    "line_debouncer_time": (FeatureKind.FLOAT, "s"),
+    "burst_frame_count": (FeatureKind.INT, "frames"),
+    "burst_mode": (FeatureKind.ENUM, ""),
+    "ptp_enable": (FeatureKind.BOOL, ""),
+    "timestamp_latch": (FeatureKind.COMMAND, ""),
+    "timestamp_value": (FeatureKind.INT, "ticks"),
+    "action_device_key": (FeatureKind.INT, ""),
+    "action_group_key": (FeatureKind.INT, ""),
+    "action_group_mask": (FeatureKind.INT, ""),
+    "test_image_selector": (FeatureKind.ENUM, ""),
+    "image_file_mode": (FeatureKind.ENUM, ""),
+    "image_filename": (FeatureKind.STRING, ""),
+    "failed_buffer_count": (FeatureKind.INT, "frames"),
+    "failed_buffer": (FeatureKind.COMMAND, ""),
+    "device_removal": (FeatureKind.COMMAND, ""),
+}
+
+_MATCH_KEYS = {"vendor", "model", "model_regex"}
+_FEATURE_KEYS = {"node", "scale", "offset", "values", "note"}
+_PROFILE_KEYS = {"name", "title", "extends", "sfnc", "match", "source"}
+_TOP_KEYS = {"profile", "features", "polarization"}
+
+
+@dataclass(frozen=True)
+class FeatureMap:
+    """One canonical feature as one family spells it."""
+
+    canonical: str
+    node: str
+    kind: str
+    unit: str
+    scale: float = 1.0
+    offset: float = 0.0
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def to_node(self, value: Any) -> Any:
+        """Canonical (SI) value → node value."""
+        if self.kind == FeatureKind.FLOAT:
+            return float(value) * self.scale + self.offset
+        if self.kind == FeatureKind.INT:
+            return int(value)
+        if self.kind == FeatureKind.ENUM:
+            return self.values.get(str(value), str(value))
+        return value
+
+    def from_node(self, raw: Any) -> Any:
+        """Node value → canonical (SI) value."""
+        if self.kind == FeatureKind.FLOAT:
+            return (float(raw) - self.offset) / self.scale
+        if self.kind == FeatureKind.ENUM:
+            for word, entry in self.values.items():
+                if entry == raw:
+                    return word
+            return str(raw)
+        return raw
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A firmware profile: which cameras it matches and how their features are spelled."""
+
+    name: str
+    title: str
+    features: Mapping[str, FeatureMap]
+    matches: tuple[Mapping[str, str], ...] = ()
+    sfnc: str = ""
+    polarization_layout: tuple[tuple[int, int], tuple[int, int]] | None = None
+    source: str = ""
+
+    def match_rank(self, vendor: str, model: str) -> int:
+        """How specifically this profile matches: 3 exact model, 2 model regex, 1 vendor, 0 none."""
+        best = 0
+        for m in self.matches:
+            if "vendor" in m and m["vendor"].casefold() != vendor.casefold():
+                continue
+            if "model" in m and m["model"] != model:
+                continue
+            if "model_regex" in m and not re.search(m["model_regex"], model):
+                continue
+            best = max(best, 3 if "model" in m else 2 if "model_regex" in m else 1)
+        return best
+
+    def feature(self, canonical: str) -> FeatureMap | None:
+        return self.features.get(canonical)
+
+
+def builtin_profile_dir() -> Path:
+    """The profiles shipped inside the package."""
+    return Path(str(resources.files("lanecam") / "firmware_profiles"))
+
+
+def _err(msg: str, key: str, allowed: Any = None, src: str = "") -> ConfigError:
+    where = f" in {src}" if src else ""
+    return ConfigError(f"{msg}{where}", key=key, allowed=allowed)
+
+
+def _parse_raw(doc: Mapping[str, Any], src: str) -> dict[str, Any]:
+    """Validate one profile document's shape; return its parts (features unresolved)."""
+    if not isinstance(doc, Mapping):
+        raise _err("a profile must be a TOML table", "<root>", src=src)
+    for k in doc:
+        if k not in _TOP_KEYS:
+            raise _err("unknown top-level table", k, sorted(_TOP_KEYS), src)
+    head = doc.get("profile")
+    if not isinstance(head, Mapping):
+        raise _err("missing [profile] table", "profile", src=src)
+    for k in head:
+        if k not in _PROFILE_KEYS:
+            raise _err("unknown key", f"profile.{k}", sorted(_PROFILE_KEYS), src)
+    name = head.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
+        raise _err("profile.name must be a lower-case identifier", "profile.name", src=src)
+    for k in ("title", "extends", "sfnc", "source"):
+        if k in head and not isinstance(head[k], str):
+            raise _err("must be a string", f"profile.{k}", src=src)
+    matches = head.get("match", [])
+    if not isinstance(matches, list):
+        raise _err("must be an array of tables", "profile.match", src=src)
+    for i, m in enumerate(matches):
+        if not isinstance(m, Mapping):
+            raise _err("must be a table", f"profile.match[{i}]", src=src)
+        for k, v in m.items():
+            if k not in _MATCH_KEYS:
+                raise _err("unknown key", f"profile.match[{i}].{k}", sorted(_MATCH_KEYS), src)
+            if not isinstance(v, str):
+                raise _err("must be a string", f"profile.match[{i}].{k}", src=src)
+        if "model_regex" in m:
+            try:
+                re.compile(m["model_regex"])
+            except re.error as exc:
+                raise _err(f"bad regex: {exc}", f"profile.match[{i}].model_regex", src=src) from exc
+    feats = doc.get("features", {})
+    if not isinstance(feats, Mapping):
+        raise _err("must be a table", "features", src=src)
+    parsed: dict[str, FeatureMap | None] = {}
+    for canon, spec in feats.items():
+        key = f"features.{canon}"
+        if canon not in CANONICAL_FEATURES:
+            raise _err("unknown canonical feature", key, sorted(CANONICAL_FEATURES), src)
+        kind, unit = CANONICAL_FEATURES[canon]
+        if spec is False:  # explicit "this family lacks it", overriding a parent
+            parsed[canon] = None
+            continue
+        if not isinstance(spec, Mapping):
+            raise _err("must be a table like { node = \"Name\" } or false", key, src=src)
+        for k in spec:
+            if k not in _FEATURE_KEYS:
+                raise _err("unknown key", f"{key}.{k}", sorted(_FEATURE_KEYS), src)
+        node = spec.get("node")
+        if not isinstance(node, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node):
+            raise _err("node must be a GenICam feature name", f"{key}.node", src=src)
+        scale = spec.get("scale", 1.0)
+        offset = spec.get("offset", 0.0)
+        for k, v in (("scale", scale), ("offset", offset)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+                raise _err("must be a number", f"{key}.{k}", src=src)
+        if ("scale" in spec or "offset" in spec) and kind != FeatureKind.FLOAT:
+            raise _err("scale/offset only apply to float features", key, src=src)
+        if scale == 0:
+            raise _err("scale must not be zero", f"{key}.scale", src=src)
+        values = spec.get("values", {})
+        if not isinstance(values, Mapping) or not all(
+            isinstance(a, str) and isinstance(b, str) for a, b in values.items()
+        ):
+            raise _err("must be a table of strings", f"{key}.values", src=src)
+        if values and kind != FeatureKind.ENUM:
+            raise _err("values only apply to enum features", key, src=src)
+        parsed[canon] = FeatureMap(canon, node, kind, unit, float(scale), float(offset), dict(values))
+    pol = doc.get("polarization")
+    layout = None
+    if pol is not None:
+        if not isinstance(pol, Mapping) or set(pol) - {"layout"}:
+            raise _err("polarization takes only 'layout'", "polarization", ["layout"], src)
+        layout = _parse_layout(pol.get("layout"), src)
+    return {
+        "name": name,
+        "title": head.get("title", name),
+        "extends": head.get("extends"),
+        "sfnc": head.get("sfnc", ""),
+        "source": head.get("source", ""),
+        "matches": tuple(dict(m) for m in matches),
+        "features": parsed,
+        "layout": layout,
+    }
+
+
+def _parse_layout(raw: Any, src: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    ok = (
+        isinstance(raw, list)
+        and len(raw) == 2
+        and all(isinstance(r, list) and len(r) == 2 for r in raw)
+        and all(isinstance(a, int) and not isinstance(a, bool) for r in raw for a in r)
+    )
+    if not ok or sorted(a for r in raw for a in r) != [0, 45, 90, 135]:
+        raise _err("layout must be a 2×2 array of the angles 0, 45, 90, 135",
+                   "polarization.layout", src=src)
+    return (tuple(raw[0]), tuple(raw[1]))  # type: ignore[return-value]
+
+
+def load_profiles(dirs: Iterable[Path | str] | None = None) -> dict[str, Profile]:
+    """Load and resolve every ``*.toml`` camera profile in ``dirs`` (default: the built-ins).
+
+    Files whose name starts with ``illuminator-`` or ``sensor-`` belong to other device kinds
+    and are not read here.  Later directories override earlier ones by profile name.
+    """
+    raw: dict[str, dict[str, Any]] = {}
+    for d in [builtin_profile_dir()] if dirs is None else [Path(p) for p in dirs]:
+        if not d.is_dir():
+            raise ConfigError("profile directory does not exist", key=str(d))
+        for path in sorted(d.glob("*.toml")):
+            if path.name.startswith(("illuminator-", "sensor-")):
+                continue
+            part = _parse_raw(_read_toml(path), str(path))
+            raw[part["name"]] = part
+    return {name: _resolve(name, raw, ()) for name in raw}
+
+
+def load_profile(path: Path | str, base: Mapping[str, Profile] | None = None) -> Profile:
+    """Load one profile file; ``extends`` is resolved against ``base`` (default: built-ins)."""
+    part = _parse_raw(_read_toml(Path(path)), str(path))
+    parents = dict(base) if base is not None else load_profiles()
+    raw = {n: _as_raw(p) for n, p in parents.items()}
+    raw[part["name"]] = part
+    return _resolve(part["name"], raw, ())
+
+
+def _as_raw(p: Profile) -> dict[str, Any]:
+    return {"name": p.name, "title": p.title, "extends": None, "sfnc": p.sfnc, "source": p.source,
+            "matches": p.matches, "features": dict(p.features), "layout": p.polarization_layout}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", key=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read profile: {exc.strerror}", key=str(path)) from exc
+
+
+def _resolve(name: str, raw: Mapping[str, dict[str, Any]], chain: tuple[str, ...]) -> Profile:
+    if name in chain:
+        raise ConfigError("profile inheritance cycle", key=" -> ".join((*chain, name)))
+    part = raw[name]
+    feats: dict[str, FeatureMap | None] = {}
+    layout = part["layout"]
+    parent = part["extends"]
+    if parent is not None:
+        if parent not in raw:
+            raise ConfigError("extends an unknown profile", key=f"{name}: profile.extends",
+                              allowed=sorted(raw))
+        base = _resolve(parent, raw, (*chain, name))
+        feats.update(base.features)
+        layout = layout or base.polarization_layout
+    feats.update(part["features"])
+    return Profile(
+        name=name,
+        title=part["title"],
+        features={k: v for k, v in feats.items() if v is not None},
+        matches=part["matches"],
+        sfnc=part["sfnc"],
+        polarization_layout=layout,
+        source=part["source"],
+    )
+
+
+def select_profile(
+    vendor: str, model: str, profiles: Mapping[str, Profile], override: str | None = None
+) -> Profile:
+    """The profile for a camera: the explicit ``override`` name, else the first match.
+
+    Raises :class:`ConfigError` when the override is unknown or nothing matches (an
+    integrator then passes ``profile="generic-sfnc2"`` explicitly; we never guess).
+    """
+    if override is not None:
+        if override not in profiles:
+            raise ConfigError("unknown firmware profile", key="profile", allowed=sorted(profiles))
+        return profiles[override]
+    ranked = sorted(
+        ((p.match_rank(vendor, model), p.name) for p in profiles.values()), key=lambda t: (-t[0], t[1])
+    )
+    if not ranked or ranked[0][0] == 0:
+        raise ConfigError(
+            f"no firmware profile matches vendor {vendor!r} model {model!r}; pass profile=",
+            key="profile",
+            allowed=sorted(profiles),
+        )
+    return profiles[ranked[0][1]]

@@ -1,0 +1,214 @@
+"""Basler cameras through pypylon (GigE, USB, and the pylon camera emulator).
+
+pypylon is imported on first use, so a program can still set ``PYLON_CAMEMU`` (the number of
+emulated cameras) before that.  Frames are zero-copy views of pylon's grab buffers: the buffer
+goes back to pylon when the :class:`~lanecam.frames.Frame` is released.  If a caller keeps a
+view alive past that, the grab result is pinned (not re-queued, so pylon cannot overwrite the
+pixels under it) until the view is gone; ``counters.pinned`` counts such leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from ..errors import DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
+from .camera import Camera, CameraInfo, NodeInfo, RawGrab
+from .genicam_nodes import PylonNodes
+
+__all__ = ["PylonCamera", "discover_pylon", "pylon_sdk"]
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def pylon_sdk() -> tuple[Any, Any]:
+    """``(pypylon.pylon, pypylon.genicam)``, imported once."""
+    from pypylon import genicam, pylon
+
+    return pylon, genicam
+
+
+def discover_pylon() -> list[CameraInfo]:
+    """Every camera pylon can see (including emulated ones when ``PYLON_CAMEMU`` is set)."""
+    pylon, _ = pylon_sdk()
+    with vendor_errors("pylon"):
+        devs = pylon.TlFactory.GetInstance().EnumerateDevices()
+    return [_info(d) for d in devs]
+
+
+def _info(d: Any) -> CameraInfo:
+    return CameraInfo("pylon", d.GetVendorName(), d.GetModelName(), d.GetSerialNumber(),
+                      d.GetFriendlyName())
+
+
+class PylonCamera(Camera):
+    """A Basler camera by serial number (``None``: the first one pylon enumerates).
+
+    ``device_class`` narrows the search (``"BaslerGigE"``, ``"BaslerUsb"``, ``"BaslerCamEmu"``).
+    """
+
+    backend = "pylon"
+
+    def __init__(self, serial: str | None = None, *, device_class: str | None = None,
+                 trigger_ready_timeout_s: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.serial = serial
+        self.device_class = device_class
+        self.trigger_ready_timeout_s = trigger_ready_timeout_s
+        self._cam: Any = None
+        self._nodes: PylonNodes | None = None
+        self._pinned: list[tuple[Any, tuple[memoryview, ...]]] = []
+
+    @property
+    def native(self) -> Any:
+        """The ``pylon.InstantCamera`` (for features lanecam does not wrap); ``None`` if closed."""
+        return self._cam
+
+    def _where(self) -> str:
+        return self._info.id if self._info else f"pylon:{self.serial or '<first>'}"
+
+    # ------------------------------------------------------------------ open / close
+    def _do_open(self) -> CameraInfo:
+        pylon, genicam = pylon_sdk()
+        tlf = pylon.TlFactory.GetInstance()
+        with vendor_errors(self._where()):
+            devs = tlf.EnumerateDevices()
+        hits = [d for d in devs
+                if (self.serial is None or d.GetSerialNumber() == self.serial)
+                and (self.device_class is None or d.GetDeviceClass() == self.device_class)]
+        if not hits:
+            raise DeviceLostError("no such pylon camera is connected", device=self._where(),
+                                  allowed=[d.GetSerialNumber() for d in devs])
+        dev = hits[0]
+        with vendor_errors(self._where()):
+            cam = pylon.InstantCamera(tlf.CreateDevice(dev))
+            cam.Open()
+        self._cam = cam
+        self._nodes = PylonNodes(cam.GetNodeMap(), genicam)
+        return _info(dev)
+
+    def _do_close(self) -> None:
+        cam, self._cam, self._nodes = self._cam, None, None
+        if cam is None:
+            return
+        with vendor_errors(self._where()):
+            if cam.IsOpen():
+                cam.Close()
+            cam.DestroyDevice()
+
+    # ------------------------------------------------------------------ nodes
+    def _n(self) -> PylonNodes:
+        if self._nodes is None:
+            raise DeviceError("camera is not open", device=self._where())
+        return self._nodes
+
+    def _do_node_info(self, node: str) -> NodeInfo | None:
+        with vendor_errors(self._where(), node):
+            return self._n().info(node)
+
+    def _do_get(self, node: str) -> Any:
+        with vendor_errors(self._where(), node):
+            return self._n().get(node)
+
+    def _do_set(self, node: str, value: Any) -> None:
+        with vendor_errors(self._where(), node):
+            self._n().set(node, value)
+
+    def _do_execute(self, node: str) -> None:
+        with vendor_errors(self._where(), node):
+            self._n().execute(node)
+
+    # ------------------------------------------------------------------ streaming
+    def _do_start(self, buffer_count: int) -> None:
+        pylon, _ = pylon_sdk()
+        with vendor_errors(self._where(), "StartGrabbing"):
+            self._cam.MaxNumBuffer.Value = buffer_count
+            self._cam.StartGrabbing(pylon.GrabStrategy_OneByOne)
+
+    def _do_stop(self) -> None:
+        cam = self._cam
+        if cam is not None:
+            with vendor_errors(self._where(), "StopGrabbing"):
+                if cam.IsGrabbing():
+                    cam.StopGrabbing()
+        self._unpin()
+
+    def _do_software_trigger(self) -> None:
+        pylon, _ = pylon_sdk()
+        ms = max(1, round(self.trigger_ready_timeout_s * 1000))
+        with vendor_errors(self._where(), "TriggerSoftware"):
+            if not self._cam.WaitForFrameTriggerReady(ms, pylon.TimeoutHandling_Return):
+                raise DeviceTimeoutError("camera not ready for a trigger",
+                                         device=self._where(), feature="TriggerSoftware")
+            self._cam.ExecuteSoftwareTrigger()
+
+    def _do_retrieve(self, timeout_s: float) -> RawGrab:
+        pylon, _ = pylon_sdk()
+        cam = self._cam
+        if self._pinned:
+            self._unpin()
+        if cam.IsCameraDeviceRemoved():
+            raise DeviceLostError("camera was removed", device=self._where())
+        ms = max(0, round(timeout_s * 1000))
+        with vendor_errors(self._where(), "RetrieveResult"):
+            res = cam.RetrieveResult(ms, pylon.TimeoutHandling_Return)
+        if not res.IsValid():
+            if cam.IsCameraDeviceRemoved():
+                raise DeviceLostError("camera was removed", device=self._where())
+            if not cam.IsGrabbing():
+                raise DeviceError("camera stopped grabbing", device=self._where())
+            raise DeviceTimeoutError(f"no frame within {timeout_s:g} s", device=self._where())
+        ok = bool(res.GrabSucceeded())
+        array, views = self._view(res)
+        ts = int(res.GetTimeStamp())
+
+        def release() -> None:
+            self._give_back(res, views)
+
+        return RawGrab(
+            array=array, release=release, frame_number=int(res.GetImageNumber()),
+            complete=ok, reason=None if ok else (res.GetErrorDescription() or "grab failed"),
+            device_ns=ts or None, skipped=int(res.GetNumberOfSkippedImages()),
+            pixel_format=self._pixel_format)
+
+    @staticmethod
+    def _view(res: Any) -> tuple[np.ndarray, tuple[memoryview, ...]]:
+        """A zero-copy ndarray over the grab buffer (a copy for packed formats)."""
+        pylon, _ = pylon_sdk()
+        try:
+            if pylon.IsPacked(res.GetPixelType()):
+                return res.GetArray(), ()
+            shape, _dtype, fmt = res.GetImageFormat()
+            base = res.GetImageMemoryView()
+            cast = base.cast(fmt, shape)
+            return np.asarray(cast), (cast, base)
+        except Exception as exc:  # a failed buffer may carry no image description
+            log.debug("no pixels in grab result: %s", exc)
+            return np.empty((0, 0), np.uint8), ()
+
+    def _give_back(self, res: Any, views: tuple[memoryview, ...]) -> None:
+        try:
+            for v in views:
+                v.release()
+        except BufferError:
+            self.counters.pinned += 1
+            log.warning("%s: a frame view outlived its frame; buffer pinned", self._where())
+            self._pinned.append((res, views))
+            return
+        res.Release()
+
+    def _unpin(self) -> None:
+        still = []
+        for res, views in self._pinned:
+            try:
+                for v in views:
+                    v.release()
+            except BufferError:
+                still.append((res, views))
+            else:
+                res.Release()
+        self._pinned = still

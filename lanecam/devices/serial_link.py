@@ -1,0 +1,529 @@
+"""A framed, timed, reconnecting serial link over pyserial; drivers receive one by composition.
+
+``SerialLink(url)`` opens anything :func:`serial.serial_for_url` accepts (``/dev/ttyUSB0``,
+``socket://host:port``, ``loop://``).  The constructor does no I/O; :meth:`SerialLink.open`
+does.  Two framings are offered on one receive buffer:
+
+* **line framing** (:meth:`SerialLink.read_line`): ASCII lines ending in a terminator.  A line
+  longer than ``max_line`` bytes is discarded up to the next terminator and reported once as
+  :class:`~lanecam.errors.ProtocolError`, so the following line is never lost.
+* **binary framing** (:meth:`SerialLink.read_frame` with a :class:`FrameDecoder`): frames with a
+  fixed header, a fixed or length-byte size and a checksum.  Garbage is skipped byte by byte
+  (counted) and the decoder never releases a candidate frame that a later valid frame overlaps,
+  so the next valid frame after any garbage is never lost.
+
+Timeouts are I/O timeouts on the host monotonic clock (pyserial's own timeouts are OS time),
+so they hold whatever clock the drivers use to stamp readings.  A vanished port (pyserial
+``SerialException`` or ``OSError``) raises :class:`~lanecam.errors.DeviceLostError` once and
+closes the port; the next operation tries to reopen it (counted in ``reconnects``), and
+:attr:`SerialLink.generation` tells drivers that the far side may have lost its settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import serial
+
+from ..errors import ConfigError, DeviceLostError, DeviceTimeoutError, ProtocolError
+
+__all__ = [
+    "FrameSpec",
+    "FrameDecoder",
+    "LinkCounters",
+    "PortFactory",
+    "SerialLink",
+    "sum8",
+]
+
+log = logging.getLogger(__name__)
+
+#: Builds an *unopened-or-opened* pyserial port from a URL and keyword settings.
+PortFactory = Callable[..., Any]
+
+_POLL_S = 0.01  # pyserial read slice (s); the link's own deadline decides the timeout
+
+
+def sum8(data: bytes | bytearray | memoryview) -> int:
+    """Low byte of the sum of ``data`` (Benewake / many UART sensors' checksum)."""
+    return sum(data) & 0xFF
+
+
+@dataclass
+class LinkCounters:
+    """Running totals for one link (bytes, frames and every kind of failure)."""
+
+    bytes_in: int = 0
+    bytes_out: int = 0
+    lines: int = 0
+    frames: int = 0
+    garbage_bytes: int = 0
+    checksum_errors: int = 0
+    protocol_errors: int = 0
+    timeouts: int = 0
+    losses: int = 0
+    reconnects: int = 0
+
+    def snapshot(self) -> LinkCounters:
+        return dataclasses.replace(self)
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """One binary frame type.
+
+    ``size`` is the fixed frame length in bytes, or ``None`` when byte ``length_index`` holds the
+    whole frame length (header to checksum inclusive) bounded by ``min_size``..``max_size``.
+    ``valid(frame)`` checks the checksum (and anything else that makes a frame plausible).
+    """
+
+    name: str
+    header: bytes
+    valid: Callable[[bytes], bool]
+    size: int | None = None
+    length_index: int | None = None
+    min_size: int = 0
+    max_size: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.header:
+            raise ConfigError("a frame needs a non-empty header", key=f"{self.name}.header")
+        if self.size is None:
+            if self.length_index is None or self.length_index < len(self.header):
+                raise ConfigError("variable frames need a length byte after the header",
+                                  key=f"{self.name}.length_index")
+            if not self.length_index < self.min_size <= self.max_size:
+                raise ConfigError("need length_index < min_size <= max_size",
+                                  key=f"{self.name}.min_size")
+        elif self.size <= len(self.header):
+            raise ConfigError("frame size must exceed the header", key=f"{self.name}.size")
+
+    def length(self, buf: bytes | bytearray, i: int) -> int | None:
+        """Frame length starting at ``buf[i]``; ``None`` if not known yet; ``0`` if impossible."""
+        if self.size is not None:
+            return self.size
+        assert self.length_index is not None
+        if len(buf) <= i + self.length_index:
+            return None
+        n = buf[i + self.length_index]
+        return n if self.min_size <= n <= self.max_size else 0
+
+
+class FrameDecoder:
+    """Pure (no I/O) resynchronising decoder for one or more :class:`FrameSpec` types.
+
+    Feed bytes with :meth:`feed`; take frames with :meth:`pop`.  A complete valid candidate is
+    released unless a *later* header inside its span starts another complete valid frame (then
+    the earlier one was garbage and is skipped) or may still do so (then it waits for more
+    bytes, or for ``flush=True`` when the line has gone quiet).  The buffer is bounded.
+    """
+
+    def __init__(self, specs: Sequence[FrameSpec], *, max_buffer: int = 4096) -> None:
+        if not specs:
+            raise ConfigError("a decoder needs at least one frame spec", key="specs")
+        self.specs = tuple(specs)
+        self._buf = bytearray()
+        self._max = max_buffer
+        self.garbage_bytes = 0
+        self.checksum_errors = 0
+        self.frames = 0
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+        if len(self._buf) > self._max:  # keep the tail: it may hold a frame's beginning
+            drop = len(self._buf) - self._max
+            del self._buf[:drop]
+            self.garbage_bytes += drop
+
+    def clear(self) -> None:
+        self.garbage_bytes += len(self._buf)
+        self._buf.clear()
+
+    def _header_at(self, i: int) -> tuple[FrameSpec | None, bool]:
+        """(spec, complete_header) for a header (or a header prefix at the end) at ``i``."""
+        buf = self._buf
+        for spec in self.specs:
+            h = spec.header
+            seg = bytes(buf[i : i + len(h)])
+            if seg == h:
+                return spec, True
+            if len(seg) < len(h) and h.startswith(seg):
+                return spec, False
+        return None, False
+
+    def _candidate(self, i: int) -> tuple[str, FrameSpec | None, int]:
+        """Classify the candidate at ``i``: 'none', 'partial', 'bad', 'checksum' or 'ok'."""
+        spec, full = self._header_at(i)
+        if spec is None:
+            return "none", None, 0
+        if not full:
+            return "partial", spec, 0
+        n = spec.length(self._buf, i)
+        if n is None:
+            return "partial", spec, 0
+        if n == 0:
+            return "bad", spec, 0
+        if len(self._buf) < i + n:
+            return "partial", spec, n
+        if not spec.valid(bytes(self._buf[i : i + n])):
+            return "checksum", spec, n
+        return "ok", spec, n
+
+    def _later_valid(self, i: int, end: int) -> tuple[int | None, bool]:
+        """First j in (i, end) starting a complete valid frame; and whether any j is undecided."""
+        undecided = False
+        for j in range(i + 1, min(end, len(self._buf))):
+            kind, _, _ = self._candidate(j)
+            if kind == "ok":
+                return j, undecided
+            if kind == "partial":
+                undecided = True
+        return None, undecided
+
+    def _drop(self, n: int) -> None:
+        del self._buf[:n]
+        self.garbage_bytes += n
+
+    def pop(self, *, flush: bool = False) -> tuple[FrameSpec, bytes] | None:
+        """The next confirmed frame, or ``None`` if more bytes are needed."""
+        while self._buf:
+            kind, spec, n = self._candidate(0)
+            if kind == "none":
+                self._drop(1)
+                continue
+            if kind == "bad":
+                self._drop(1)
+                continue
+            if kind == "checksum":
+                self.checksum_errors += 1
+                self._drop(1)
+                continue
+            if kind == "partial":
+                # an incomplete frame waits for its bytes (a quiet line does not end it), unless
+                # a complete valid frame already starts inside it: then it was garbage
+                j, _ = self._later_valid(0, len(self._buf))
+                if j is not None:
+                    self._drop(j)
+                    continue
+                return None
+            assert spec is not None
+            j, undecided = self._later_valid(0, n)
+            if j is not None:
+                self._drop(j)
+                continue
+            if undecided and not flush:
+                return None
+            frame = bytes(self._buf[:n])
+            del self._buf[:n]
+            self.frames += 1
+            return spec, frame
+        return None
+
+
+def _default_factory(url: str, **settings: Any) -> Any:
+    return serial.serial_for_url(url, **settings)
+
+
+class SerialLink:
+    """A serial port with framing, timeouts, counters and reconnection.
+
+    Args:
+        url: anything pyserial's ``serial_for_url`` accepts.
+        baudrate: bits per second (ignored by USB CDC, ``socket://``, ``loop://``).
+        timeout: default read timeout (s).
+        name: device name used in error messages (default: the URL).
+        max_line: longest accepted line (bytes, terminator excluded).
+        port_factory: builds the pyserial port; tests inject recording ports here.
+        serial_settings: passed to pyserial (``bytesize``, ``parity``, ``stopbits``, ...).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = 115200,
+        timeout: float = 0.5,
+        write_timeout: float = 0.5,
+        name: str | None = None,
+        max_line: int = 512,
+        port_factory: PortFactory | None = None,
+        **serial_settings: Any,
+    ) -> None:
+        if timeout <= 0 or write_timeout <= 0:
+            raise ConfigError("timeouts must be > 0 s", key="timeout")
+        self.url = url
+        self.name = name or url
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.write_timeout = write_timeout
+        self.max_line = max_line
+        self._factory = port_factory or _default_factory
+        self._settings = serial_settings
+        self._port: Any = None
+        self._wanted_open = False
+        self._lost = False
+        self._rx = bytearray()
+        self._discarding = False  # inside an over-long line, skipping to its terminator
+        self._lock = threading.RLock()
+        self.generation = 0  # increments on every successful open
+        self.counters = LinkCounters()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> SerialLink:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    @property
+    def pending(self) -> int:
+        """Bytes received but not yet consumed by a read."""
+        return len(self._rx)
+
+    def open(self) -> None:
+        """Open the port (idempotent).  Raises DeviceLostError if it cannot be opened."""
+        with self._lock:
+            self._wanted_open = True
+            if self._port is None:
+                self._do_open()
+
+    def close(self) -> None:
+        """Close the port and drop buffered input (idempotent)."""
+        with self._lock:
+            self._wanted_open = False
+            self._lost = False
+            self._do_close()
+            self._rx.clear()
+            self._discarding = False
+
+    def reconnect(self) -> None:
+        """Close and reopen now; DeviceLostError if the port is still missing."""
+        with self._lock:
+            self._do_close()
+            self._rx.clear()
+            self._discarding = False
+            self._wanted_open = True
+            self._lost = True
+            self._ensure_open()
+
+    def _do_open(self) -> None:
+        try:
+            port = self._factory(
+                self.url,
+                baudrate=self.baudrate,
+                timeout=_POLL_S,
+                write_timeout=self.write_timeout,
+                **self._settings,
+            )
+            if not port.is_open:
+                port.open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise DeviceLostError(f"cannot open serial port: {exc}", device=self.name) from exc
+        self._port = port
+        self.generation += 1
+        log.debug("%s: opened (generation %d)", self.name, self.generation)
+
+    def _do_close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError) as exc:
+                # the port is already gone; closing a dead fd must not hide the loss itself
+                log.debug("%s: close after loss failed: %s", self.name, exc)
+
+    def _ensure_open(self) -> Any:
+        if self._port is not None:
+            return self._port
+        if not self._wanted_open:
+            raise DeviceLostError("link is not open; call open()", device=self.name)
+        self._do_open()
+        if self._lost:
+            self._lost = False
+            self.counters.reconnects += 1
+            log.info("%s: reconnected", self.name)
+        return self._port
+
+    def _lose(self, exc: BaseException, what: str) -> DeviceLostError:
+        self.counters.losses += 1
+        self._lost = True
+        self._do_close()
+        self._rx.clear()
+        self._discarding = False
+        log.warning("%s: port lost during %s: %s", self.name, what, exc)
+        return DeviceLostError(f"serial port lost during {what}: {exc}", device=self.name)
+
+    # -- raw I/O -------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Send ``data`` completely or raise (DeviceLostError / DeviceTimeoutError)."""
+        with self._lock:
+            port = self._ensure_open()
+            try:
+                n = port.write(data)
+                port.flush()
+            except serial.SerialTimeoutException as exc:
+                self.counters.timeouts += 1
+                raise DeviceTimeoutError(f"write timed out: {exc}", device=self.name) from exc
+            except (serial.SerialException, OSError) as exc:
+                raise self._lose(exc, "write") from exc
+            if n is not None and n != len(data):
+                self.counters.timeouts += 1
+                raise DeviceTimeoutError(f"wrote {n} of {len(data)} bytes", device=self.name)
+            self.counters.bytes_out += len(data)
+
+    def _fill(self) -> int:
+        """Read what the port has (waiting at most one poll slice); return the byte count."""
+        port = self._ensure_open()
+        try:
+            waiting = port.in_waiting
+            chunk = port.read(max(1, waiting))
+        except (serial.SerialException, OSError) as exc:
+            raise self._lose(exc, "read") from exc
+        if chunk:
+            self._rx += chunk
+            self.counters.bytes_in += len(chunk)
+        return len(chunk)
+
+    def reset_input(self) -> None:
+        """Discard everything received so far (counted as garbage)."""
+        with self._lock:
+            port = self._ensure_open()
+            try:
+                port.reset_input_buffer()
+            except (serial.SerialException, OSError) as exc:
+                raise self._lose(exc, "reset_input") from exc
+            self.counters.garbage_bytes += len(self._rx)
+            self._rx.clear()
+            self._discarding = False
+
+    # -- line framing --------------------------------------------------------------------------
+    def read_line(self, terminator: bytes = b"\n", *, timeout: float | None = None) -> bytes:
+        """The next line without its terminator (a trailing CR is kept; strip it if needed).
+
+        Raises DeviceTimeoutError when no complete line arrives in ``timeout`` (s; default the
+        link's), ProtocolError once per over-long line (the line after it is intact).
+        """
+        if not terminator:
+            raise ConfigError("empty line terminator", key="terminator")
+        with self._lock:
+            deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+            while True:
+                line = self._take_line(terminator)
+                if line is not None:
+                    self.counters.lines += 1
+                    return line
+                if time.monotonic() >= deadline:
+                    self.counters.timeouts += 1
+                    raise DeviceTimeoutError(
+                        f"no line within {self.timeout if timeout is None else timeout:g} s "
+                        f"({len(self._rx)} bytes pending)", device=self.name)
+                self._fill()
+
+    def _take_line(self, terminator: bytes) -> bytes | None:
+        k = self._rx.find(terminator)
+        if self._discarding:
+            if k < 0:
+                keep = len(terminator) - 1  # a terminator may straddle two reads
+                drop = max(0, len(self._rx) - keep)
+                self.counters.garbage_bytes += drop
+                del self._rx[:drop]
+                return None
+            self.counters.garbage_bytes += k + len(terminator)
+            del self._rx[: k + len(terminator)]
+            self._discarding = False
+            self.counters.protocol_errors += 1
+            raise ProtocolError(f"line longer than {self.max_line} bytes discarded",
+                                device=self.name)
+        if k < 0:
+            if len(self._rx) > self.max_line + len(terminator):
+                self._discarding = True
+                return self._take_line(terminator)
+            return None
+        if k > self.max_line:
+            self._discarding = True
+            return self._take_line(terminator)
+        line = bytes(self._rx[:k])
+        del self._rx[: k + len(terminator)]
+        return line
+
+    def read_until(self, terminator: bytes, *, timeout: float | None = None) -> bytes:
+        """Bytes up to and including ``terminator`` (for prompt-terminated replies)."""
+        return self.read_line(terminator, timeout=timeout) + terminator
+
+    # -- binary framing ------------------------------------------------------------------------
+    def read_frame(
+        self, decoder: FrameDecoder, *, timeout: float | None = None
+    ) -> tuple[FrameSpec, bytes]:
+        """The next valid frame of ``decoder``'s types; DeviceTimeoutError if none in time."""
+        with self._lock:
+            deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+            while True:
+                if self._rx:
+                    decoder.feed(bytes(self._rx))
+                    self._rx.clear()
+                g0, c0 = decoder.garbage_bytes, decoder.checksum_errors
+                got = decoder.pop()
+                if got is None and len(decoder) and self._fill() == 0:
+                    # the line went quiet for a poll slice: release an undecided candidate
+                    if self._rx:
+                        continue
+                    got = decoder.pop(flush=True)
+                self.counters.garbage_bytes += decoder.garbage_bytes - g0
+                self.counters.checksum_errors += decoder.checksum_errors - c0
+                if got is not None:
+                    self.counters.frames += 1
+                    return got
+                if time.monotonic() >= deadline:
+                    self.counters.timeouts += 1
+                    raise DeviceTimeoutError(
+                        f"no valid frame within {self.timeout if timeout is None else timeout:g} s"
+                        f" ({len(decoder)} bytes pending)", device=self.name)
+                if not len(decoder):
+                    self._fill()
+
+    # -- modem status lines --------------------------------------------------------------------
+    def modem_line(self, line: str) -> bool:
+        """State of input line ``cts``, ``dsr``, ``cd`` or ``ri`` (True = asserted).
+
+        Raises UnsupportedFeatureError when the port type cannot report it (e.g. a pty).
+        """
+        from ..errors import UnsupportedFeatureError
+
+        if line not in ("cts", "dsr", "cd", "ri"):
+            raise ConfigError("unknown modem status line", key="line",
+                              allowed=["cts", "dsr", "cd", "ri"])
+        with self._lock:
+            port = self._ensure_open()
+            try:
+                return bool(getattr(port, line))
+            except (OSError, NotImplementedError) as exc:
+                raise UnsupportedFeatureError(
+                    f"this port cannot report modem line {line.upper()}: {exc}",
+                    device=self.name, feature=line) from exc
+            except serial.SerialException as exc:
+                raise self._lose(exc, f"modem line {line}") from exc
+
+    def set_output_line(self, line: str, state: bool) -> None:
+        """Drive output line ``rts`` or ``dtr``."""
+        if line not in ("rts", "dtr"):
+            raise ConfigError("unknown modem control line", key="line", allowed=["rts", "dtr"])
+        with self._lock:
+            port = self._ensure_open()
+            try:
+                setattr(port, line, state)
+            except (serial.SerialException, OSError) as exc:
+                raise self._lose(exc, f"set {line}") from exc
