@@ -10,6 +10,7 @@ pixels under it) until the view is gone; ``counters.pinned`` counts such leaks.
 from __future__ import annotations
 
 import logging
+import sys
 from functools import cache
 from typing import Any
 
@@ -61,7 +62,7 @@ class PylonCamera(Camera):
         self.trigger_ready_timeout_s = trigger_ready_timeout_s
         self._cam: Any = None
         self._nodes: PylonNodes | None = None
-        self._pinned: list[tuple[Any, tuple[memoryview, ...]]] = []
+        self._pinned: list[_Lease] = []
 
     @property
     def native(self) -> Any:
@@ -163,52 +164,66 @@ class PylonCamera(Camera):
                 raise DeviceError("camera stopped grabbing", device=self._where())
             raise DeviceTimeoutError(f"no frame within {timeout_s:g} s", device=self._where())
         ok = bool(res.GrabSucceeded())
-        array, views = self._view(res)
+        lease = _Lease(res)
         ts = int(res.GetTimeStamp())
-
-        def release() -> None:
-            self._give_back(res, views)
-
         return RawGrab(
-            array=array, release=release, frame_number=int(res.GetImageNumber()),
+            array=lease.array, release=lambda: self._give_back(lease),
+            frame_number=int(res.GetImageNumber()),
             complete=ok, reason=None if ok else (res.GetErrorDescription() or "grab failed"),
             device_ns=ts or None, skipped=int(res.GetNumberOfSkippedImages()),
             pixel_format=self._pixel_format)
 
-    @staticmethod
-    def _view(res: Any) -> tuple[np.ndarray, tuple[memoryview, ...]]:
-        """A zero-copy ndarray over the grab buffer (a copy for packed formats)."""
+    def _give_back(self, lease: _Lease) -> None:
+        if not lease.try_release():
+            self.counters.pinned += 1
+            log.warning("%s: a frame view outlived its frame; buffer pinned", self._where())
+            self._pinned.append(lease)
+
+    def _unpin(self) -> None:
+        self._pinned = [lease for lease in self._pinned if not lease.try_release()]
+
+
+class _Lease:
+    """A grab result lent out as a zero-copy ndarray (a copy for packed pixel formats).
+
+    numpy collapses every view's ``base`` to this root array, so its reference count tells
+    whether any view outlived the frame.  Only then is the
+    result given back to pylon.
+    """
+
+    __slots__ = ("res", "array", "_token", "_baseline", "_views")
+
+    def __init__(self, res: Any) -> None:
         pylon, _ = pylon_sdk()
+        self.res = res
+        self._views: tuple[memoryview, ...] = ()
+        self._token: Any = None
+        self._baseline = 0
         try:
             if pylon.IsPacked(res.GetPixelType()):
-                return res.GetArray(), ()
+                self.array = res.GetArray()
+                return
             shape, _dtype, fmt = res.GetImageFormat()
             base = res.GetImageMemoryView()
             cast = base.cast(fmt, shape)
-            return np.asarray(cast), (cast, base)
+            self.array: np.ndarray = np.asarray(cast)
+            self._views = (cast, base)
+            self._token = self.array
+            self._baseline = sys.getrefcount(self._token)
         except Exception as exc:  # a failed buffer may carry no image description
             log.debug("no pixels in grab result: %s", exc)
-            return np.empty((0, 0), np.uint8), ()
+            self.array = np.empty((0, 0), np.uint8)
 
-    def _give_back(self, res: Any, views: tuple[memoryview, ...]) -> None:
+    def try_release(self) -> bool:
+        """Give the buffer back to pylon unless a view of it is still alive."""
+        if self._token is not None and sys.getrefcount(self._token) > self._baseline:
+            return False
+        self.array = None  # type: ignore[assignment]
+        self._token = None
         try:
-            for v in views:
+            for v in self._views:
                 v.release()
-        except BufferError:
-            self.counters.pinned += 1
-            log.warning("%s: a frame view outlived its frame; buffer pinned", self._where())
-            self._pinned.append((res, views))
-            return
-        res.Release()
-
-    def _unpin(self) -> None:
-        still = []
-        for res, views in self._pinned:
-            try:
-                for v in views:
-                    v.release()
-            except BufferError:
-                still.append((res, views))
-            else:
-                res.Release()
-        self._pinned = still
+        except BufferError:  # pragma: no cover - numpy still exporting: keep it pinned
+            return False
+        self.res.Release()
+        return True

@@ -14,9 +14,10 @@ does.  Two framings are offered on one receive buffer:
 
 Timeouts are I/O timeouts on the host monotonic clock (pyserial's own timeouts are OS time),
 so they hold whatever clock the drivers use to stamp readings.  A vanished port (pyserial
-``SerialException`` or ``OSError``) raises :class:`~lanecam.errors.DeviceLostError` once and
-closes the port; the next operation tries to reopen it (counted in ``reconnects``), and
-:attr:`SerialLink.generation` tells drivers that the far side may have lost its settings.
+``SerialException`` or ``OSError``) raises :class:`~lanecam.errors.DeviceLostError` and closes
+the port; further I/O raises it again until :meth:`SerialLink.reconnect` succeeds (counted in
+``reconnects``).  Reopening is left to the driver's policy layer because the far side may have
+power-cycled and lost its settings: drivers reconfigure before trusting data again.
 """
 
 from __future__ import annotations
@@ -300,6 +301,7 @@ class SerialLink:
             self._wanted_open = True
             if self._port is None:
                 self._do_open()
+                self._lost = False
 
     def close(self) -> None:
         """Close the port and drop buffered input (idempotent)."""
@@ -311,14 +313,17 @@ class SerialLink:
             self._discarding = False
 
     def reconnect(self) -> None:
-        """Close and reopen now; DeviceLostError if the port is still missing."""
+        """Close and reopen now; DeviceLostError (still lost) if the port is missing."""
         with self._lock:
             self._do_close()
             self._rx.clear()
             self._discarding = False
             self._wanted_open = True
             self._lost = True
-            self._ensure_open()
+            self._do_open()
+            self._lost = False
+            self.counters.reconnects += 1
+            log.info("%s: reconnected", self.name)
 
     def _do_open(self) -> None:
         try:
@@ -346,17 +351,17 @@ class SerialLink:
                 # the port is already gone; closing a dead fd must not hide the loss itself
                 log.debug("%s: close after loss failed: %s", self.name, exc)
 
+    @property
+    def is_lost(self) -> bool:
+        """True after the port vanished, until :meth:`reconnect` succeeds."""
+        return self._lost
+
     def _ensure_open(self) -> Any:
         if self._port is not None:
             return self._port
-        if not self._wanted_open:
-            raise DeviceLostError("link is not open; call open()", device=self.name)
-        self._do_open()
         if self._lost:
-            self._lost = False
-            self.counters.reconnects += 1
-            log.info("%s: reconnected", self.name)
-        return self._port
+            raise DeviceLostError("serial port lost; call reconnect()", device=self.name)
+        raise DeviceLostError("link is not open; call open()", device=self.name)
 
     def _lose(self, exc: BaseException, what: str) -> DeviceLostError:
         self.counters.losses += 1

@@ -1,0 +1,164 @@
+"""The ``lanecam`` command.
+
+``lanecam discover``   list every camera of every backend
+``lanecam grab``       grab a few frames from one camera and write a PNG (commissioning aid)
+``lanecam demo``       the no-hardware tour: emulated cameras, discovery, a grab written to PNG
+
+``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
+loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import LanecamError
+
+log = logging.getLogger("lanecam")
+
+
+def _emulate(n: int | None) -> None:
+    if n is not None:
+        if "pypylon" in sys.modules and os.environ.get("PYLON_CAMEMU") != str(n):
+            raise SystemExit("--emulate must be given before pypylon is loaded")
+        os.environ["PYLON_CAMEMU"] = str(n)
+
+
+def _producers(args: argparse.Namespace) -> list[Path] | None:
+    ctis = [Path(p) for p in (args.cti or [])]
+    if args.viky:
+        from .devices.harvesters import viky_cti
+
+        ctis.append(viky_cti())
+    return ctis or None
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from .devices.discovery import discover
+
+    _emulate(args.emulate)
+    ctis = _producers(args)
+    backends = ["pylon"]
+    if ctis or os.environ.get("GENICAM_GENTL64_PATH"):
+        backends.append("harvesters")
+    cams = discover(cti=ctis, backends=backends)
+    print(f"{'backend':<11} {'vendor':<26} {'model':<14} serial")
+    for c in cams:
+        print(f"{c.backend:<11} {c.vendor:<26} {c.model:<14} {c.serial}")
+    if "harvesters" not in backends:
+        print("(GenTL: no producer given; use --cti PATH, --viky or GENICAM_GENTL64_PATH)")
+    print(f"{len(cams)} camera(s)")
+    return 0 if cams else 1
+
+
+def _write_png(path: Path, image: object) -> None:
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), image):  # type: ignore[arg-type]
+        raise LanecamError(f"could not write {path}")
+
+
+def _grab_to_png(camera_id: str, frames: int, out: Path, exposure_s: float | None,
+                 cti: list[Path] | None) -> None:
+    import numpy as np
+
+    from .devices.camera import Trigger
+    from .devices.discovery import open_camera
+
+    kwargs = {"cti": cti} if camera_id.startswith("harvesters") else {}
+    with open_camera(camera_id, **kwargs) as cam:
+        settings = {}
+        if exposure_s is not None:
+            settings["exposure_time"] = exposure_s
+        if cam.supports("pixel_format") and "Mono8" in cam.limits("pixel_format").values:
+            settings["pixel_format"] = "Mono8"
+        cam.configure(settings)
+        soft = cam.supports("trigger_software")
+        cam.arm(Trigger.software() if soft else Trigger.free_run())
+        with cam.capture_burst(frames, timeout_s=2.0) as burst:
+            if not burst.complete_frames:
+                raise LanecamError("no complete frame arrived", device=cam.id)
+            image = np.array(burst.complete_frames[-1].array)
+        print(f"{cam.id}: {len(burst)}/{frames} frames, counters {cam.counters.as_dict()}")
+    _write_png(out, image)
+    print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})")
+
+
+def cmd_grab(args: argparse.Namespace) -> int:
+    _emulate(args.emulate)
+    camera = args.camera
+    if camera is None:
+        from .devices.discovery import discover
+
+        cams = discover(backends=["pylon"])
+        if not cams:
+            raise LanecamError("no pylon camera found; try --emulate 1")
+        camera = cams[0].id
+    _grab_to_png(camera, args.frames, Path(args.out), args.exposure, _producers(args))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    _emulate(2 if "PYLON_CAMEMU" not in os.environ else None)
+    args.emulate, args.cti, args.viky = None, None, True
+    print("== cameras (pylon emulator + viky GenTL simulator) ==")
+    cmd_discover(args)
+    print("\n== grab: pylon emulator, software trigger ==")
+    _grab_to_png("pylon:0815-0000", 4, out / "pylon-emulator.png", 0.002, None)
+    print("\n== grab: viky through Harvesters, free-run ==")
+    from .devices.harvesters import viky_cti
+
+    _grab_to_png("harvesters:0", 3, out / "viky.png", None, [viky_cti()])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def cam_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--emulate", type=int, metavar="N",
+                        help="N emulated Basler cameras (sets PYLON_CAMEMU)")
+        sp.add_argument("--cti", action="append", metavar="PATH", help="a GenTL producer")
+        sp.add_argument("--viky", action="store_true", help="add the viky.cti simulator")
+
+    d = sub.add_parser("discover", help="list every camera of every backend")
+    cam_opts(d)
+    d.set_defaults(func=cmd_discover)
+
+    g = sub.add_parser("grab", help="grab frames from one camera into a PNG (commissioning; "
+                                    "writes unencrypted pixels, never use it on live traffic)")
+    cam_opts(g)
+    g.add_argument("--camera", help="backend:serial, e.g. pylon:0815-0000 (default: first)")
+    g.add_argument("--frames", type=int, default=3)
+    g.add_argument("--exposure", type=float, metavar="SECONDS")
+    g.add_argument("--out", default="lanecam-grab.png")
+    g.set_defaults(func=cmd_grab)
+
+    m = sub.add_parser("demo", help="no-hardware tour on emulated cameras")
+    m.add_argument("--out", default="lanecam-demo", help="output directory")
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except LanecamError as exc:
+        print(f"lanecam: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

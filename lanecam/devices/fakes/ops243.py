@@ -1,0 +1,221 @@
+"""OmniPreSense OPS243-A / OPS243-C radar firmware fake.
+
+Modelled from the OPS243 user manual UM-003 (pages cited in ``docs/../hw_protocols.md`` §1.1):
+
+* two-character commands act at once, no terminator needed; stray CR/LF between commands is
+  ignored; commands carrying a number (``R>n``, ``R<n``, ``r>n``, ``r<n``) wait for CR/LF;
+* each command is acknowledged by one JSON object on its own line (``UM`` →
+  ``{"Units":"m-per-sec"}`` is documented; the other acknowledgement keys below are this
+  fake's assumption, which is why the driver only checks the documented one);
+* reports are one line each, JSON (``OJ``) or plain numbers (``Oj``, power-on default), speed
+  positive = inbound; the -C also reports range (``"m",12.3`` in plain mode);
+* Doppler aliasing: a target faster than the sampling rate's limit is reported wrapped,
+  which is why the driver must select a fast enough rate;
+* unknown commands get no reply (assumption: nothing documented).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ...clock import MONOTONIC, Clock
+from .base import PtyFake
+
+__all__ = ["RadarTarget", "OPS243Fake", "SAMPLING_COMMANDS", "max_speed_for_rate"]
+
+#: Sampling-rate commands (manual p.9): samples/s.
+SAMPLING_COMMANDS: dict[str, int] = {
+    "SI": 1000, "SV": 5000, "SX": 10000, "S1": 10000, "S2": 20000, "SL": 50000, "SC": 100000,
+}
+
+# Unit commands (manual p.8): command → (JSON value, factor from m/s)
+_UNITS: dict[str, tuple[str, float]] = {
+    "UM": ("m-per-sec", 1.0),
+    "UK": ("km-per-hr", 3.6),
+    "US": ("mph", 1 / 0.44704),
+    "UF": ("ft-per-sec", 1 / 0.3048),
+    "UC": ("cm-per-sec", 100.0),
+}
+
+
+def max_speed_for_rate(sampling_rate_hz: int) -> float:
+    """Highest unaliased speed (m/s) at a sampling rate: 31.1 m/s at 10 ksps, linear in rate.
+
+    Source [3P]: graeb/OmnipresenseRadar ``SamplingRate`` enum and openflight ``ops243.py``.
+    """
+    return 31.1 * sampling_rate_hz / 10000.0
+
+
+@dataclass(frozen=True)
+class RadarTarget:
+    """What the radar sees: approach speed (m/s, + = inbound) and range (m, -C only)."""
+
+    speed_mps: float
+    range_m: float | None = None
+
+
+class OPS243Fake(PtyFake):
+    """OPS243 firmware on a pty.
+
+    Args:
+        model: ``"OPS243-A"`` (Doppler) or ``"OPS243-C"`` (Doppler + FMCW range).
+        target: a callable returning the current :class:`RadarTarget` or ``None`` (nothing in
+            view); the lane simulator passes one.  Or call :meth:`set_target`.
+        buffer_size: FFT buffer (samples); report period = buffer_size / sampling rate.
+    """
+
+    def __init__(
+        self,
+        model: str = "OPS243-C",
+        *,
+        target: Callable[[], RadarTarget | None] | None = None,
+        buffer_size: int = 1024,
+        clock: Clock = MONOTONIC,
+    ) -> None:
+        if model not in ("OPS243-A", "OPS243-C"):
+            raise ValueError(f"unknown OPS243 model {model!r}")
+        super().__init__(clock=clock, name=model.lower())
+        self.model = model
+        self.buffer_size = buffer_size
+        self._source = target
+        self._static: RadarTarget | None = None
+        self._rx = bytearray()
+        self.commands: list[str] = []  # every command executed, in order
+        self.silent = False  # True: the sensor stops reporting (fault injection)
+        self._reset_settings()
+
+    # -- simulator API -------------------------------------------------------------------------
+    def set_target(self, speed_mps: float, range_m: float | None = None) -> None:
+        """A target approaching at ``speed_mps`` (m/s, negative = outbound) at ``range_m``."""
+        with self._lock:
+            self._static = RadarTarget(speed_mps, range_m)
+
+    def clear_target(self) -> None:
+        with self._lock:
+            self._static = None
+
+    def inject(self, data: bytes) -> None:
+        """Put raw bytes on the wire (line noise, truncated lines)."""
+        self._send(data)
+
+    # -- firmware ------------------------------------------------------------------------------
+    def _reset_settings(self) -> None:
+        self.units = "UM"
+        self.json_output = False
+        self.direction = "|"
+        self.sampling_rate = 10000
+        self.min_speed = 0.0
+        self.max_speed = 0.0  # 0 = no upper filter
+        self.min_range = 0.0
+        self.max_range = 0.0
+        self._next_ns: int | None = None
+
+    def _on_power_on(self) -> None:
+        self._rx.clear()
+        self._reset_settings()
+
+    def _ack(self, obj: dict[str, object]) -> None:
+        self._send(json.dumps(obj, separators=(",", ":")).encode() + b"\r\n")
+
+    def _on_bytes(self, data: bytes) -> None:
+        self._rx += data
+        while True:
+            while self._rx[:1] in (b"\r", b"\n", b" "):
+                del self._rx[:1]
+            if len(self._rx) < 2:
+                return
+            head = self._rx[:2].decode("ascii", "replace")
+            if head in ("R>", "R<", "r>", "r<"):
+                ends = [k for k in (self._rx.find(b"\r"), self._rx.find(b"\n")) if k >= 0]
+                if not ends:
+                    return  # numeric commands wait for their terminator
+                end = min(ends)
+                arg = self._rx[2:end].decode("ascii", "replace")
+                del self._rx[: end + 1]
+                self._numeric(head, arg)
+            else:
+                del self._rx[:2]
+                self._command(head)
+
+    def _numeric(self, head: str, arg: str) -> None:
+        self.commands.append(head + arg)
+        try:
+            value = float(arg)
+        except ValueError:
+            return  # the firmware ignores a malformed number (assumption)
+        if head[0] == "r" and self.model == "OPS243-A":
+            return
+        key = {"R>": "RequiredMinSpeed", "R<": "RequiredMaxSpeed",
+               "r>": "RequiredMinRange", "r<": "RequiredMaxRange"}[head]
+        attr = {"R>": "min_speed", "R<": "max_speed", "r>": "min_range", "r<": "max_range"}[head]
+        setattr(self, attr, value)
+        self._ack({key: f"{value:.3f}"})
+
+    def _command(self, cmd: str) -> None:
+        self.commands.append(cmd)
+        if cmd in _UNITS:
+            self.units = cmd
+            self._ack({"Units": _UNITS[cmd][0]})
+        elif cmd in SAMPLING_COMMANDS:
+            self.sampling_rate = SAMPLING_COMMANDS[cmd]
+            self._ack({"SamplingRate": self.sampling_rate})
+        elif cmd in ("OJ", "Oj"):
+            self.json_output = cmd == "OJ"
+            self._ack({"OutputFeature": "JSON" if self.json_output else "Plain"})
+        elif cmd in ("R+", "R-", "R|"):
+            self.direction = cmd[1]
+            word = {"+": "Inbound", "-": "Outbound", "|": "Both"}[cmd[1]]
+            self._ack({"DirectionFilter": word})
+        elif cmd == "uM" and self.model == "OPS243-C":
+            self._ack({"RangeUnits": "m"})
+        elif cmd == "?P":
+            product = "OPS243 Doppler" if self.model == "OPS243-A" else "OPS243-C FMCW & Doppler"
+            self._ack({"Product": product})
+        elif cmd == "?V":
+            self._ack({"Version": "1.3.1"})
+        # anything else: silently ignored (no documented error reply)
+
+    def _target(self) -> RadarTarget | None:
+        if self._source is not None:
+            return self._source()
+        return self._static
+
+    def _on_tick(self, now_ns: int) -> None:
+        period_ns = int(1e9 * self.buffer_size / self.sampling_rate)
+        if self._next_ns is None:
+            self._next_ns = now_ns + period_ns
+            return
+        if now_ns < self._next_ns:
+            return
+        self._next_ns += period_ns * max(1, (now_ns - self._next_ns) // period_ns + 1)
+        tgt = self._target()
+        if tgt is None or self.silent:
+            return
+        vmax = max_speed_for_rate(self.sampling_rate)
+        speed = tgt.speed_mps
+        if abs(speed) > vmax:  # Doppler aliasing wraps the speed into (-vmax, vmax]
+            speed = math.remainder(speed, 2 * vmax)
+        inbound = speed >= 0
+        if (self.direction == "+" and not inbound) or (self.direction == "-" and inbound):
+            return
+        if abs(speed) < self.min_speed or (self.max_speed and abs(speed) > self.max_speed):
+            return
+        factor = _UNITS[self.units][1]
+        shown = speed * factor
+        if self.json_output:
+            self._send(json.dumps({"speed": round(abs(shown), 2),
+                                   "direction": "inbound" if inbound else "outbound"}).encode()
+                       + b"\r\n")
+        else:
+            self._send(f"{shown:.2f}\r\n".encode())
+        if self.model == "OPS243-C" and tgt.range_m is not None:
+            r = tgt.range_m
+            if (self.min_range and r < self.min_range) or (self.max_range and r > self.max_range):
+                return
+            if self.json_output:
+                self._send(json.dumps({"range": round(r, 2), "unit": "m"}).encode() + b"\r\n")
+            else:
+                self._send(f'"m",{r:.2f}\r\n'.encode())
