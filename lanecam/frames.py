@@ -227,7 +227,8 @@ class BufferPool:
         self.slot_nbytes = int(nbytes)
         self._slots = [np.empty(self.slot_nbytes, np.uint8) for _ in range(self.capacity)]
         self._free = list(range(self.capacity))
-        self._owner: dict[int, int] = {}
+        self._by_address = {slot.ctypes.data: i for i, slot in enumerate(self._slots)}
+        self._busy: set[int] = set()
         self._lock = threading.Lock()
         self.overflow = 0
         self.high_water = 0
@@ -250,18 +251,16 @@ class BufferPool:
                 self.overflow += 1
                 return None
             idx = self._free.pop()
-            in_use = self.capacity - len(self._free)
-            self.high_water = max(self.high_water, in_use)
-        arr = self._slots[idx][:need].view(dtype).reshape(shape)
-        with self._lock:
-            self._owner[id(arr)] = idx
-        return arr
+            self._busy.add(idx)
+            self.high_water = max(self.high_water, len(self._busy))
+        return self._slots[idx][:need].view(dtype).reshape(shape)
 
     def release(self, arr: np.ndarray) -> None:
+        idx = self._by_address.get(arr.ctypes.data)
         with self._lock:
-            idx = self._owner.pop(id(arr), None)
-            if idx is None:
+            if idx is None or idx not in self._busy:
                 raise ValueError("buffer does not belong to this pool (or was released twice)")
+            self._busy.discard(idx)
             self._free.append(idx)
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from functools import cache
 from typing import Any
 
@@ -63,6 +64,8 @@ class PylonCamera(Camera):
         self._cam: Any = None
         self._nodes: PylonNodes | None = None
         self._pinned: list[_Lease] = []
+        self._removed = threading.Event()
+        self._removal_handler: Any = None
 
     @property
     def native(self) -> Any:
@@ -88,6 +91,10 @@ class PylonCamera(Camera):
         with vendor_errors(self._where()):
             cam = pylon.InstantCamera(tlf.CreateDevice(dev))
             cam.Open()
+            self._removed = threading.Event()
+            self._removal_handler = _removal_handler(self._removed)
+            cam.RegisterConfiguration(self._removal_handler, pylon.RegistrationMode_Append,
+                                      pylon.Cleanup_None)
         self._cam = cam
         self._nodes = PylonNodes(cam.GetNodeMap(), genicam)
         return _info(dev)
@@ -152,7 +159,7 @@ class PylonCamera(Camera):
         cam = self._cam
         if self._pinned:
             self._unpin()
-        if cam.IsCameraDeviceRemoved():
+        if self._removed.is_set():  # set by pylon's removal callback (polling costs ~1 ms)
             raise DeviceLostError("camera was removed", device=self._where())
         ms = max(0, round(timeout_s * 1000))
         with vendor_errors(self._where(), "RetrieveResult"):
@@ -181,6 +188,17 @@ class PylonCamera(Camera):
 
     def _unpin(self) -> None:
         self._pinned = [lease for lease in self._pinned if not lease.try_release()]
+
+
+def _removal_handler(flag: threading.Event) -> Any:
+    """A pylon ConfigurationEventHandler that sets ``flag`` when the device is removed."""
+    pylon, _ = pylon_sdk()
+
+    class _OnRemoval(pylon.ConfigurationEventHandler):  # type: ignore[misc, name-defined]
+        def OnCameraDeviceRemoved(self, camera: Any) -> None:
+            flag.set()
+
+    return _OnRemoval()
 
 
 class _Lease:
