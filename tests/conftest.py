@@ -1,7 +1,26 @@
-"""Test-wide setup: the emulator tiers need PYLON_CAMEMU before pypylon is first imported."""
+"""Test-wide setup.
+
+The emulator tiers need PYLON_CAMEMU before pypylon is first imported.  The hardware tier is
+opt-in: ``pytest --camera pylon:SERIAL`` (or ``harvesters:SERIAL --cti PATH``) adds the real
+camera to every camera contract test; ``--serial-port`` does the same for serial devices.
+Without those options the hardware parameters are simply not generated (nothing is skipped).
+"""
 
 import os
+
+import pytest
 
 # Three emulated Basler cameras (serials 0815-0000..0002) for the pylon tier; set before any
 # test module imports pypylon.  An integrator's real cameras still enumerate beside them.
 os.environ.setdefault("PYLON_CAMEMU", "3")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lanecam hardware tier")
+    group.addoption("--camera", action="append", default=[], metavar="BACKEND:SERIAL",
+                    help="run the camera contract suite against this real camera too")
+    group.addoption("--cti", default=None, metavar="PATH",
+                    help="GenTL producer for --camera harvesters:SERIAL")
+    group.addoption("--serial-port", action="append", default=[], metavar="KIND=URL",
+                    help="run a serial device contract suite against a real port, "
+                         "e.g. radar=/dev/ttyACM0")

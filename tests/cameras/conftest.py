@@ -7,13 +7,18 @@ from collections.abc import Iterator
 import pytest
 
 from lanecam.devices.camera import Camera
+from lanecam.devices.discovery import open_camera
 from lanecam.devices.harvesters import HarvestersCamera, viky_cti
 from lanecam.devices.pylon import PylonCamera
 
 from emulated_cameras import PYLON_SERIALS, VIKY_SERIALS
 
 
-def make_camera(backend: str, index: int = 0) -> Camera:
+def make_camera(backend: str, index: int = 0, config: pytest.Config | None = None) -> Camera:
+    if backend.startswith("device:"):
+        assert config is not None
+        kwargs = {"cti": config.getoption("--cti")} if backend.startswith("device:harvesters") else {}
+        return open_camera(backend.removeprefix("device:"), **kwargs)
     if backend == "pylon-emu":
         return PylonCamera(PYLON_SERIALS[index], device_class="BaslerCamEmu")
     if backend == "harvesters-viky":
@@ -21,14 +26,16 @@ def make_camera(backend: str, index: int = 0) -> Camera:
     raise ValueError(backend)
 
 
-@pytest.fixture(params=["pylon-emu", "harvesters-viky"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every contract test runs on both emulators, plus each ``--camera`` given."""
+    if "backend" in metafunc.fixturenames:
+        real = [f"device:{c}" for c in metafunc.config.getoption("--camera")]
+        metafunc.parametrize("backend", ["pylon-emu", "harvesters-viky", *real])
 
 
 @pytest.fixture
-def camera(backend: str) -> Iterator[Camera]:
-    cam = make_camera(backend)
+def camera(backend: str, request: pytest.FixtureRequest) -> Iterator[Camera]:
+    cam = make_camera(backend, config=request.config)
     cam.open()
     if cam.supports("pixel_format"):
         cam.configure({"pixel_format": "Mono8"})

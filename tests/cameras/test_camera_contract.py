@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lanecam.devices.camera import Camera, Trigger
+from lanecam.devices.profiles import CANONICAL_FEATURES, FeatureKind
 from lanecam.errors import ConfigError, DeviceError, LimitError, UnsupportedFeatureError
 from lanecam.frames import FrameReleasedError
 
@@ -90,11 +91,18 @@ def test_width_outside_live_limits_is_rejected_not_clamped(camera: Camera) -> No
 
 
 def test_feature_the_model_lacks_names_the_model(camera: Camera) -> None:
-    if camera.supports("burst_frame_count"):
-        pytest.fail("both emulators lack hardware bursts; the profile must say so")
+    lacking = [k for k, (kind, _) in CANONICAL_FEATURES.items()
+               if kind != FeatureKind.COMMAND and not camera.supports(k)]
+    assert lacking, "every model lacks something (no camera has every canonical feature)"
+    name = lacking[0]
+    kind = CANONICAL_FEATURES[name][0]
+    value = {FeatureKind.FLOAT: 1.0, FeatureKind.INT: 1, FeatureKind.BOOL: True}.get(kind, "x")
     with pytest.raises(UnsupportedFeatureError) as e:
-        camera.arm(Trigger.software(burst_frames=4))
-    assert camera.info.model in str(e.value)
+        camera.configure({name: value})
+    assert camera.info.model in str(e.value) and e.value.feature == name
+    if not camera.supports("burst_frame_count"):
+        with pytest.raises(UnsupportedFeatureError):
+            camera.arm(Trigger.software(burst_frames=4))
 
 
 def test_grab_needs_arm_and_close_is_idempotent(camera: Camera) -> None:
