@@ -119,6 +119,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vault(args: argparse.Namespace):  # noqa: ANN202 - CaptureVault, imported lazily
+    from .store import CaptureVault, MasterKey
+
+    key = MasterKey.from_file(args.key_file) if args.key_file else MasterKey.from_env(args.key_env)
+    return CaptureVault(args.root, key, retention_s=args.retention_s)
+
+
+def cmd_vault_verify(args: argparse.Namespace) -> int:
+    with _vault(args) as v:
+        report = v.verify()
+        live = len(v.records())
+    if report.ok:
+        print(f"audit chain OK: {report.rows} rows, {live} live record(s)")
+        return 0
+    where = f" at row {report.first_bad_seq}" if report.first_bad_seq is not None else ""
+    print(f"audit chain BROKEN{where}: {report.reason}")
+    return 1
+
+
+def cmd_vault_purge(args: argparse.Namespace) -> int:
+    with _vault(args) as v:
+        n = v.purge_expired(actor=args.actor)
+        left = len(v.records())
+    print(f"purged {n} expired record(s); {left} live record(s) remain")
+    return 0
+
+
+def cmd_vault_keygen(args: argparse.Namespace) -> int:
+    from .store import generate_key_file
+
+    key = generate_key_file(args.path)
+    print(f"wrote {args.path} (mode 600), key id {key.key_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -142,6 +177,23 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--exposure", type=float, metavar="SECONDS")
     g.add_argument("--out", default="lanecam-grab.png")
     g.set_defaults(func=cmd_grab)
+
+    v = sub.add_parser("vault", help="capture vault maintenance")
+    vsub = v.add_subparsers(dest="vault_command", required=True)
+    for name, func, text in (("verify", cmd_vault_verify, "check the audit chain"),
+                             ("purge", cmd_vault_purge, "apply retention: destroy expired records")):
+        sp = vsub.add_parser(name, help=text)
+        sp.add_argument("--root", required=True, help="vault directory")
+        src = sp.add_mutually_exclusive_group(required=True)
+        src.add_argument("--key-file", help="master key file (mode 600)")
+        src.add_argument("--key-env", help="environment variable holding the base64 master key")
+        sp.add_argument("--retention-s", type=float, default=86400.0,
+                        help="retention for new records (existing ones keep theirs)")
+        sp.add_argument("--actor", default="lanecam-cli", help="who is acting (audited)")
+        sp.set_defaults(func=func)
+    kg = vsub.add_parser("keygen", help="create a new master key file")
+    kg.add_argument("path")
+    kg.set_defaults(func=cmd_vault_keygen)
 
     m = sub.add_parser("demo", help="no-hardware tour on emulated cameras")
     m.add_argument("--out", default="lanecam-demo", help="output directory")

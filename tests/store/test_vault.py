@@ -34,7 +34,7 @@ def key() -> MasterKey:
 
 class Clock:
     def __init__(self) -> None:
-        self.t = 1_800_000_000.0
+        self.t = 1_700_000_000.0  # 2023: in the past, so real-time purges see it expired
 
     def __call__(self) -> float:
         return self.t
@@ -197,3 +197,21 @@ def test_metadata_must_be_plain_scalars(tmp_path: Path, key: MasterKey, crop: np
             v.write(crop, {"template": np.zeros(128)})
         assert e.value.key == "template"
         assert v.records() == []
+
+
+def test_vault_cli_verify_and_purge(tmp_path: Path, crop: np.ndarray) -> None:
+    from lanecam.cli import main
+
+    keyfile = tmp_path / "k"
+    assert main(["vault", "keygen", str(keyfile)]) == 0
+    root = tmp_path / "vault"
+    clock = Clock()
+    with CaptureVault(root, MasterKey.from_file(keyfile), retention_s=10, wall_clock=clock) as v:
+        v.write(crop, {"n": 1})
+    args = ["--root", str(root), "--key-file", str(keyfile)]
+    assert main(["vault", "verify", *args]) == 0
+    assert main(["vault", "purge", *args]) == 0  # real time is far past the fake clock's expiry
+    with CaptureVault(root, MasterKey.from_file(keyfile), retention_s=10) as v:
+        assert v.records() == [] and v.verify().ok
+    _tamper(root, "UPDATE audit SET actor = 'x' WHERE seq = 1")
+    assert main(["vault", "verify", *args]) == 1
