@@ -1,0 +1,245 @@
+"""Typed lane configuration loaded from TOML.
+
+Every key is checked: an unknown key, a wrong type or a value out of range raises
+:class:`~lanecam.errors.ConfigError` naming its path (``cameras[1].focal_length_m``) and what
+is allowed.  Secrets never live here: the vault section names where the master key comes from
+(a file path or an environment variable name), never the key itself.
+
+Example::
+
+    [lane]
+    id = "north-1"
+
+    [[cameras]]
+    name = "driver"
+    device = "pylon:40123456"        # or "harvesters:SERIAL" (+ cti) or "sim"
+    height_m = 2.2
+    lateral_m = -2.5                 # camera to the left (−) or right (+) of the lane centre
+    focal_length_m = 0.05
+    f_number = 4.0
+    focus_m = 16.0
+
+    [capture]
+    zone_near_m = 10.0
+    zone_far_m = 22.0
+    frames = 12
+    blur_budget_px = 1.0
+
+    [vault]
+    root = "/var/lib/lanecam/vault"
+    retention_s = 86400
+    key_file = "/etc/lanecam/master.key"
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from .errors import ConfigError
+
+__all__ = ["CameraConfig", "CaptureConfig", "MatcherConfig", "VaultConfig", "SinkConfig",
+           "SerialDeviceConfig", "LaneConfig", "load_lane_config", "parse_lane_config"]
+
+
+def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
+    return {"lo": lo, "hi": hi, "open_lo": open_lo}
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera of the lane (SI units; angles in degrees as is usual on site drawings)."""
+
+    name: str
+    device: str
+    profile: str | None = None
+    cti: str | None = None
+    height_m: float = field(default=2.0, metadata=_rng(0.0, 20.0))
+    lateral_m: float = field(default=-2.5, metadata=_rng(-20.0, 20.0))
+    pitch_deg: float | None = field(default=None, metadata=_rng(-60.0, 30.0))
+    yaw_deg: float | None = field(default=None, metadata=_rng(-60.0, 60.0))
+    focal_length_m: float = field(default=0.05, metadata=_rng(0.001, 1.0, open_lo=True))
+    pixel_size_m: float = field(default=3.45e-6, metadata=_rng(0.5e-6, 50e-6))
+    f_number: float = field(default=4.0, metadata=_rng(0.7, 32.0))
+    focus_m: float = field(default=16.0, metadata=_rng(1.0, 200.0))
+    width_px: int = field(default=2448, metadata=_rng(16, 20000))
+    height_px: int = field(default=2048, metadata=_rng(16, 20000))
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    zone_near_m: float = field(default=10.0, metadata=_rng(1.0, 200.0))
+    zone_far_m: float = field(default=22.0, metadata=_rng(1.0, 200.0))
+    frames: int = field(default=12, metadata=_rng(1, 200))
+    frame_rate_hz: float = field(default=30.0, metadata=_rng(0.1, 1000.0))
+    blur_budget_px: float = field(default=1.0, metadata=_rng(0.1, 20.0))
+    exposure_s: float = field(default=0.0005, metadata=_rng(1e-6, 1.0))  # fixed-settings baseline
+    gain_db: float = field(default=0.0, metadata=_rng(0.0, 48.0))
+    top_k: int = field(default=3, metadata=_rng(1, 50))
+    face_setback_m: float = field(default=2.0, metadata=_rng(0.0, 10.0))
+
+
+@dataclass(frozen=True)
+class SerialDeviceConfig:
+    url: str
+    model: str
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    kind: str = field(default="dlib", metadata={"choices": ("dlib",)})
+    distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    root: str
+    retention_s: float = field(default=86400.0, metadata=_rng(1.0, 3.15e8))
+    key_file: str | None = None
+    key_env: str | None = None
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    kind: str = field(default="jsonl", metadata={"choices": ("jsonl", "log", "memory")})
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class LaneConfig:
+    lane_id: str
+    cameras: tuple[CameraConfig, ...]
+    capture: CaptureConfig = CaptureConfig()
+    radar: SerialDeviceConfig | None = None
+    lidar: SerialDeviceConfig | None = None
+    loop: SerialDeviceConfig | None = None
+    illuminator: SerialDeviceConfig | None = None
+    matcher: MatcherConfig = MatcherConfig()
+    vault: VaultConfig | None = None
+    sinks: tuple[SinkConfig, ...] = ()
+
+
+def _type_name(t: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false"}.get(
+        t, getattr(t, "__name__", str(t)))
+
+
+def _build(cls: type, raw: Any, path: str) -> Any:
+    """Make dataclass ``cls`` from table ``raw``, checking every key against its field."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("must be a table", key=path or "<root>")
+    known = {f.name: f for f in fields(cls)}
+    for k in raw:
+        if k not in known:
+            raise ConfigError("unknown key", key=f"{path}.{k}".lstrip("."), allowed=sorted(known))
+    values = {}
+    for name, f in known.items():
+        key = f"{path}.{name}".lstrip(".")
+        if name not in raw:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError("missing required key", key=key)
+            continue
+        values[name] = _value(f.type, raw[name], key, f.metadata)
+    return cls(**values)
+
+
+def _value(t: Any, v: Any, key: str, meta: Mapping[str, Any]) -> Any:
+    if isinstance(t, str):  # postponed annotations
+        t = eval(t, globals())  # noqa: S307 - our own annotation strings only
+    args = get_args(t)
+    if type(None) in args:  # Optional[X]
+        inner = [a for a in args if a is not type(None)][0]
+        return _value(inner, v, key, meta)
+    if t in (str, int, float, bool):
+        ok = (isinstance(v, str) if t is str else isinstance(v, bool) if t is bool else
+              isinstance(v, int) and not isinstance(v, bool) if t is int else
+              isinstance(v, (int, float)) and not isinstance(v, bool))
+        if not ok:
+            raise ConfigError(f"must be {_type_name(t)}", key=key)
+        if t is float:
+            v = float(v)
+            if not math.isfinite(v):
+                raise ConfigError("must be finite", key=key)
+        lo, hi = meta.get("lo"), meta.get("hi")
+        if (lo is not None and (v <= lo if meta.get("open_lo") else v < lo)) or (
+                hi is not None and v > hi):
+            bracket = "(" if meta.get("open_lo") else "["
+            raise ConfigError(f"{v!r} is out of range", key=key, allowed=f"{bracket}{lo}, {hi}]")
+        choices = meta.get("choices")
+        if choices and v not in choices:
+            raise ConfigError(f"{v!r} is not a choice", key=key, allowed=list(choices))
+        return v
+    if get_origin(t) is tuple:
+        if not isinstance(v, list):
+            raise ConfigError("must be an array of tables", key=key)
+        return tuple(_build(args[0], item, f"{key}[{i}]") for i, item in enumerate(v))
+    return _build(t, v, key)
+
+
+_DEVICE = re.compile(r"^(sim|pylon:[^\s]*|harvesters:[^\s]*)$")
+
+
+def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
+    """Validate a parsed TOML document into a :class:`LaneConfig`."""
+    top = {"lane", "cameras", "capture", "sensors", "illuminator", "matcher", "vault", "sinks"}
+    if not isinstance(doc, Mapping):
+        raise ConfigError("must be a table", key="<root>")
+    for k in doc:
+        if k not in top:
+            raise ConfigError("unknown table", key=k, allowed=sorted(top))
+    lane = doc.get("lane")
+    if not isinstance(lane, Mapping) or set(lane) - {"id"}:
+        raise ConfigError("[lane] takes exactly 'id'", key="lane", allowed=["id"])
+    lane_id = lane.get("id")
+    if not isinstance(lane_id, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", lane_id):
+        raise ConfigError("lane id must be 1-64 letters, digits, '_.-'", key="lane.id")
+    cams = _value(tuple[CameraConfig, ...], doc.get("cameras", []), "cameras", {})
+    if not cams:
+        raise ConfigError("a lane needs at least one camera", key="cameras")
+    names = [c.name for c in cams]
+    if len(set(names)) != len(names):
+        raise ConfigError("camera names must be unique", key="cameras", allowed=names)
+    for i, c in enumerate(cams):
+        if not _DEVICE.match(c.device):
+            raise ConfigError("unknown device", key=f"cameras[{i}].device",
+                              allowed=["sim", "pylon:SERIAL", "harvesters:SERIAL"])
+    sensors = doc.get("sensors", {})
+    if not isinstance(sensors, Mapping):
+        raise ConfigError("must be a table", key="sensors")
+    for k in sensors:
+        if k not in ("radar", "lidar", "loop"):
+            raise ConfigError("unknown sensor", key=f"sensors.{k}", allowed=["lidar", "loop", "radar"])
+    parts: dict[str, Any] = {
+        k: _build(SerialDeviceConfig, sensors[k], f"sensors.{k}") for k in sensors}
+    if "illuminator" in doc:
+        parts["illuminator"] = _build(SerialDeviceConfig, doc["illuminator"], "illuminator")
+    capture = _build(CaptureConfig, doc.get("capture", {}), "capture")
+    if capture.zone_near_m >= capture.zone_far_m:
+        raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
+                          allowed=f"< {capture.zone_far_m}")
+    vault = _build(VaultConfig, doc["vault"], "vault") if "vault" in doc else None
+    if vault is not None and (vault.key_file is None) == (vault.key_env is None):
+        raise ConfigError("name exactly one master key source", key="vault",
+                          allowed=["key_file", "key_env"])
+    return LaneConfig(
+        lane_id=lane_id, cameras=cams, capture=capture,
+        matcher=_build(MatcherConfig, doc.get("matcher", {}), "matcher"), vault=vault,
+        sinks=_value(tuple[SinkConfig, ...], doc.get("sinks", []), "sinks", {}), **parts)
+
+
+def load_lane_config(path: str | Path) -> LaneConfig:
+    """Read and validate a lane TOML file."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", key=str(p)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read lane config: {exc.strerror}", key=str(p)) from exc
+    return parse_lane_config(doc)
