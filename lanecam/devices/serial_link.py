@@ -23,6 +23,7 @@ power-cycled and lost its settings: drivers reconfigure before trusting data aga
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import threading
 import time
@@ -31,8 +32,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import serial
+from serial.serialutil import SerialException, SerialTimeoutException
 
-from ..errors import ConfigError, DeviceLostError, DeviceTimeoutError, ProtocolError
+try:  # POSIX ports raise termios.error (not an OSError) from tcdrain/tcsetattr on a dead tty
+    import termios
+
+    _TERMIOS_ERRORS: tuple[type[BaseException], ...] = (termios.error,)
+except ImportError:  # Windows
+    _TERMIOS_ERRORS = ()
+
+from ..errors import (
+    ConfigError,
+    DeviceLostError,
+    DeviceTimeoutError,
+    ProtocolError,
+    UnsupportedFeatureError,
+)
 
 __all__ = [
     "FrameSpec",
@@ -47,6 +62,11 @@ log = logging.getLogger(__name__)
 
 #: Builds an *unopened-or-opened* pyserial port from a URL and keyword settings.
 PortFactory = Callable[..., Any]
+
+#: Exceptions that mean the port itself failed (vanished, I/O error).
+_PORT_ERRORS: tuple[type[BaseException], ...] = (SerialException, OSError, *_TERMIOS_ERRORS)
+#: ... plus what pyserial raises for a malformed URL or setting when opening.
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*_PORT_ERRORS, ValueError)
 
 _POLL_S = 0.01  # pyserial read slice (s); the link's own deadline decides the timeout
 
@@ -270,7 +290,6 @@ class SerialLink:
         self._factory = port_factory or _default_factory
         self._settings = serial_settings
         self._port: Any = None
-        self._wanted_open = False
         self._lost = False
         self._rx = bytearray()
         self._discarding = False  # inside an over-long line, skipping to its terminator
@@ -298,7 +317,6 @@ class SerialLink:
     def open(self) -> None:
         """Open the port (idempotent).  Raises DeviceLostError if it cannot be opened."""
         with self._lock:
-            self._wanted_open = True
             if self._port is None:
                 self._do_open()
                 self._lost = False
@@ -306,7 +324,6 @@ class SerialLink:
     def close(self) -> None:
         """Close the port and drop buffered input (idempotent)."""
         with self._lock:
-            self._wanted_open = False
             self._lost = False
             self._do_close()
             self._rx.clear()
@@ -318,7 +335,6 @@ class SerialLink:
             self._do_close()
             self._rx.clear()
             self._discarding = False
-            self._wanted_open = True
             self._lost = True
             self._do_open()
             self._lost = False
@@ -336,7 +352,7 @@ class SerialLink:
             )
             if not port.is_open:
                 port.open()
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             raise DeviceLostError(f"cannot open serial port: {exc}", device=self.name) from exc
         self._port = port
         self.generation += 1
@@ -347,7 +363,7 @@ class SerialLink:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError) as exc:
+            except _PORT_ERRORS as exc:
                 # the port is already gone; closing a dead fd must not hide the loss itself
                 log.debug("%s: close after loss failed: %s", self.name, exc)
 
@@ -380,10 +396,10 @@ class SerialLink:
             try:
                 n = port.write(data)
                 port.flush()
-            except serial.SerialTimeoutException as exc:
+            except SerialTimeoutException as exc:
                 self.counters.timeouts += 1
                 raise DeviceTimeoutError(f"write timed out: {exc}", device=self.name) from exc
-            except (serial.SerialException, OSError) as exc:
+            except _PORT_ERRORS as exc:
                 raise self._lose(exc, "write") from exc
             if n is not None and n != len(data):
                 self.counters.timeouts += 1
@@ -396,7 +412,7 @@ class SerialLink:
         try:
             waiting = port.in_waiting
             chunk = port.read(max(1, waiting))
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise self._lose(exc, "read") from exc
         if chunk:
             self._rx += chunk
@@ -409,7 +425,7 @@ class SerialLink:
             port = self._ensure_open()
             try:
                 port.reset_input_buffer()
-            except (serial.SerialException, OSError) as exc:
+            except _PORT_ERRORS as exc:
                 raise self._lose(exc, "reset_input") from exc
             self.counters.garbage_bytes += len(self._rx)
             self._rx.clear()
@@ -484,8 +500,6 @@ class SerialLink:
                 got = decoder.pop()
                 if got is None and len(decoder) and self._fill() == 0:
                     # the line went quiet for a poll slice: release an undecided candidate
-                    if self._rx:
-                        continue
                     got = decoder.pop(flush=True)
                 self.counters.garbage_bytes += decoder.garbage_bytes - g0
                 self.counters.checksum_errors += decoder.checksum_errors - c0
@@ -501,34 +515,36 @@ class SerialLink:
                     self._fill()
 
     # -- modem status lines --------------------------------------------------------------------
+    def _modem_io(self, line: str, action: Callable[[Any], Any]) -> Any:
+        with self._lock:
+            port = self._ensure_open()
+            try:
+                return action(port)
+            except NotImplementedError as exc:
+                raise UnsupportedFeatureError(
+                    f"this port type has no modem line {line.upper()}", device=self.name,
+                    feature=line) from exc
+            except OSError as exc:
+                if exc.errno in (errno.ENOTTY, errno.EINVAL):  # e.g. a pseudo-terminal
+                    raise UnsupportedFeatureError(
+                        f"this port cannot access modem line {line.upper()}: {exc}",
+                        device=self.name, feature=line) from exc
+                raise self._lose(exc, f"modem line {line}") from exc
+            except _PORT_ERRORS as exc:
+                raise self._lose(exc, f"modem line {line}") from exc
+
     def modem_line(self, line: str) -> bool:
         """State of input line ``cts``, ``dsr``, ``cd`` or ``ri`` (True = asserted).
 
         Raises UnsupportedFeatureError when the port type cannot report it (e.g. a pty).
         """
-        from ..errors import UnsupportedFeatureError
-
         if line not in ("cts", "dsr", "cd", "ri"):
             raise ConfigError("unknown modem status line", key="line",
                               allowed=["cts", "dsr", "cd", "ri"])
-        with self._lock:
-            port = self._ensure_open()
-            try:
-                return bool(getattr(port, line))
-            except (OSError, NotImplementedError) as exc:
-                raise UnsupportedFeatureError(
-                    f"this port cannot report modem line {line.upper()}: {exc}",
-                    device=self.name, feature=line) from exc
-            except serial.SerialException as exc:
-                raise self._lose(exc, f"modem line {line}") from exc
+        return bool(self._modem_io(line, lambda port: getattr(port, line)))
 
     def set_output_line(self, line: str, state: bool) -> None:
-        """Drive output line ``rts`` or ``dtr``."""
+        """Drive output line ``rts`` or ``dtr`` (UnsupportedFeatureError on a pty)."""
         if line not in ("rts", "dtr"):
             raise ConfigError("unknown modem control line", key="line", allowed=["rts", "dtr"])
-        with self._lock:
-            port = self._ensure_open()
-            try:
-                setattr(port, line, state)
-            except (serial.SerialException, OSError) as exc:
-                raise self._lose(exc, f"set {line}") from exc
+        self._modem_io(line, lambda port: setattr(port, line, state))

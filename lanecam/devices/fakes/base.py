@@ -42,8 +42,8 @@ class PtyFake:
         self.clock = clock
         self.tick_s = tick_s
         self.name = name
-        self._dir = Path(tempfile.mkdtemp(prefix=f"lanecam-{name}-"))
-        self.port = str(self._dir / "tty")
+        self._dir: Path | None = None
+        self.port = ""  # the stable device path, set by start()
         self._master: int | None = None
         self._slave: int | None = None
         self._lock = threading.RLock()
@@ -56,6 +56,8 @@ class PtyFake:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> PtyFake:
         """Create the pty and start the firmware thread; returns self."""
+        self._dir = Path(tempfile.mkdtemp(prefix=f"lanecam-{self.name}-"))
+        self.port = str(self._dir / "tty")
         self.replug()
         self._thread = threading.Thread(target=self._run, name=f"fake-{self.name}", daemon=True)
         self._thread.start()
@@ -72,11 +74,10 @@ class PtyFake:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.unplug()
-        try:
+        if self._dir is not None:
+            self.unplug()
             self._dir.rmdir()
-        except OSError as exc:
-            log.debug("fake dir not removed: %s", exc)
+            self._dir = None
         if self.failure is not None:
             raise RuntimeError(f"fake {self.name} thread failed") from self.failure
 
@@ -87,14 +88,17 @@ class PtyFake:
                 if fd is not None:
                     os.close(fd)
             self._master = self._slave = None
-            try:
-                os.unlink(self.port)
-            except FileNotFoundError:
-                pass
+            if self.port:
+                try:
+                    os.unlink(self.port)
+                except FileNotFoundError:
+                    pass  # already unplugged
             self._on_unplug()
 
     def replug(self) -> None:
         """The device (re)appears behind the same port path, in its power-on state."""
+        if not self.port:
+            raise RuntimeError("start() the fake first")
         with self._lock:
             if self._master is not None:
                 self.unplug()

@@ -107,11 +107,11 @@ class BenewakeFake(PtyFake):
 
     def _frame_now(self) -> bytes:
         tgt = self._source() if self._source is not None else self._static
-        temp_raw = int(round((self.temperature_c + 256) * 8))
+        temp_raw = round((self.temperature_c + 256) * 8)
         if tgt is None or not 0 < tgt.range_m <= self._spec.max_range_m:
             dist, amp = self._spec.no_target
         else:
-            dist, amp = int(round(tgt.range_m * 100)), tgt.strength
+            dist, amp = round(tgt.range_m * 100), tgt.strength
         frame = bytearray(data_frame(dist, amp, temp_raw))
         if self.corrupt_next:
             self.corrupt_next -= 1

@@ -123,7 +123,7 @@ class OPS243Fake(PtyFake):
     def _on_bytes(self, data: bytes) -> None:
         self._rx += data
         while True:
-            while self._rx[:1] in (b"\r", b"\n", b" "):
+            while bytes(self._rx[:1]) in (b"\r", b"\n", b" "):
                 del self._rx[:1]
             if len(self._rx) < 2:
                 return

@@ -1,0 +1,233 @@
+"""Gardasoft RT-series (RS-232) LED controller firmware fake.
+
+From the RT-20 / RC1xx manuals (hw_protocols §2.1): commands end with CR, several per line
+separated by ``;``, parameters comma separated, times in ms unless suffixed ``us``/``ms``/``s``,
+brightness in % (up to 999 in pulse mode); every reply ends with the ``>`` prompt; nothing is
+persistent until ``AW``, and power-on restores the saved settings (so a controller can power up
+emitting: the driver must switch it off first).
+
+The error line format is not in the stored manuals.  This fake answers ``Err <code>`` before
+the prompt with these codes (its own convention, mirrored by the driver):
+1 unknown command, 2 bad syntax / parameter count, 3 value out of range, 4 overdrive limit
+(brightness vs pulse width, RT-series table), and ``GR`` returns the last event code
+(0 = none) and clears it; :meth:`GardasoftRTFake.inject_fault` raises an event (e.g. 149,
+over-temperature in the Raytec/Gardasoft event list) and switches every output off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ...clock import MONOTONIC, Clock
+from .base import PtyFake
+
+__all__ = ["ChannelState", "GardasoftRTFake", "RT_OVERDRIVE"]
+
+#: RT-series pulse-mode overdrive table: (max brightness %, max pulse ms, max duty fraction).
+#: Source: Gardasoft RT-20 series manual p.57 (easymanua.ls/gardasoft/rt-20-series/manual?p=57).
+RT_OVERDRIVE: tuple[tuple[float, float, float], ...] = (
+    (100, 999.0, 1.00), (200, 30.0, 0.30), (300, 10.0, 0.20), (500, 2.0, 0.10), (999, 1.0, 0.05),
+)
+
+_TIME = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(us|ms|s)?\s*$", re.IGNORECASE)
+
+
+@dataclass
+class ChannelState:
+    """One output channel: mode and parameters as the controller holds them (ms, %)."""
+
+    mode: str = "continuous"  # continuous | switched | pulse
+    brightness: float = 0.0
+    pulse_ms: float = 0.0
+    delay_ms: float = 0.0
+    retrigger_ms: float = 0.0
+
+    @property
+    def emitting(self) -> bool:
+        """Lit now (continuous) or lit on the next trigger (switched/pulse)."""
+        return self.brightness > 0
+
+
+@dataclass
+class _Pulse:
+    channel: int
+    t_ns: int
+    pulse_ms: float
+    brightness: float
+
+
+class _Reject(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class GardasoftRTFake(PtyFake):
+    """An RT controller with ``channels`` outputs.
+
+    Args:
+        power_on: channel → state restored at power-on (the "saved" settings); default channel 1
+            continuous at 50 %, i.e. lit, as a forgotten ``AW`` would leave it.
+        max_pulse_ms: the controller's pulse-width range (ms).
+    """
+
+    def __init__(
+        self,
+        channels: int = 2,
+        *,
+        power_on: dict[int, ChannelState] | None = None,
+        version: str = "RT260-20 (HW02) V031",
+        max_pulse_ms: float = 999.0,
+        min_pulse_ms: float = 0.001,
+        clock: Clock = MONOTONIC,
+    ) -> None:
+        super().__init__(clock=clock, name="gardasoft-rt")
+        self.n_channels = channels
+        self.version = version
+        self.max_pulse_ms = max_pulse_ms
+        self.min_pulse_ms = min_pulse_ms
+        self.saved = power_on if power_on is not None else {
+            1: ChannelState("continuous", 50.0)}
+        self.state: dict[int, ChannelState] = {}
+        self.pulses: list[_Pulse] = []
+        self.lines: list[str] = []  # every command line received
+        self.last_event = 0
+        self.mute = False  # True: stop answering (a hung controller)
+        self._rx = bytearray()
+        self._on_power_on()
+
+    # -- simulator / test API ------------------------------------------------------------------
+    def emitting(self) -> bool:
+        """True if any channel is lit or armed to light."""
+        with self._lock:
+            return any(s.emitting for s in self.state.values())
+
+    def inject_fault(self, code: int = 149) -> None:
+        """Raise controller event ``code`` and switch every output off (self-protection)."""
+        with self._lock:
+            self.last_event = code
+            for s in self.state.values():
+                s.brightness = 0.0
+
+    def trigger(self, channel: int = 1) -> None:
+        """A trigger edge on ``channel``'s input (e.g. camera ExposureActive)."""
+        with self._lock:
+            self._fire(channel)
+
+    # -- firmware ------------------------------------------------------------------------------
+    def _on_power_on(self) -> None:
+        self._rx.clear()
+        self.state = {c: ChannelState() for c in range(1, self.n_channels + 1)}
+        for c, s in self.saved.items():
+            self.state[c] = ChannelState(s.mode, s.brightness, s.pulse_ms, s.delay_ms,
+                                         s.retrigger_ms)
+        self._last_fire: dict[int, int] = {}
+
+    def _on_bytes(self, data: bytes) -> None:
+        self._rx += data
+        while (k := self._rx.find(b"\r")) >= 0:
+            raw = bytes(self._rx[:k])
+            del self._rx[: k + 1]
+            line = raw.decode("ascii", "replace").strip().lstrip("\n")
+            self.lines.append(line)
+            if self.mute:
+                continue
+            out: list[str] = []
+            for cmd in (c.strip() for c in line.split(";")):
+                if not cmd:
+                    continue
+                try:
+                    reply = self._execute(cmd)
+                except _Reject as rej:
+                    out.append(f"Err {rej.code}")
+                    break
+                if reply is not None:
+                    out.append(reply)
+            self._send("".join(f"{x}\r\n" for x in out).encode() + b">")
+
+    def _channel(self, text: str) -> int:
+        try:
+            c = int(text)
+        except ValueError:
+            raise _Reject(2) from None
+        if not 1 <= c <= self.n_channels:
+            raise _Reject(3)
+        return c
+
+    @staticmethod
+    def _ms(text: str) -> float:
+        m = _TIME.match(text)
+        if not m:
+            raise _Reject(2)
+        value = float(m.group(1))
+        unit = (m.group(2) or "ms").lower()
+        return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    @staticmethod
+    def _pct(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise _Reject(2) from None
+        if not 0 <= v <= 999:
+            raise _Reject(3)
+        return v
+
+    def _execute(self, cmd: str) -> str | None:
+        op, args = cmd[:2].upper(), [a for a in cmd[2:].split(",")] if cmd[2:] else []
+        if op == "VR" and not args:
+            return self.version
+        if op == "GR" and not args:
+            code, self.last_event = self.last_event, 0
+            return str(code)
+        if op == "AW" and not args:
+            self.saved = {c: ChannelState(s.mode, s.brightness, s.pulse_ms, s.delay_ms,
+                                          s.retrigger_ms) for c, s in self.state.items()}
+            return None
+        if op == "TT" and len(args) in (1, 2):
+            return None
+        if op == "TR" and len(args) == 1:
+            self._fire(self._channel(args[0]))
+            return None
+        if op == "RS" and len(args) == 2:
+            c, s = self._channel(args[0]), self._pct(args[1])
+            if s > 100:
+                raise _Reject(4)
+            self.state[c] = ChannelState("continuous", s)
+            return None
+        if op == "RW" and len(args) in (2, 4):
+            c, s = self._channel(args[0]), self._pct(args[1])
+            if s > 100:
+                raise _Reject(4)
+            self.state[c] = ChannelState("switched", s)
+            return None
+        if op == "RT" and len(args) in (4, 5):
+            c = self._channel(args[0])
+            p, d, s = self._ms(args[1]), self._ms(args[2]), self._pct(args[3])
+            r = self._ms(args[4]) if len(args) == 5 else 0.0
+            if not self.min_pulse_ms <= p <= self.max_pulse_ms or d > 999:
+                raise _Reject(3)
+            row = next(row for row in RT_OVERDRIVE if s <= row[0])
+            if p > row[1]:
+                raise _Reject(4)
+            self.state[c] = ChannelState("pulse", s, p, d, r)
+            return None
+        if op in {"VR", "GR", "AW", "TT", "TR", "RS", "RW", "RT"}:
+            raise _Reject(2)
+        raise _Reject(1)
+
+    def _fire(self, c: int) -> None:
+        s = self.state.get(c)
+        if s is None or s.mode != "pulse" or s.brightness <= 0:
+            return
+        now = self.clock.now_ns()
+        row = next(row for row in RT_OVERDRIVE if s.brightness <= row[0])
+        # the controller ignores triggers that would exceed the duty-cycle limit or come
+        # before the retrigger delay has elapsed
+        min_gap_ms = max(s.pulse_ms / row[2], s.retrigger_ms)
+        last = self._last_fire.get(c)
+        if last is not None and (now - last) / 1e6 < min_gap_ms:
+            return
+        self._last_fire[c] = now
+        self.pulses.append(_Pulse(c, now, s.pulse_ms, s.brightness))

@@ -1,0 +1,180 @@
+"""Exact byte exchanges of the OPS243 radar driver: every command and error path."""
+
+from __future__ import annotations
+
+import pytest
+from serial_exchange import expected_exchange
+
+from lanecam.clock import ManualClock
+from lanecam.devices.sensors import OPS243Radar, RadarReading, RadarSettings
+from lanecam.errors import (
+    DeviceTimeoutError,
+    LimitError,
+    ProtocolError,
+    UnsupportedFeatureError,
+)
+
+UNITS = (b"UM", b'{"Units":"m-per-sec"}\r\n')
+RATE = (b"S2", b'{"SamplingRate":20000}\r\n')
+INBOUND = (b"R+", b'{"DirectionFilter":"Inbound"}\r\n')
+MIN_SPEED = (b"R>0.5\r", b'{"RequiredMinSpeed":"0.500"}\r\n')
+MAX_SPEED = (b"R<45\r", b'{"RequiredMaxSpeed":"45.000"}\r\n')
+RANGE_UNITS = (b"uM", b'{"RangeUnits":"m"}\r\n')
+JSON_ON = (b"OJ", b'{"OutputFeature":"JSON"}\r\n')
+
+CONFIG_A = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, JSON_ON]
+CONFIG_C = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, RANGE_UNITS, JSON_ON]
+
+
+def test_configure_ops243_a() -> None:
+    with expected_exchange(CONFIG_A) as link:
+        OPS243Radar(link, model="OPS243-A").open()
+
+
+def test_configure_ops243_c_with_range_filters_and_plain_output() -> None:
+    s = RadarSettings(sampling_rate_hz=50000, min_speed_mps=1.25, max_speed_mps=60,
+                      inbound_only=False, json=False, min_range_m=3, max_range_m=40.5)
+    pairs = [UNITS, (b"SL", b'{"SamplingRate":50000}\r\n'),
+             (b"R|", b'{"DirectionFilter":"Both"}\r\n'),
+             (b"R>1.25\r", b'{"RequiredMinSpeed":"1.250"}\r\n'),
+             (b"R<60\r", b'{"RequiredMaxSpeed":"60.000"}\r\n'), RANGE_UNITS,
+             (b"r>3\r", b'{"RequiredMinRange":"3.000"}\r\n'),
+             (b"r<40.5\r", b'{"RequiredMaxRange":"40.500"}\r\n'),
+             (b"Oj", b'{"OutputFeature":"Plain"}\r\n')]
+    with expected_exchange(pairs) as link:
+        OPS243Radar(link, model="OPS243-C", settings=s).open()
+
+
+def test_identify() -> None:
+    with expected_exchange([*CONFIG_A, (b"?P", b'{"Product":"OPS243 Doppler"}\r\n')]) as link:
+        radar = OPS243Radar(link, model="OPS243-A")
+        radar.open()
+        assert radar.identify() == "OPS243 Doppler"
+
+
+def test_json_reports_are_stamped_with_the_injected_clock() -> None:
+    clock = ManualClock(start_ns=5_000_000_000)
+    pairs = [*CONFIG_C,
+             (None, b'{"speed": 13.41, "direction": "inbound"}\r\n'),
+             (None, b'{"range": 24.5, "unit": "m"}\r\n'),
+             (None, b'{"speed": 2.5, "direction": "outbound"}\r\n')]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, clock=clock)
+        radar.open()
+        assert radar.read() == RadarReading(5_000_000_000, 13.41, None, "OPS243-C")
+        clock.advance(0.05)
+        assert radar.read() == RadarReading(5_050_000_000, None, 24.5, "OPS243-C")
+        assert radar.read().speed_mps == -2.5
+
+
+def test_plain_numeric_reports() -> None:
+    s = RadarSettings(json=False)
+    pairs = [*CONFIG_C[:-1], (b"Oj", b'{"OutputFeature":"Plain"}\r\n'),
+             (None, b"12.30\r\n"), (None, b"-4.00\r\n"), (None, b'"m",31.20\r\n'),
+             (None, b"137.429, 3.6\r\n")]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, settings=s)
+        radar.open()
+        assert [radar.read().speed_mps for _ in range(2)] == [12.3, -4.0]
+        assert radar.read().range_m == 31.2
+        assert radar.read().speed_mps == 3.6
+
+
+def test_reports_arriving_during_configuration_are_dropped_and_late_acks_skipped() -> None:
+    pairs = [(b"UM", b'{"speed": 9.0, "direction": "inbound"}\r\n{"Units":"m-per-sec"}\r\n'),
+             *CONFIG_A[1:], (None, b'{"Clock":"54"}\r\n\r\n{"speed": 7.5}\r\n')]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, model="OPS243-A")
+        radar.open()
+        assert radar.read().speed_mps == 7.5
+        assert radar.ignored_acks == 1
+
+
+def test_wrong_units_ack_is_a_protocol_error() -> None:
+    with expected_exchange([(b"UM", b'{"Units":"mph"}\r\n')]) as link:
+        with pytest.raises(ProtocolError, match="acknowledged"):
+            OPS243Radar(link).open()
+
+
+def test_missing_ack_times_out_naming_the_command() -> None:
+    with expected_exchange([UNITS, (b"S2", None)]) as link:
+        with pytest.raises(DeviceTimeoutError) as exc:
+            OPS243Radar(link).open()
+        assert exc.value.feature == "S2"
+
+
+def test_garbage_line_is_a_protocol_error_and_the_next_report_survives() -> None:
+    pairs = [*CONFIG_A, (None, b"\xff\xfe{]]\r\n"), (None, b'{"speed": 3.0}\r\n')]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, model="OPS243-A")
+        radar.open()
+        with pytest.raises(ProtocolError):
+            radar.read()
+        assert radar.read().speed_mps == 3.0
+        assert link.counters.protocol_errors == 1
+
+
+def test_non_finite_and_aliased_speeds_are_rejected() -> None:
+    pairs = [*CONFIG_A, (None, b'{"speed": NaN}\r\n'), (None, b'{"speed": 70.0}\r\n')]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, model="OPS243-A")
+        radar.open()
+        with pytest.raises(ProtocolError, match="finite"):
+            radar.read()
+        with pytest.raises(ProtocolError, match="beyond"):
+            radar.read()  # 70 m/s cannot come from a 20 ksps radar (62.2 m/s limit)
+
+
+def test_silent_radar_times_out() -> None:
+    with expected_exchange(CONFIG_A) as link:
+        radar = OPS243Radar(link, model="OPS243-A")
+        radar.open()
+        with pytest.raises(DeviceTimeoutError):
+            radar.read(timeout=0.03)
+
+
+def test_range_filters_on_a_doppler_only_radar_send_nothing() -> None:
+    with expected_exchange([]):
+        with pytest.raises(UnsupportedFeatureError):
+            OPS243Radar(_never_link(), model="OPS243-A",
+                        settings=RadarSettings(max_range_m=30.0))
+
+
+def test_a_sampling_rate_that_aliases_road_speeds_is_refused_before_sending() -> None:
+    with expected_exchange([]) as link:
+        with pytest.raises(LimitError, match="aliasing"):
+            OPS243Radar(link, settings=RadarSettings(sampling_rate_hz=10000,
+                                                     max_speed_mps=45.0))
+        radar = OPS243Radar(link)
+        with pytest.raises(LimitError):
+            radar.configure(RadarSettings(sampling_rate_hz=12345))
+
+
+def _never_link():  # a link that is never opened: constructors must not do I/O
+    from lanecam.devices.serial_link import SerialLink
+
+    def refuse(url, **kw):
+        raise AssertionError("the constructor opened the port")
+
+    return SerialLink("never://", port_factory=refuse)
+
+
+def test_constructors_do_no_io() -> None:
+    from lanecam.devices.illuminators import GardasoftRT
+    from lanecam.devices.sensors import BenewakeLidar
+
+    OPS243Radar(_never_link())
+    BenewakeLidar(_never_link())
+    GardasoftRT(_never_link())
+
+
+@pytest.mark.parametrize(("rate", "cmd"), [(1000, b"SI"), (5000, b"SV"), (10000, b"SX"),
+                                           (20000, b"S2"), (50000, b"SL"), (100000, b"SC")])
+def test_every_sampling_rate_command(rate: int, cmd: bytes) -> None:
+    # manual p.9; max speed filter kept under each rate's aliasing limit (31.1 m/s per 10 ksps)
+    top = min(45.0, 31.1 * rate / 10000 * 0.99)
+    s = RadarSettings(sampling_rate_hz=rate, min_speed_mps=0.0, max_speed_mps=round(top, 2))
+    pairs = [UNITS, (cmd, b"{}\r\n"), INBOUND, (b"R>0\r", b"{}\r\n"),
+             (f"R<{top:.2f}".rstrip("0").rstrip(".").encode() + b"\r", b"{}\r\n"), JSON_ON]
+    with expected_exchange(pairs) as link:
+        OPS243Radar(link, model="OPS243-A", settings=s).open()
