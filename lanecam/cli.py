@@ -198,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="no-hardware tour on emulated cameras")
     m.add_argument("--out", default="lanecam-demo", help="output directory")
     m.set_defaults(func=cmd_demo)
+
+    from .sim.cli import add_parser as add_sim_parser
+
+    add_sim_parser(sub)
     return p
 
 

@@ -373,6 +373,17 @@ class Camera(abc.ABC):
             raise DeviceError(f"{fmap.node} cannot be executed now", device=self.id, feature=name)
         self._do_execute(fmap.node)
 
+    def _check_kind(self, name: str, value: Any) -> None:
+        """Name, type and presence checks that do not depend on live limits."""
+        if not isinstance(name, str) or name not in CANONICAL_FEATURES:
+            raise ConfigError("unknown setting", device=self._name_for_errors(), key=str(name))
+        kind, unit = CANONICAL_FEATURES[name]
+        if kind == FeatureKind.COMMAND:
+            raise ConfigError("a command is executed, not set: use execute()",
+                              device=self._name_for_errors(), key=name)
+        _require_type(name, kind, value, unit)
+        self._feature(name)
+
     def _check_value(self, name: str, value: Any) -> tuple[FeatureMap, Any]:
         """Type- and range-check one setting against live limits; return the node value."""
         if not isinstance(name, str) or name not in CANONICAL_FEATURES:
@@ -397,10 +408,10 @@ class Camera(abc.ABC):
             return fmap, raw
         if kind == FeatureKind.FLOAT:
             raw = fmap.to_node(value)
-            if node.kind == FeatureKind.INT:  # e.g. GainRaw: quantise to the device's step
-                raw = int(round(raw))
-            out_of_range = (node.min is not None and raw < node.min) or (
-                node.max is not None and raw > node.max)
+            if node.kind == FeatureKind.INT and math.isfinite(raw):
+                raw = round(raw)  # e.g. GainRaw: quantise to the device's step
+            out_of_range = not math.isfinite(raw) or (node.min is not None and raw < node.min) \
+                or (node.max is not None and raw > node.max)
             if out_of_range:
                 raise LimitError(f"{value!r} {unit} is out of range", device=self.id, key=name,
                                  allowed=lim.describe())
@@ -421,6 +432,9 @@ class Camera(abc.ABC):
 
         Every key and value is checked against the live limits before anything is written,
         then each is re-checked just before its write (a new width changes the offset range).
+        Features behind a selector set in the same batch (``line_mode`` after
+        ``line_selector``) are type-checked up front and range-checked at their write, so such
+        a batch can stop part-way: the selector and what came before it are then applied.
         Out-of-range values raise :class:`LimitError`, unknown keys or wrong types
         :class:`ConfigError`, features the model lacks :class:`UnsupportedFeatureError`.
         Nothing is clamped.
@@ -430,8 +444,12 @@ class Camera(abc.ABC):
                               device=self._name_for_errors(), key="<settings>")
         with self._lock:
             self._require_open()
+            selected = {dep for sel, deps in _SELECTED_BY.items() if sel in settings for dep in deps}
             for name, value in settings.items():
-                self._check_value(name, value)
+                if name in selected:  # its limits depend on a selector set in this batch:
+                    self._check_kind(name, value)  # checked fully just before its write
+                else:
+                    self._check_value(name, value)
             order = [k for k in _APPLY_FIRST if k in settings] + [
                 k for k in settings if k not in _APPLY_FIRST]
             applied: dict[str, Any] = {}
@@ -680,6 +698,13 @@ class Camera(abc.ABC):
     def _do_retrieve(self, timeout_s: float) -> RawGrab:
         """Next buffer, or :class:`DeviceTimeoutError` / :class:`DeviceLostError`."""
 
+
+#: Features whose node (and limits) a selector switches: GenICam selector semantics.
+_SELECTED_BY = {
+    "line_selector": ("line_mode", "line_source", "line_debouncer_time"),
+    "trigger_selector": ("trigger_mode", "trigger_source", "trigger_activation",
+                         "trigger_delay"),
+}
 
 _TRIGGER_KEYS = frozenset({"trigger_selector", "trigger_mode", "trigger_source",
                            "trigger_activation", "burst_frame_count", "trigger_delay"})

@@ -23,14 +23,20 @@ def make_camera(backend: str, index: int = 0, config: pytest.Config | None = Non
         return PylonCamera(PYLON_SERIALS[index], device_class="BaslerCamEmu")
     if backend == "harvesters-viky":
         return HarvestersCamera(VIKY_SERIALS[index], cti=viky_cti())
+    if backend == "sim":  # the lane simulator, ¼ scale, on simulated time
+        from lanecam.clock import ManualClock
+        from lanecam.sim import SimCamera, load_scenario
+
+        return SimCamera(load_scenario("clear_noon").world, serial=f"sim-{index}", scale=0.25,
+                         clock=ManualClock(), epoch_ns=0)
     raise ValueError(backend)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every contract test runs on both emulators, plus each ``--camera`` given."""
+    """Every contract test runs on both emulators and the simulator, plus each ``--camera``."""
     if "backend" in metafunc.fixturenames:
         real = [f"device:{c}" for c in metafunc.config.getoption("--camera")]
-        metafunc.parametrize("backend", ["pylon-emu", "harvesters-viky", *real])
+        metafunc.parametrize("backend", ["pylon-emu", "harvesters-viky", "sim", *real])
 
 
 @pytest.fixture

@@ -190,3 +190,14 @@ def test_two_cameras_grab_at_once() -> None:
         t.join(timeout=60)
     assert not errors, errors
     assert {s: len(v) for s, v in results.items()} == {s: 20 for s in PYLON_SERIALS[1:]}
+
+
+def test_selector_and_its_features_in_one_batch(pylon_cam: PylonCamera) -> None:
+    pylon_cam.configure({"line_selector": "Line2", "line_mode": "Output",
+                         "line_source": "ExposureActive"})
+    n = pylon_cam.native
+    n.LineSelector.Value = "Line2"
+    assert (n.LineMode.Value, n.LineSource.Value) == ("Output", "ExposureActive")
+    with pytest.raises(LimitError) as e:  # still range-checked, at its write
+        pylon_cam.configure({"line_selector": "Line3", "line_source": "NoSuchSource"})
+    assert e.value.key == "line_source"

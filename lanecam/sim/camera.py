@@ -1,0 +1,508 @@
+""":class:`SimCamera`: a :class:`~lanecam.devices.camera.Camera` whose sensor looks at the world.
+
+It exposes a GenICam-like node map with SFNC 2.x names and *live* limits (Width/Height/Offset
+ranges follow each other; ROI and pixel format lock while streaming; the frame-rate ceiling
+follows exposure and height), so the :class:`Camera` policy layer, the firmware profile
+(``lanecam-sim`` / ``lanecam-sim-polarized``) and the contract suite work on it unchanged.
+
+Time.  World time ``t`` (s) = (clock ns − ``epoch_ns``)/1e9 on the injected clock.  A frame's
+exposure starts at its trigger time (+ TriggerDelay): the software trigger's "now", a scheduled
+hardware edge (:meth:`SimCamera.fire_line`), or the free-run grid from the moment of arming;
+``device_ns`` is that start on the same clock.  A frame is delivered once exposure and readout
+(1/75 s at full height, IMX250 class, PQ §1.5) are over; :meth:`grab` waits for it with
+``clock.sleep`` — so with a :class:`~lanecam.clock.ManualClock` waiting *is* advancing simulated
+time, and with the monotonic clock the camera runs in real time.
+
+Rendering uses the camera's exposure, gain, pixel format and ROI, ``camera.polarizer_deg`` (a
+rotatable polarizer, set by the lane like a real rotator) or the profile's mosaic layout, and
+``camera.illumination`` (what the lane says the illuminator did) — or, when an
+``illumination_source`` is given, what the simulated illuminator actually did during the
+exposure (see :mod:`lanecam.sim.devices`: the camera's ExposureActive output line triggers the
+Gardasoft firmware fake).  Ground truth of each
+delivered frame is kept (bounded) for :meth:`ground_truth` — evaluation only.
+
+Fault knobs (:class:`SimFaults`, deterministic per seed and frame): dropped frames, incomplete
+buffers, ``ForceFailedBuffer``, and device removal (``SimDeviceRemoval`` / :meth:`unplug`).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..devices.camera import Camera, CameraInfo, NodeInfo, RawGrab
+from ..devices.profiles import FeatureKind
+from ..errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, LimitError
+from ..frames import IlluminationState
+from .render import DEFAULT_LAYOUT, Renderer, Shot
+from .sensor import splitmix64
+from .truth import FrameTruth
+from .world import World
+
+__all__ = ["FULL_HEIGHT_READOUT_S", "SimCamera", "SimFaults"]
+
+log = logging.getLogger(__name__)
+
+#: Readout of a full 2048-row frame: 75 fps class (PQ §1.5: BFS-U3-51S5P 75 fps, VCXU-50MP 77).
+FULL_HEIGHT_READOUT_S = 1.0 / 75.0
+# Node limits of a Pregius-class GigE camera (ASSUMED typical values; a real camera's come
+# from its own node map): exposure 10 µs–1 s, gain 0–48 dB, ROI steps 8 × 2 px (2 keeps the
+# polarization mosaic's phase).
+_MIN_EXPOSURE_US = 10.0
+_MAX_EXPOSURE_US = 1_000_000.0
+_MAX_GAIN_DB = 48.0
+_WIDTH_INC = 8
+_HEIGHT_INC = 2
+_NAP_NS = 5_000_000  # longest single wait inside grab (ns)
+
+
+@dataclass(frozen=True)
+class SimFaults:
+    """Fault injection, each a probability per frame (0–1), drawn from the seed."""
+
+    drop: float = 0.0
+    incomplete: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("drop", "incomplete"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise LimitError(f"{name} must be a probability", key=f"faults.{name}",
+                                 allowed="[0, 1]")
+
+
+@dataclass
+class _Node:
+    kind: str
+    value: Any = None
+    entries: tuple[str, ...] = ()
+    locked_when_streaming: bool = False
+    readonly: bool = False
+
+
+class SimCamera(Camera):
+    """A simulated camera looking at ``world`` from pose ``camera`` (default: the first).
+
+    ``scale`` (0–1] renders a smaller sensor with the same field of view (quick CI);
+    ``epoch_ns`` is the clock time of world t = 0 (default: the clock's time at construction);
+    ``seed`` overrides the world's seed for noise and faults; ``illumination_source(start_ns,
+    exposure_ns)`` returns the illumination actually present during an exposure (default: the
+    ``illumination`` attribute).  Other keyword arguments go to
+    :class:`~lanecam.devices.camera.Camera` (``clock``, ``buffer_count``, …).
+    """
+
+    backend = "sim"
+
+    def __init__(self, world: World, camera: str | None = None, *, serial: str | None = None,
+                 scale: float = 1.0, epoch_ns: int | None = None, seed: int | None = None,
+                 faults: SimFaults = SimFaults(), truth_frames: int = 4096,
+                 illumination_source: Callable[[int, int], IlluminationState] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.world = world
+        self.renderer = Renderer(world, camera, scale)
+        self.pose = self.renderer.pose
+        self.serial = serial or f"sim-{self.pose.name}"
+        self.epoch_ns = self.clock.now_ns() if epoch_ns is None else int(epoch_ns)
+        self.seed = world.seed if seed is None else int(seed)
+        self.faults = faults
+        self.illumination = IlluminationState("off")
+        self.illumination_source = illumination_source
+        self._model = "SimCameraPolarized" if self.pose.polarizer == "mosaic" else "SimCamera"
+        self._removed = False
+        self._nodes: dict[str, _Node] = {}
+        self._sel: dict[str, dict[str, Any]] = {}
+        self._lines: dict[str, dict[str, Any]] = {}
+        self._stream_lock = threading.RLock()
+        self._streaming = False
+        self._buffers: list[np.ndarray] = []
+        self._free: collections.deque[int] = collections.deque()
+        self._pending: list[int] = []  # exposure start times (ns), sorted
+        self._next_free_run_ns = 0
+        self._frame_id = 0
+        self._skipped = 0
+        self._force_failed = 0
+        self._busy_until_ns = 0
+        self._truth: collections.OrderedDict[int, FrameTruth] = collections.OrderedDict()
+        self._truth_frames = int(truth_frames)
+
+    # ------------------------------------------------------------------ simulator API
+    def world_time(self, ns: int | None = None) -> float:
+        """World seconds at clock time ``ns`` (default: now)."""
+        return ((self.clock.now_ns() if ns is None else ns) - self.epoch_ns) / 1e9
+
+    def ground_truth(self, frame_number: int) -> FrameTruth:
+        """Ground truth of a delivered frame — evaluation only (see :mod:`lanecam.sim.truth`)."""
+        try:
+            return self._truth[frame_number]
+        except KeyError:
+            raise LookupError(f"no ground truth kept for frame {frame_number}") from None
+
+    def fire_line(self, line: str = "Line1", at_ns: int | None = None) -> bool:
+        """An electrical rising edge on ``line`` at clock time ``at_ns`` (default now).
+
+        Starts a frame (or burst) when armed for a hardware trigger on that line; returns
+        whether it did.
+        """
+        with self._stream_lock:
+            sel = self._active_selector()
+            if not self._streaming or sel is None:
+                return False
+            st = self._sel[sel]
+            if st["TriggerSource"] != line or st["TriggerActivation"] != "RisingEdge":
+                return False
+            self._schedule(self.clock.now_ns() if at_ns is None else int(at_ns), sel)
+            return True
+
+    def line_output(self, line: str) -> str | None:
+        """What output ``line`` drives (e.g. ``"ExposureActive"``), or None for an input."""
+        st = self._lines.get(line) if self._nodes else None
+        if st is None or st["LineMode"] != "Output":
+            return None
+        return str(st["LineSource"])
+
+    def unplug(self) -> None:
+        """The camera drops off the network: grabs and node access raise
+        :class:`DeviceLostError` until :meth:`reconnect` (the device is then found again)."""
+        self._removed = True
+
+    # ------------------------------------------------------------------ node map
+    def _power_on(self) -> None:
+        w, h = self.pose.width_px, self.pose.height_px
+        n = _Node
+        self._nodes = {
+            "DeviceVendorName": n("string", "lanecam", readonly=True),
+            "DeviceModelName": n("string", self._model, readonly=True),
+            "DeviceSerialNumber": n("string", self.serial, readonly=True),
+            "ExposureTime": n(FeatureKind.FLOAT, 1000.0),
+            "Gain": n(FeatureKind.FLOAT, 0.0),
+            "AcquisitionFrameRateEnable": n(FeatureKind.BOOL, False),
+            "AcquisitionFrameRate": n(FeatureKind.FLOAT, 30.0),
+            "Width": n(FeatureKind.INT, w, locked_when_streaming=True),
+            "Height": n(FeatureKind.INT, h, locked_when_streaming=True),
+            "OffsetX": n(FeatureKind.INT, 0, locked_when_streaming=True),
+            "OffsetY": n(FeatureKind.INT, 0, locked_when_streaming=True),
+            "PixelFormat": n(FeatureKind.ENUM, "Mono8", ("Mono8", "Mono12"),
+                             locked_when_streaming=True),
+            "AcquisitionMode": n(FeatureKind.ENUM, "Continuous", ("Continuous",)),
+            "ExposureAuto": n(FeatureKind.ENUM, "Off", ("Off",)),
+            "GainAuto": n(FeatureKind.ENUM, "Off", ("Off",)),
+            "TriggerSelector": n(FeatureKind.ENUM, "FrameStart", ("FrameStart", "FrameBurstStart")),
+            "TriggerMode": n(FeatureKind.ENUM, None, ("Off", "On")),
+            "TriggerSource": n(FeatureKind.ENUM, None, ("Software", "Line1", "Line2")),
+            "TriggerActivation": n(FeatureKind.ENUM, None, ("RisingEdge", "FallingEdge")),
+            "TriggerDelay": n(FeatureKind.FLOAT, None),
+            "TriggerSoftware": n(FeatureKind.COMMAND),
+            "AcquisitionBurstFrameCount": n(FeatureKind.INT, 1),
+            "LineSelector": n(FeatureKind.ENUM, "Line1", ("Line1", "Line2")),
+            "LineMode": n(FeatureKind.ENUM, None, ("Input", "Output")),
+            "LineSource": n(FeatureKind.ENUM, None, ("Off", "ExposureActive")),
+            "LineDebouncerTime": n(FeatureKind.FLOAT, 0.0),
+            "TimestampLatch": n(FeatureKind.COMMAND),
+            "TimestampLatchValue": n(FeatureKind.INT, 0, readonly=True),
+            "ForceFailedBufferCount": n(FeatureKind.INT, 1),
+            "ForceFailedBuffer": n(FeatureKind.COMMAND),
+            "SimDeviceRemoval": n(FeatureKind.COMMAND),
+        }
+        self._sel = {s: {"TriggerMode": "Off", "TriggerSource": "Software",
+                         "TriggerActivation": "RisingEdge", "TriggerDelay": 0.0}
+                     for s in ("FrameStart", "FrameBurstStart")}
+        self._lines = {"Line1": {"LineMode": "Input", "LineSource": "Off"},
+                       "Line2": {"LineMode": "Input", "LineSource": "Off"}}
+
+    _SELECTED = ("TriggerMode", "TriggerSource", "TriggerActivation", "TriggerDelay")
+    _LINE = ("LineMode", "LineSource")
+
+    def _value(self, node: str) -> Any:
+        if node in self._SELECTED:
+            return self._sel[self._nodes["TriggerSelector"].value][node]
+        if node in self._LINE:
+            return self._lines[self._nodes["LineSelector"].value][node]
+        return self._nodes[node].value
+
+    def _limits(self, node: str) -> tuple[float | None, float | None, float | None]:
+        v = self._value
+        sw, sh = self.pose.width_px, self.pose.height_px
+        if node == "ExposureTime":
+            return _MIN_EXPOSURE_US, _MAX_EXPOSURE_US, None
+        if node == "Gain":
+            return 0.0, _MAX_GAIN_DB, None
+        if node == "AcquisitionFrameRate":
+            return 0.1, self._max_fps(), None
+        if node == "Width":
+            return 16, sw - v("OffsetX"), _WIDTH_INC
+        if node == "Height":
+            return 16, sh - v("OffsetY"), _HEIGHT_INC
+        if node == "OffsetX":
+            return 0, sw - v("Width"), _WIDTH_INC
+        if node == "OffsetY":
+            return 0, sh - v("Height"), _HEIGHT_INC
+        if node == "TriggerDelay":
+            return 0.0, 1_000_000.0, None
+        if node == "AcquisitionBurstFrameCount":
+            return 1, 255, 1
+        if node == "LineDebouncerTime":
+            return 0.0, 10_000.0, None
+        if node == "ForceFailedBufferCount":
+            return 1, 255, 1
+        if node == "TimestampLatchValue":
+            return 0, 2**63 - 1, 1
+        return None, None, None
+
+    def _max_fps(self) -> float:
+        exp = self._nodes["ExposureTime"].value * 1e-6
+        return 1.0 / max(self._readout_s(), exp)
+
+    def _readout_s(self) -> float:
+        return FULL_HEIGHT_READOUT_S * self._nodes["Height"].value / self.pose.height_px
+
+    def _entries(self, node: str) -> tuple[str, ...]:
+        if node == "LineMode" and self._nodes["LineSelector"].value == "Line1":
+            return ("Input",)
+        return self._nodes[node].entries
+
+    def _writable(self, node: str) -> bool:
+        nd = self._nodes[node]
+        if nd.readonly:
+            return False
+        if nd.locked_when_streaming and self._streaming:
+            return False
+        return node != "LineSource" or self._value("LineMode") == "Output"
+
+    # ------------------------------------------------------------------ Camera hooks
+    def _where(self) -> str:
+        return f"sim:{self.serial}"
+
+    def _do_open(self) -> CameraInfo:
+        self._removed = False  # a removed camera is back on the network when reopened
+        self._power_on()
+        return CameraInfo("sim", "lanecam", self._model, self.serial,
+                          f"lanecam {self._model} ({self.pose.name})")
+
+    def _do_close(self) -> None:
+        with self._stream_lock:
+            self._streaming = False
+            self._buffers, self._pending = [], []
+            self._free.clear()
+
+    def _check_node(self, node: str) -> _Node:
+        if self._removed:
+            raise DeviceLostError("camera was removed", device=self._where(), feature=node)
+        nd = self._nodes.get(node)
+        if nd is None:
+            raise DeviceError(f"no node {node}", device=self._where(), feature=node)
+        return nd
+
+    def _do_node_info(self, node: str) -> NodeInfo | None:
+        if not self._nodes or node not in self._nodes:
+            return None
+        nd = self._check_node(node)
+        lo, hi, inc = self._limits(node)
+        unit = {"ExposureTime": "us", "Gain": "dB", "AcquisitionFrameRate": "Hz",
+                "TriggerDelay": "us", "LineDebouncerTime": "us"}.get(node, "")
+        readable = nd.kind != FeatureKind.COMMAND
+        return NodeInfo(nd.kind, readable, self._writable(node), lo, hi, inc,
+                        self._entries(node) if nd.kind == FeatureKind.ENUM else (), unit)
+
+    def _do_get(self, node: str) -> Any:
+        nd = self._check_node(node)
+        if nd.kind == FeatureKind.COMMAND:
+            raise DeviceError(f"{node} is a command", device=self._where(), feature=node)
+        return self._value(node)
+
+    def _do_set(self, node: str, value: Any) -> None:
+        nd = self._check_node(node)
+        if not self._writable(node):
+            raise DeviceError(f"{node} is not writable now", device=self._where(), feature=node)
+        if nd.kind == FeatureKind.ENUM:
+            if value not in self._entries(node):
+                raise LimitError(f"{value!r} is not an entry of {node}", device=self._where(),
+                                 key=node, allowed=list(self._entries(node)))
+        elif nd.kind in (FeatureKind.INT, FeatureKind.FLOAT):
+            lo, hi, inc = self._limits(node)
+            if (lo is not None and value < lo) or (hi is not None and value > hi) or (
+                    nd.kind == FeatureKind.INT and inc and lo is not None and (value - lo) % inc):
+                raise LimitError(f"{value!r} outside {node} limits", device=self._where(),
+                                 key=node, allowed=f"[{lo}, {hi}] step {inc}")
+            value = int(value) if nd.kind == FeatureKind.INT else float(value)
+        elif nd.kind == FeatureKind.BOOL:
+            value = bool(value)
+        if node in self._SELECTED:
+            self._sel[self._nodes["TriggerSelector"].value][node] = value
+        elif node in self._LINE:
+            self._lines[self._nodes["LineSelector"].value][node] = value
+        else:
+            nd.value = value
+        if node in ("ExposureTime", "Height") and \
+                self._nodes["AcquisitionFrameRate"].value > self._max_fps():
+            self._nodes["AcquisitionFrameRate"].value = self._max_fps()
+
+    def _do_execute(self, node: str) -> None:
+        nd = self._check_node(node)
+        if nd.kind != FeatureKind.COMMAND:
+            raise DeviceError(f"{node} is not a command", device=self._where(), feature=node)
+        now = self.clock.now_ns()
+        if node == "TriggerSoftware":
+            with self._stream_lock:
+                sel = self._active_selector()
+                if not self._streaming or sel is None or \
+                        self._sel[sel]["TriggerSource"] != "Software":
+                    raise DeviceError("TriggerSoftware needs a started software trigger",
+                                      device=self._where(), feature=node)
+                self._schedule(now, sel)
+        elif node == "TimestampLatch":
+            self._nodes["TimestampLatchValue"].value = now
+        elif node == "ForceFailedBuffer":
+            self._force_failed += int(self._nodes["ForceFailedBufferCount"].value)
+        elif node == "SimDeviceRemoval":
+            self.unplug()
+
+    def _active_selector(self) -> str | None:
+        for sel in ("FrameBurstStart", "FrameStart"):
+            if self._sel[sel]["TriggerMode"] == "On":
+                return sel
+        return None
+
+    def _schedule(self, trigger_ns: int, sel: str) -> None:
+        start = trigger_ns + round(self._sel[sel]["TriggerDelay"] * 1000)
+        n = int(self._nodes["AcquisitionBurstFrameCount"].value) if sel == "FrameBurstStart" else 1
+        period = round(1e9 / self._frame_rate())
+        self._pending.extend(start + k * period for k in range(n))
+        self._pending.sort()
+
+    def _frame_rate(self) -> float:
+        if self._nodes["AcquisitionFrameRateEnable"].value:
+            return min(self._nodes["AcquisitionFrameRate"].value, self._max_fps())
+        return self._max_fps()
+
+    def _do_start(self, buffer_count: int) -> None:
+        with self._stream_lock:
+            if self._removed:
+                raise DeviceLostError("camera was removed", device=self._where())
+            h, w = self._nodes["Height"].value, self._nodes["Width"].value
+            dtype = np.uint8 if self._nodes["PixelFormat"].value == "Mono8" else np.uint16
+            self._buffers = [np.empty((h, w), dtype) for _ in range(buffer_count)]
+            self._free = collections.deque(range(buffer_count))
+            self._pending = []
+            self._next_free_run_ns = self.clock.now_ns()
+            self._busy_until_ns = 0
+            self._streaming = True
+
+    def _do_stop(self) -> None:
+        with self._stream_lock:
+            self._streaming = False
+            self._pending = []
+
+    def _do_software_trigger(self) -> None:
+        self._do_execute("TriggerSoftware")
+
+    # ------------------------------------------------------------------ frames
+    def _next_start(self) -> int | None:
+        if self._active_selector() is None:
+            return self._next_free_run_ns
+        return self._pending[0] if self._pending else None
+
+    def _do_retrieve(self, timeout_s: float) -> RawGrab:
+        deadline = self.clock.now_ns() + round(max(0.0, timeout_s) * 1e9)
+        while True:
+            with self._stream_lock:
+                if self._removed:
+                    raise DeviceLostError("camera was removed", device=self._where())
+                if not self._streaming:
+                    raise DeviceError("camera is not streaming", device=self._where())
+                start = self._next_start()
+                exp_ns = round(self._nodes["ExposureTime"].value * 1000)
+                start = None if start is None else max(start, self._busy_until_ns)
+                ready = None if start is None else start + exp_ns + round(self._readout_s() * 1e9)
+                now = self.clock.now_ns()
+                if start is not None and ready is not None and ready <= now:
+                    grab = self._produce(start, exp_ns)
+                    if grab is not None:
+                        return grab
+                    continue
+            wait_until = deadline if ready is None else min(ready, deadline)
+            if now >= deadline and (ready is None or ready > deadline):
+                raise DeviceTimeoutError(f"no frame within {timeout_s:g} s", device=self._where())
+            # short naps: a trigger from another thread (fire_line) is picked up promptly
+            self.clock.sleep(min(max(wait_until - now, 1), _NAP_NS) / 1e9)
+
+    def _produce(self, start: int, exp_ns: int) -> RawGrab | None:
+        """Expose the frame starting at ``start``; None when it was dropped."""
+        if self._active_selector() is None:
+            self._next_free_run_ns = start + round(1e9 / self._frame_rate())
+        else:
+            self._pending.pop(0)
+        self._busy_until_ns = start + max(exp_ns, round(self._readout_s() * 1e9))
+        self._frame_id += 1
+        fid = self._frame_id
+        rnd = int(splitmix64(np.uint64((self.seed * 0x9E3779B1 + fid) & 0xFFFFFFFFFFFFFFFF)))
+        u_drop = (rnd & 0xFFFFFFFF) / 2**32
+        u_inc = (rnd >> 32) / 2**32
+        if not self._free or u_drop < self.faults.drop:
+            self._skipped += 1
+            log.debug("%s: frame %d dropped (%s)", self._where(), fid,
+                      "no free buffer" if not self._free else "simulated drop")
+            return None
+        idx = self._free.popleft()
+        buf = self._buffers[idx]
+        nd = self._nodes
+        illumination = self.illumination if self.illumination_source is None else \
+            self.illumination_source(start, exp_ns)
+        shot = Shot(
+            t_s=(start - self.epoch_ns) / 1e9, exposure_s=exp_ns / 1e9, gain_db=nd["Gain"].value,
+            polarizer_deg=self._polarizer(), illumination=illumination,
+            window=(nd["OffsetX"].value, nd["OffsetY"].value, nd["Width"].value,
+                    nd["Height"].value),
+            bit_depth=8 if nd["PixelFormat"].value == "Mono8" else 12,
+            seed=int(splitmix64(np.uint64((self.seed ^ (fid << 20)) & 0xFFFFFFFFFFFFFFFF))),
+            layout=self._layout())
+        try:
+            _, truth = self.renderer.render(shot, out=buf)
+        except ValueError as exc:
+            self._free.appendleft(idx)
+            raise ConfigError(f"cannot render frame: {exc}", device=self._where(),
+                              key="illumination/polarizer") from exc
+        complete, reason = True, None
+        if self._force_failed > 0:
+            self._force_failed -= 1
+            complete, reason = False, "forced failed buffer"
+        elif u_inc < self.faults.incomplete:
+            complete, reason = False, "simulated packet loss"
+        if not complete:
+            buf[buf.shape[0] // 2:] = 0  # the lost packets' rows
+        self._truth[fid] = truth
+        while len(self._truth) > self._truth_frames:
+            self._truth.popitem(last=False)
+        skipped, self._skipped = self._skipped, 0
+        return RawGrab(array=buf, release=lambda: self._give_back(idx), frame_number=fid,
+                       complete=complete, reason=reason, device_ns=start, skipped=skipped,
+                       pixel_format=nd["PixelFormat"].value)
+
+    def _give_back(self, idx: int) -> None:
+        with self._stream_lock:
+            if len(self._buffers) > idx and idx not in self._free:
+                self._free.append(idx)
+
+    def _polarizer(self) -> float | None:
+        if self.pose.polarizer != "rotatable":
+            return None
+        if self.polarizer_deg is None or not math.isfinite(self.polarizer_deg):
+            raise ConfigError("a rotatable polarizer needs camera.polarizer_deg",
+                              device=self._where(), key="polarizer_deg")
+        return float(self.polarizer_deg)
+
+    def _layout(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        if self.pose.polarizer != "mosaic":
+            return DEFAULT_LAYOUT
+        layout = self.profile.polarization_layout
+        if layout is None:
+            raise ConfigError("a mosaic sensor needs a profile with a [polarization] layout",
+                              device=self._where(), key="profile")
+        return layout

@@ -1,0 +1,166 @@
+"""Simulated trigger sensors and illuminator: the serial firmware fakes, fed by the world.
+
+The radar (OmniPreSense OPS243), the lidar (Benewake TF series) and the NIR strobe controller
+(Gardasoft RT) are the firmware fakes of :mod:`lanecam.devices.fakes`, each on a real
+pseudo-terminal, so the production drivers (:mod:`lanecam.devices.sensors`,
+:mod:`lanecam.devices.illuminators`) open ``devices.ports[...]`` and run unchanged.  The fakes
+ask the world for their target whenever they report: the nearest vehicle ahead of the sensor
+at world time ``(clock ns − epoch_ns)/1e9`` — the same time base as
+:class:`~lanecam.sim.camera.SimCamera`, so give both the same clock and ``epoch_ns``.
+
+The loop detector is a digital input, not a serial device (a pty cannot drive modem lines):
+:attr:`SimDevices.loop` is a :class:`~lanecam.devices.sensors.CallableLineSource` that is true
+while a vehicle is over the loop, for :class:`~lanecam.devices.sensors.LoopDetector`.
+
+The strobe: :meth:`SimDevices.strobe_source` gives a SimCamera ``illumination_source``.  When the
+camera's output line is set to ExposureActive (what ``GardasoftRT.strobe_from_camera`` does),
+each exposure fires the controller's trigger input; the light in the frame is then whatever
+the controller really emits — its mode, pulse width, delay and brightness as the driver set
+them, its duty-cycle limit, its fault state — through the world's illuminators (brightness
+1.0 = 100 % = their rated intensity).
+
+Fault knobs are the fakes' own: ``radar.silent`` / ``lidar.silent`` (sensor dropouts),
+``radar.inject(b"...")`` / ``lidar.corrupt_next`` / ``lidar.truncate_next`` (garbage bytes),
+``illuminator.inject_fault()`` / ``illuminator.mute`` (illuminator faults), ``unplug()`` /
+``replug()`` on any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..clock import MONOTONIC, Clock
+from ..devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
+from ..devices.sensors import CallableLineSource
+from ..frames import IlluminationState
+from .camera import SimCamera
+from .world import World
+
+__all__ = ["SensorMount", "SimDevices"]
+
+
+@dataclass(frozen=True)
+class SensorMount:
+    """A sensor at lane station ``station_m`` (z, m) looking down the lane (+z) over
+    ``max_range_m`` (ASSUMED field of view: the lane, nothing beside it)."""
+
+    station_m: float = 0.0
+    max_range_m: float = 60.0
+
+
+class SimDevices:
+    """Radar, lidar and strobe-controller fakes on ptys plus a loop input, fed by ``world``.
+
+    ``with SimDevices(world, clock=clock, epoch_ns=0) as dev:`` starts the fakes;
+    ``dev.ports`` maps ``"radar"``, ``"lidar"``, ``"illuminator"`` to the pty paths.
+    ``loop_station_m``/``loop_length_m`` place the inductive loop (m along the lane).
+    """
+
+    def __init__(self, world: World, *, clock: Clock = MONOTONIC, epoch_ns: int = 0,
+                 radar_model: str = "OPS243-C", radar: SensorMount = SensorMount(),
+                 lidar_model: str = "TF02-Pro", lidar: SensorMount = SensorMount(0.0, 40.0),
+                 illuminator_channels: int = 2, loop_station_m: float = 8.0,
+                 loop_length_m: float = 2.0) -> None:
+        self.world = world
+        self.clock = clock
+        self.epoch_ns = int(epoch_ns)
+        self.radar_mount, self.lidar_mount = radar, lidar
+        self.loop_station_m, self.loop_length_m = loop_station_m, loop_length_m
+        self.radar = OPS243Fake(radar_model, target=self._radar_target, clock=clock)
+        self.lidar = BenewakeFake(lidar_model, target=self._lidar_target, clock=clock)
+        self.illuminator = GardasoftRTFake(illuminator_channels, clock=clock)
+        self.loop = CallableLineSource(self._loop_occupied)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def ports(self) -> dict[str, str]:
+        return {"radar": self.radar.port, "lidar": self.lidar.port,
+                "illuminator": self.illuminator.port}
+
+    def start(self) -> SimDevices:
+        started = []
+        try:
+            for fake in (self.radar, self.lidar, self.illuminator):
+                fake.start()
+                started.append(fake)
+        except BaseException:
+            for fake in started:
+                fake.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every fake; re-raises the first fake thread's failure, if any."""
+        errors = []
+        for fake in (self.radar, self.lidar, self.illuminator):
+            try:
+                fake.stop()
+            except RuntimeError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> SimDevices:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ world → sensors
+    def world_time(self) -> float:
+        return (self.clock.now_ns() - self.epoch_ns) / 1e9
+
+    def _radar_target(self) -> RadarTarget | None:
+        hit = self.world.vehicle_ahead(self.world_time(), self.radar_mount.station_m)
+        if hit is None or hit[1] > self.radar_mount.max_range_m:
+            return None
+        _, dist, speed = hit
+        return RadarTarget(speed, dist)
+
+    def _lidar_target(self) -> LidarTarget | None:
+        hit = self.world.vehicle_ahead(self.world_time(), self.lidar_mount.station_m)
+        if hit is None or hit[1] > self.lidar_mount.max_range_m:
+            return None
+        return LidarTarget(hit[1], 1500)
+
+    def _loop_occupied(self) -> bool:
+        t = self.world_time()
+        lo, hi = self.loop_station_m, self.loop_station_m + self.loop_length_m
+        for v in self.world.vehicles:
+            front = v.kinematics.range_at(t)
+            if front < hi and front + v.vclass.length_m > lo:
+                return True
+        return False
+
+    # ------------------------------------------------------------------ strobe
+    def strobe_source(self, camera: SimCamera, channel: int = 1,
+                      line: str = "Line2") -> Callable[[int, int], IlluminationState]:
+        """An ``illumination_source`` for ``camera``: the controller's light during each
+        exposure, its trigger input wired to the camera's ``line``."""
+        fake = self.illuminator
+
+        def during(start_ns: int, exposure_ns: int) -> IlluminationState:
+            wired = camera.line_output(line) == "ExposureActive"
+            st = fake.state.get(channel)
+            if st is None or st.brightness <= 0:
+                return IlluminationState("off")
+            if st.mode == "continuous":
+                return IlluminationState("continuous", None, st.brightness / 100.0)
+            if not wired:
+                return IlluminationState("off")  # nothing triggers the controller
+            if st.mode == "switched":  # lit while the input (exposure) is active
+                return IlluminationState("continuous", None, st.brightness / 100.0)
+            before = len(fake.pulses)
+            fake.trigger(channel)
+            if len(fake.pulses) == before:  # refused: duty-cycle limit or retrigger delay
+                return IlluminationState("off")
+            p = fake.pulses[-1]
+            begin = st.delay_ms * 1e6
+            overlap_ns = min(begin + p.pulse_ms * 1e6, exposure_ns) - begin
+            if overlap_ns <= 0:
+                return IlluminationState("off")
+            return IlluminationState("strobe", overlap_ns / 1e9, p.brightness / 100.0,
+                                     camera.pose.wavelength_m)
+
+        return during
