@@ -103,7 +103,10 @@ class PylonCamera(Camera):
         cam, self._cam, self._nodes = self._cam, None, None
         if cam is None:
             return
+        handler, self._removal_handler = self._removal_handler, None
         with vendor_errors(self._where()):
+            if handler is not None:  # a Python handler must not outlive its registration:
+                cam.DeregisterConfiguration(handler)  # pylon calls it when the camera dies
             if cam.IsOpen():
                 cam.Close()
             cam.DestroyDevice()

@@ -201,3 +201,15 @@ def test_selector_and_its_features_in_one_batch(pylon_cam: PylonCamera) -> None:
     with pytest.raises(LimitError) as e:  # still range-checked, at its write
         pylon_cam.configure({"line_selector": "Line3", "line_source": "NoSuchSource"})
     assert e.value.key == "line_source"
+
+
+def test_process_exits_cleanly_when_a_closed_camera_is_still_referenced() -> None:
+    import subprocess
+    import sys
+
+    code = ("from lanecam.devices.pylon import PylonCamera\n"
+            "cam = PylonCamera('0815-0000'); cam.open(); keep = cam.native; cam.close()\n"
+            "other = PylonCamera('0815-0001'); other.open(); other.arm()  # never closed\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                       env={**__import__("os").environ, "PYLON_CAMEMU": "2"})
+    assert r.returncode == 0, r.stderr[-500:]
