@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from ..geometry import CameraModel
 from .constants import (
     BODY_PAINT_REFLECTANCE,
     EXTINCTION_RATIO,
@@ -59,24 +60,17 @@ def _deg(a: float) -> float:
 
 
 @dataclass(frozen=True)
-class CameraPose:
-    """Where a camera stands, where it looks and what its lens and sensor are.
+class CameraPose(CameraModel):
+    """A simulated camera: the lane's :class:`~lanecam.geometry.CameraModel` (mount, lens,
+    sensor, projection) plus what only the simulator needs — its spectral band, polarizer and
+    extinction ratio.
 
-    ``pitch_deg`` > 0 looks down, ``yaw_deg`` > 0 looks towards +x.  ``focus_m`` is the focus
-    distance along the optical axis.  ``polarizer``: ``"none"``, ``"rotatable"`` (a linear
-    polarizer in front of the lens, angle set per frame) or ``"mosaic"`` (a division-of-focal-
-    plane sensor whose 2×2 layout comes from the camera's firmware profile).
+    ``polarizer``: ``"none"``, ``"rotatable"`` (a linear polarizer in front of the lens, angle
+    set per frame) or ``"mosaic"`` (a division-of-focal-plane sensor whose 2×2 layout comes
+    from the camera's firmware profile).
     """
 
     name: str = "cam0"
-    lateral_m: float = 1.5
-    height_m: float = 2.0
-    station_m: float = 0.0
-    pitch_deg: float = 4.0
-    yaw_deg: float = -3.0
-    focal_m: float = 0.05
-    f_number: float = 4.0
-    focus_m: float = 15.0
     pixel_m: float = PIXEL_PITCH_M
     width_px: int = SENSOR_WIDTH_PX
     height_px: int = SENSOR_HEIGHT_PX
@@ -85,55 +79,15 @@ class CameraPose:
     extinction_ratio: float = EXTINCTION_RATIO
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.band not in SOLAR_BANDS:
             raise ValueError(f"unknown band {self.band!r}")
         if self.polarizer not in POLARIZER_MODES:
             raise ValueError(f"unknown polarizer mode {self.polarizer!r}")
 
     @property
-    def position(self) -> V3:
-        return np.array([self.lateral_m, self.height_m, self.station_m])
-
-    @property
     def wavelength_m(self) -> float:
         return SOLAR_BANDS[self.band][0]
-
-    @property
-    def focal_px(self) -> float:
-        return self.focal_m / self.pixel_m
-
-    def axes(self) -> tuple[V3, V3, V3]:
-        """Unit vectors ``(right, down, forward)`` of the camera frame in world coordinates."""
-        p, w = _deg(self.pitch_deg), _deg(self.yaw_deg)
-        right = np.array([math.cos(w), 0.0, -math.sin(w)])
-        down = np.array([-math.sin(p) * math.sin(w), -math.cos(p), -math.sin(p) * math.cos(w)])
-        fwd = np.array([math.sin(w) * math.cos(p), -math.sin(p), math.cos(w) * math.cos(p)])
-        return right, down, fwd
-
-    def scaled(self, scale: float) -> CameraPose:
-        """The same camera rendered at ``scale`` × the resolution (same field of view): pixel
-        counts scale, the pixel pitch grows by the inverse (``scale`` < 1 for quick CI runs)."""
-        if not 0 < scale <= 1:
-            raise ValueError("scale must be in (0, 1]")
-        if scale == 1:
-            return self
-        w = max(16, round(self.width_px * scale) // 2 * 2)
-        h = max(16, round(self.height_px * scale) // 2 * 2)
-        from dataclasses import replace
-
-        return replace(self, width_px=w, height_px=h, pixel_m=self.pixel_m * self.width_px / w)
-
-    def project(self, pts: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """World points ``(N, 3)`` → pixel coordinates ``(N, 2)`` (pixel centres at integers)
-        and depth along the optical axis ``(N,)`` (m)."""
-        right, down, fwd = self.axes()
-        d = np.asarray(pts, dtype=np.float64) - self.position
-        z = d @ fwd
-        zc = np.where(np.abs(z) < 1e-9, 1e-9, z)
-        f = self.focal_px
-        u = (self.width_px - 1) / 2 + f * (d @ right) / zc
-        v = (self.height_px - 1) / 2 + f * (d @ down) / zc
-        return np.stack([u, v], axis=-1), z
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""Lane geometry shared by the lane and the simulator: the pinhole camera and where faces are.
+
+Coordinates (metres): origin on the lane centre line, on the ground, at the camera's station;
+``x`` to the right as seen from a camera looking down the lane, ``y`` up, ``z`` along the lane
+into the oncoming traffic.  Vehicles approach along −z; a vehicle's *range* is the ``z`` of its
+front bumper (the tracker's axis).  A left-hand-drive driver sits at ``+x``.
+
+The lane uses :func:`occupant_rois` to predict where to look in each frame from the tracked
+range alone — it never sees the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import ConfigError
+
+__all__ = ["CameraModel", "CabinModel", "SEAT_ROWS", "occupant_rois", "face_points"]
+
+V3 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """A camera's mount and optics.
+
+    ``pitch_deg`` > 0 looks down, ``yaw_deg`` > 0 towards +x; ``focal_m``, ``pixel_m`` in
+    metres; ``focus_m`` the focus distance along the optical axis.
+    """
+
+    lateral_m: float = 1.5
+    height_m: float = 2.0
+    station_m: float = 0.0
+    pitch_deg: float = 4.0
+    yaw_deg: float = -3.0
+    focal_m: float = 0.05
+    f_number: float = 4.0
+    focus_m: float = 15.0
+    pixel_m: float = 3.45e-6  # IMX250 pitch (physics_quality.md §3.2)
+    width_px: int = 2448
+    height_px: int = 2048
+
+    def __post_init__(self) -> None:
+        for k in ("focal_m", "pixel_m", "f_number", "focus_m"):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ConfigError("must be a positive number", key=k)
+        if self.width_px < 2 or self.height_px < 2:
+            raise ConfigError("sensor must be at least 2×2 px", key="width_px")
+
+    @property
+    def position(self) -> V3:
+        return np.array([self.lateral_m, self.height_m, self.station_m])
+
+    @property
+    def focal_px(self) -> float:
+        return self.focal_m / self.pixel_m
+
+    def axes(self) -> tuple[V3, V3, V3]:
+        """Unit vectors ``(right, down, forward)`` of the camera frame in world coordinates."""
+        p, w = math.radians(self.pitch_deg), math.radians(self.yaw_deg)
+        right = np.array([math.cos(w), 0.0, -math.sin(w)])
+        down = np.array([-math.sin(p) * math.sin(w), -math.cos(p), -math.sin(p) * math.cos(w)])
+        fwd = np.array([math.sin(w) * math.cos(p), -math.sin(p), math.cos(w) * math.cos(p)])
+        return right, down, fwd
+
+    def project(self, pts: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """World points ``(N, 3)`` → pixel coordinates ``(N, 2)`` (pixel centres at integers)
+        and depth along the optical axis ``(N,)`` in metres."""
+        right, down, fwd = self.axes()
+        d = np.asarray(pts, dtype=np.float64) - self.position
+        z = d @ fwd
+        zc = np.where(np.abs(z) < 1e-9, 1e-9, z)
+        f = self.focal_px
+        u = (self.width_px - 1) / 2 + f * (d @ right) / zc
+        v = (self.height_px - 1) / 2 + f * (d @ down) / zc
+        return np.stack([u, v], axis=-1), z
+
+    def scaled(self, scale: float) -> CameraModel:
+        """The same field of view at ``scale`` × the resolution (pixel pitch grows by 1/scale)."""
+        if not 0 < scale <= 1:
+            raise ConfigError("scale must be in (0, 1]", key="scale", allowed="(0, 1]")
+        if scale == 1:
+            return self
+        w = max(16, round(self.width_px * scale) // 2 * 2)
+        h = max(16, round(self.height_px * scale) // 2 * 2)
+        return replace(self, width_px=w, height_px=h, pixel_m=self.pixel_m * self.width_px / w)
+
+
+#: Seat → (row, lateral offset from the vehicle centre line, m) for a left-hand-drive car.
+SEAT_ROWS: dict[str, tuple[int, float]] = {
+    "driver": (0, 0.37),
+    "front_passenger": (0, -0.37),
+    "rear_left": (1, 0.42),
+    "rear_middle": (1, 0.0),
+    "rear_right": (1, -0.42),
+}
+
+
+@dataclass(frozen=True)
+class CabinModel:
+    """What the lane assumes about a vehicle it has not seen, before any face is found.
+
+    ``face_setback_m``: front bumper to front-row faces (bonnet + dashboard, ≈ 2 m for cars);
+    ``row_pitch_m``: front to rear row; faces between ``face_low_m`` and ``face_high_m`` above
+    the road (a low sedan to a pickup); ``margin_m`` widens each box for pose and seating.
+    Calibrate these at the lane for its traffic.
+    """
+
+    face_setback_m: float = 2.0
+    row_pitch_m: float = 0.9
+    face_low_m: float = 0.95
+    face_high_m: float = 1.75
+    margin_m: float = 0.28
+    vehicle_lateral_m: float = 0.0
+
+
+def face_points(cabin: CabinModel, front_range_m: float, seat: str) -> V3:
+    """The 8 corners (world, m) of the box a face in ``seat`` can occupy."""
+    row, x = SEAT_ROWS[seat]
+    z = front_range_m + cabin.face_setback_m + row * cabin.row_pitch_m
+    xc = cabin.vehicle_lateral_m + x
+    m = cabin.margin_m
+    return np.array([[xc + dx, y, z + dz] for dx in (-m, m)
+                     for y in (cabin.face_low_m, cabin.face_high_m) for dz in (-m, m)])
+
+
+def occupant_rois(camera: CameraModel, front_range_m: float, cabin: CabinModel = CabinModel(),
+                  seats: tuple[str, ...] = tuple(SEAT_ROWS)) -> list[tuple[int, int, int, int] | None]:
+    """Predicted image boxes ``(x, y, w, h)`` (px) per seat, clipped to the sensor, or ``None``
+    for a seat that falls outside the frame or behind the camera."""
+    out: list[tuple[int, int, int, int] | None] = []
+    for seat in seats:
+        uv, depth = camera.project(face_points(cabin, front_range_m, seat))
+        if np.any(depth <= 0.1):
+            out.append(None)
+            continue
+        x0 = max(0, math.floor(uv[:, 0].min()))
+        y0 = max(0, math.floor(uv[:, 1].min()))
+        x1 = min(camera.width_px, math.ceil(uv[:, 0].max()) + 1)
+        y1 = min(camera.height_px, math.ceil(uv[:, 1].max()) + 1)
+        out.append((x0, y0, x1 - x0, y1 - y0) if x1 - x0 >= 8 and y1 - y0 >= 8 else None)
+    return out
