@@ -59,6 +59,7 @@ class OccupantResult:
     fmr: float | None = None
     record_id: str | None = None  # CaptureVault id of the stored crop
     reason: str | None = None  # why not verified, in words (never data)
+    box: tuple[int, int, int, int] | None = None  # face box (x, y, w, h) in that frame, px
 
     def __post_init__(self) -> None:
         _check_scalars(self)

@@ -1,0 +1,528 @@
+"""One lane, wired: sensors → tracker → scheduler → cameras → ranker → face finder → matcher
+→ :class:`~lanecam.events.LaneEvent` → vault and sinks.
+
+Threads, each with a bounded hand-over:
+
+* one **sensor** thread per trigger sensor feeds the :class:`~lanecam.control.tracker.VehicleTracker`;
+* the **planner** watches confirmed tracks and, shortly before a vehicle reaches the capture
+  window, queues its capture (queue of ``queue_size``; a full queue fails that vehicle, counted);
+* the **capture** thread triggers every camera at the planned frame times, collects the bursts,
+  predicts each frame's occupant ROIs from the tracked range (:func:`~lanecam.geometry.occupant_rois`)
+  and moves the frames into the lane's fixed :class:`~lanecam.frames.BufferPool` so the camera
+  buffers are free for the next vehicle;
+* the **analysis** thread ranks, finds faces in the top-K crops, matches them against the
+  vehicle's travel documents, stores the chosen crop per occupant in the vault and emits the event.
+
+One vehicle's failure (a lost camera, a full vault, a matcher error) becomes a ``failed`` or
+``partial`` event and is counted; the lane keeps running, and a lost camera is reconnected
+before the next vehicle.  A non-match is routed to an officer, never refused.  No pixels or
+templates reach logs, exceptions, metrics or sinks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .clock import MONOTONIC, Clock
+from .control.scheduler import BurstPlan, CaptureScheduler
+from .control.tracker import Track, VehicleTracker
+from .devices.camera import Camera, Trigger
+from .errors import DeviceLostError, DeviceTimeoutError, LanecamError, LimitError, ProtocolError
+from .events import LaneEvent, OccupantResult, Sink
+from .frames import BufferPool, Burst, Frame
+from .geometry import SEAT_ROWS, CabinModel, CameraModel, occupant_rois
+from .match.base import FaceHint, FaceNotFoundError, Matcher, Template
+from .quality.rank import BurstRanker, BurstRanking, Candidate
+
+__all__ = ["LaneCamera", "TravelDocument", "DocumentSource", "Lane", "LaneStats"]
+
+log = logging.getLogger(__name__)
+
+SEATS = tuple(SEAT_ROWS)
+
+
+@dataclass
+class LaneCamera:
+    """A camera of the lane with its pose, its scheduler and its fixed capture settings."""
+
+    name: str
+    camera: Camera
+    model: CameraModel
+    scheduler: CaptureScheduler
+    gain_db: float | None = None
+
+
+@dataclass(frozen=True)
+class TravelDocument:
+    """A traveler's reference: an id (never a name in logs) and the document photo's template."""
+
+    traveler_id: str
+    template: Template
+
+
+class DocumentSource(Protocol):
+    """Gives the travel documents presented for the ``seq``-th vehicle (the booth's scan)."""
+
+    def documents(self, seq: int, track: Track) -> Sequence[TravelDocument]: ...
+
+
+class SensorReader(Protocol):
+    def read(self, timeout: float) -> Any: ...
+
+
+@dataclass
+class LaneStats:
+    """Counters and recent stage latencies (seconds) — numbers only."""
+
+    vehicles: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    latency: dict[str, deque[float]] = field(default_factory=dict)
+
+    def record(self, stage: str, seconds: float) -> None:
+        self.latency.setdefault(stage, deque(maxlen=1000)).append(seconds)
+
+    def summary(self) -> dict[str, Any]:
+        lat = {k: {"median_s": float(np.median(v)), "max_s": float(max(v)), "n": len(v)}
+               for k, v in self.latency.items() if v}
+        return {"vehicles": self.vehicles, "events": dict(self.events),
+                "faults": dict(self.faults), "latency": lat}
+
+
+@dataclass
+class _Job:
+    seq: int
+    track: Track
+    plan: BurstPlan
+    trigger_ns: int
+    bursts: list[tuple[LaneCamera, Burst, list[list[tuple[int, int, int, int] | None]]]] = \
+        field(default_factory=list)
+    error: str | None = None
+    captured_ns: int = 0
+
+
+class Lane:
+    """A running lane.  Construct with injected components; ``start()``/``stop()`` or ``with``.
+
+    ``plan_lead_s``: how long before the burst starts its capture is queued; ``crop_margin``:
+    the stored crop is the face box grown by this fraction on each side.
+    """
+
+    def __init__(self, lane_id: str, cameras: Sequence[LaneCamera], tracker: VehicleTracker,
+                 sensors: Sequence[SensorReader], ranker: BurstRanker, matcher: Matcher,
+                 documents: DocumentSource, *, vault: Any = None, sinks: Sequence[Sink] = (),
+                 cabin: CabinModel = CabinModel(), clock: Clock = MONOTONIC,
+                 queue_size: int = 2, plan_lead_s: float = 0.3, pool_frames: int = 64,
+                 crop_margin: float = 0.25, sensor_timeout_s: float = 0.2) -> None:
+        if not cameras:
+            raise LimitError("a lane needs at least one camera", key="cameras", allowed="≥ 1")
+        self.lane_id = lane_id
+        self.cameras = list(cameras)
+        self.tracker = tracker
+        self.sensors = list(sensors)
+        self.ranker = ranker
+        self.matcher = matcher
+        self.documents = documents
+        self.vault = vault
+        self.sinks = list(sinks)
+        self.cabin = cabin
+        self.clock = clock
+        self.plan_lead_s = plan_lead_s
+        self.crop_margin = crop_margin
+        self.sensor_timeout_s = sensor_timeout_s
+        self.stats = LaneStats()
+        self._pool_frames = pool_frames
+        self._pool: BufferPool | None = None
+        self._capture_q: queue.Queue[_Job] = queue.Queue(maxsize=queue_size)
+        self._analysis_q: queue.Queue[_Job] = queue.Queue(maxsize=queue_size)
+        self._track_lock = threading.Lock()
+        self._handled: set[int] = set()
+        self._seq = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Lane:
+        for lc in self.cameras:
+            lc.camera.open()
+        workers: list[tuple[str, Callable[[], None]]] = [
+            (f"sensor-{i}", lambda s=s: self._sense(s)) for i, s in enumerate(self.sensors)]
+        workers += [("planner", self._plan_loop), ("capture", self._capture_loop),
+                    ("analysis", self._analysis_loop)]
+        for name, fn in workers:
+            t = threading.Thread(target=self._guard(name, fn), name=f"lane-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info("lane %s started with %d camera(s)", self.lane_id, len(self.cameras))
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Finish queued vehicles (up to ``timeout_s``), then stop every thread and camera."""
+        self.wait_idle(timeout_s)
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=timeout_s)
+        self._threads.clear()
+        for lc in self.cameras:
+            lc.camera.close()
+
+    def __enter__(self) -> Lane:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def idle(self) -> bool:
+        with self._busy_lock:
+            return self._busy == 0 and self._capture_q.empty() and self._analysis_q.empty()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        import time
+
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if self.idle():
+                return True
+            time.sleep(0.01)
+        return self.idle()
+
+    def _guard(self, name: str, fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    fn()
+                    return
+                except Exception as exc:  # a thread must never die silently: count, restart
+                    self.stats.faults[f"{name}:{type(exc).__name__}"] += 1
+                    log.error("lane thread %s: %s; restarting", name, type(exc).__name__)
+        return run
+
+    # ------------------------------------------------------------------ sensing
+    def _sense(self, sensor: SensorReader) -> None:
+        while not self._stop.is_set():
+            try:
+                reading = sensor.read(self.sensor_timeout_s)
+            except DeviceTimeoutError:
+                self.stats.faults["sensor_timeout"] += 1
+                continue
+            except ProtocolError:
+                self.stats.faults["sensor_protocol"] += 1
+                continue
+            except DeviceLostError:
+                self.stats.faults["sensor_lost"] += 1
+                self._recover(sensor)
+                continue
+            if reading is None:
+                continue
+            with self._track_lock:
+                self.tracker.feed(reading)
+
+    def _recover(self, sensor: Any) -> None:
+        recover = getattr(sensor, "recover", None)
+        while not self._stop.is_set():
+            try:
+                if recover is not None:
+                    recover()
+                return
+            except LanecamError:
+                self.clock.sleep(0.5)
+
+    # ------------------------------------------------------------------ planning
+    def _plan_loop(self) -> None:
+        while not self._stop.is_set():
+            now = self.clock.now_ns()
+            with self._track_lock:
+                tracks = [t for t in self.tracker.tracks(now) if t.confirmed]
+            for track in sorted(tracks, key=lambda t: t.range_m):
+                if track.id in self._handled:
+                    continue
+                self._consider(track, now)
+            self.clock.sleep(0.005)
+
+    def _consider(self, track: Track, now: int) -> None:
+        sched = self.cameras[0].scheduler
+        try:
+            plan = sched.plan(track, now)
+        except LimitError as exc:
+            if "passed" in exc.message or "stop" in exc.message or "fast" in exc.message:
+                self._handled.add(track.id)
+                self._emit_failed(self._next_seq(), track, now, f"not captured: {exc.message}")
+            return
+        if (plan.start_ns - now) / 1e9 > self.plan_lead_s:
+            return
+        self._handled.add(track.id)
+        job = _Job(self._next_seq(), track, plan, now)
+        try:
+            with self._busy_lock:
+                self._busy += 1
+            self._capture_q.put_nowait(job)
+        except queue.Full:
+            with self._busy_lock:
+                self._busy -= 1
+            self.stats.faults["capture_queue_full"] += 1
+            self._emit_failed(job.seq, track, now, "capture queue full")
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        self.stats.vehicles += 1
+        return self._seq
+
+    # ------------------------------------------------------------------ capture
+    def _capture_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._capture_q.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            t0 = self.clock.now_ns()
+            try:
+                self._capture(job)
+            except LanecamError as exc:
+                job.error = f"{type(exc).__name__}: {exc.message}"
+                self.stats.faults[f"capture:{type(exc).__name__}"] += 1
+                for _, burst, _ in job.bursts:
+                    burst.release()
+                job.bursts.clear()
+            self.stats.record("capture", (self.clock.now_ns() - t0) / 1e9)
+            job.captured_ns = self.clock.now_ns()
+            self._analysis_q.put(job)  # blocks when analysis lags: back-pressure, bounded
+
+    def _capture(self, job: _Job) -> None:
+        plan = job.plan
+        for lc in self.cameras:
+            cam = lc.camera
+            if not cam.is_open:
+                cam.open()
+            try:
+                cam.supports("exposure_time")
+            except DeviceLostError:
+                cam.reconnect(attempts=3, interval_s=0.2)
+                self.stats.faults["camera_reconnect"] += 1
+            settings: dict[str, Any] = {"exposure_time": lc.scheduler.timing.max_exposure_s
+                                        if not math.isfinite(plan.exposure_s) else plan.exposure_s}
+            if lc.gain_db is not None and cam.supports("gain"):
+                settings["gain"] = lc.gain_db
+            cam.configure(settings)
+            if not cam.is_armed or cam.trigger_mode != Trigger.software():
+                cam.arm(Trigger.software())
+        fired: list[int] = []  # when each trigger went out (host ns): the exposure times
+        for t in plan.frame_times_ns:
+            wait = (t - self.clock.now_ns()) / 1e9
+            if wait > 0:
+                self.clock.sleep(wait)
+            fired.append(self.clock.now_ns())
+            for lc in self.cameras:
+                lc.camera.trigger()
+        for lc in self.cameras:
+            frames: list[Frame] = []
+            rois: list[list[tuple[int, int, int, int] | None]] = []
+            k = 0  # which trigger the next frame answers (a dropped frame skips one)
+            try:
+                for _ in range(plan.frame_count):
+                    try:
+                        f = lc.camera.grab(timeout_s=1.0)
+                    except DeviceTimeoutError:
+                        self.stats.faults["frame_timeout"] += 1
+                        break
+                    k += f.meta.skipped_before
+                    when = fired[min(k, len(fired) - 1)]
+                    k += 1
+                    moved = f.detach(self._frame_pool(f))
+                    if moved is None:
+                        self.stats.faults["pool_full"] += 1
+                        continue
+                    rng, _ = job.track.predict(when)
+                    rois.append(occupant_rois(lc.model, rng, self.cabin))
+                    frames.append(moved)
+            except BaseException:
+                for f in frames:
+                    f.release()
+                raise
+            job.bursts.append((lc, Burst(lc.camera.id, frames, requested=plan.frame_count), rois))
+
+    def _frame_pool(self, frame: Frame) -> BufferPool:
+        need = frame.array.nbytes
+        if self._pool is None or self._pool.slot_nbytes < need:
+            self._pool = BufferPool(self._pool_frames, need)
+        return self._pool
+
+    # ------------------------------------------------------------------ analysis
+    def _analysis_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._analysis_q.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            try:
+                self._analyze(job)
+            except Exception as exc:  # the vehicle fails, the lane goes on
+                self.stats.faults[f"analysis:{type(exc).__name__}"] += 1
+                self._emit_failed(job.seq, job.track, job.trigger_ns,
+                                  f"{type(exc).__name__}: {getattr(exc, 'message', '')}".strip())
+            finally:
+                for _, burst, _ in job.bursts:
+                    burst.release()
+                with self._busy_lock:
+                    self._busy -= 1
+
+    def _analyze(self, job: _Job) -> None:
+        t0 = self.clock.now_ns()
+        docs = list(self.documents.documents(job.seq, job.track))
+        if job.error is not None:
+            self._emit_failed(job.seq, job.track, job.trigger_ns, job.error, docs=len(docs))
+            return
+        rankings: list[tuple[LaneCamera, Burst, BurstRanking]] = []
+        for lc, burst, rois in job.bursts:
+            if len(burst):
+                rankings.append((lc, burst, self.ranker.rank(burst, rois)))
+        t_rank = self.clock.now_ns()
+        self.stats.record("rank", (t_rank - t0) / 1e9)
+        faces = self._best_faces(rankings)
+        probes: list[tuple[int, Candidate, LaneCamera, Burst, np.ndarray, Template]] = []
+        for seat, (cand, lc, burst) in faces.items():
+            frame = burst[cand.roi.frame_index]
+            crop, hint = self._crop(frame.array, cand)
+            try:
+                tpl = self.matcher.template(crop, hint)
+            except FaceNotFoundError:
+                self.stats.faults["matcher_no_face"] += 1
+                continue
+            probes.append((seat, cand, lc, burst, crop, tpl))
+        self.stats.record("match", (self.clock.now_ns() - t_rank) / 1e9)
+        occupants = self._decide(job, docs, probes)
+        frames = sum(len(b) for _, b, _ in job.bursts)
+        incomplete = sum(b.incomplete_count for _, b, _ in job.bursts)
+        verified = [o for o in occupants if o.outcome == "verified"]
+        status = "complete" if occupants and len(verified) == len(occupants) else "partial"
+        now = self.clock.now_ns()
+        event = LaneEvent(self.lane_id, f"{self.lane_id}-{job.seq}", status, job.plan.start_ns,
+                          now, float(job.plan.speed_mps), tuple(occupants), frames, incomplete,
+                          latency_s={"decision": (now - job.captured_ns) / 1e9})
+        self._emit(event)
+
+    def _best_faces(self, rankings: list[tuple[LaneCamera, Burst, BurstRanking]]
+                    ) -> dict[int, tuple[Candidate, LaneCamera, Burst]]:
+        """The best candidate with a face per seat, across all cameras."""
+        best: dict[int, tuple[Candidate, LaneCamera, Burst]] = {}
+        for lc, burst, ranking in rankings:
+            for seat, cands in ranking.top.items():
+                for c in cands:
+                    if c.face is None:
+                        continue
+                    if seat not in best or c.score > best[seat][0].score:
+                        best[seat] = (c, lc, burst)
+                    break
+        # one person seen through two seat ROIs (a rear ROI overlaps the front row): keep one
+        kept: dict[int, tuple[Candidate, LaneCamera, Burst]] = {}
+        for seat, item in sorted(best.items(), key=lambda kv: -kv[1][0].score):
+            c, lc, _ = item
+            if any(lc is k[1] and c.roi.frame_index == k[0].roi.frame_index
+                   and _iou(c.face.box, k[0].face.box) > 0.3 for k in kept.values()):
+                continue
+            kept[seat] = item
+        return kept
+
+    def _crop(self, image: np.ndarray, cand: Candidate) -> tuple[np.ndarray, FaceHint]:
+        face = cand.face
+        assert face is not None
+        x, y, w, h = face.box
+        m = self.crop_margin
+        x0, y0 = max(0, int(x - m * w)), max(0, int(y - m * h))
+        x1 = min(image.shape[1], int(x + w + m * w))
+        y1 = min(image.shape[0], int(y + h + m * h))
+        crop = image[y0:y1, x0:x1]
+        if crop.dtype != np.uint8:
+            shift = max(0, int(crop.dtype.itemsize * 8) - 8)
+            crop = (crop >> shift).astype(np.uint8)
+        crop = np.ascontiguousarray(crop)
+        return crop, FaceHint((x - x0, y - y0, x - x0 + w, y - y0 + h))
+
+    def _decide(self, job: _Job, docs: list[TravelDocument],
+                probes: list[tuple[int, Candidate, LaneCamera, Burst, np.ndarray, Template]]
+                ) -> list[OccupantResult]:
+        """Assign faces to documents by similarity (greedy, best first); one result per traveler."""
+        sims = [[self.matcher.compare(p[5], d.template) for d in docs] for p in probes]
+        pairs = sorted(((sims[i][j], i, j) for i in range(len(probes)) for j in range(len(docs))),
+                       reverse=True)
+        face_of: dict[int, int] = {}
+        used: set[int] = set()
+        for s, i, j in pairs:
+            if i in used or j in face_of:
+                continue
+            decision = self.matcher.verify(probes[i][5], docs[j].template)
+            if decision.match:
+                face_of[j] = i
+                used.add(i)
+        results: list[OccupantResult] = []
+        for j, doc in enumerate(docs):
+            if j in face_of:
+                i = face_of[j]
+                results.append(self._result(job, j, probes[i], docs[j], "verified", None))
+            else:
+                # the unmatched face most like this traveler, for the officer to compare
+                free = [i for i in range(len(probes)) if i not in used]
+                if free:
+                    i = max(free, key=lambda k: sims[k][j])
+                    results.append(self._result(job, j, probes[i], docs[j], "refer_to_officer",
+                                                "no face matched the document"))
+                else:
+                    results.append(OccupantResult(j, None, None, None, False, "refer_to_officer",
+                                                  reason="no usable face captured"))
+        return results
+
+    def _result(self, job: _Job, index: int, probe: tuple, doc: TravelDocument, outcome: str,
+                reason: str | None) -> OccupantResult:
+        seat, cand, lc, burst, crop, tpl = probe
+        d = self.matcher.verify(tpl, doc.template)
+        record = None
+        if self.vault is not None:
+            try:
+                record = self.vault.write(crop, {
+                    "lane": self.lane_id, "vehicle": f"{self.lane_id}-{job.seq}",
+                    "traveler": doc.traveler_id, "seat": SEATS[seat] if seat < len(SEATS) else "?",
+                    "camera": lc.camera.id, "frame": int(cand.roi.frame_number),
+                    "quality": round(float(cand.score), 2), "outcome": outcome})
+            except LanecamError as exc:
+                self.stats.faults[f"vault:{type(exc).__name__}"] += 1
+        return OccupantResult(index, lc.camera.id, int(cand.roi.frame_number),
+                              round(float(cand.score), 2), True, outcome, round(d.score, 4),
+                              d.threshold, d.fmr, record, reason,
+                              box=tuple(int(v) for v in cand.face.box))
+
+    # ------------------------------------------------------------------ output
+    def _emit_failed(self, seq: int, track: Track, now: int, error: str, docs: int = 0) -> None:
+        occ = tuple(OccupantResult(j, None, None, None, False, "refer_to_officer",
+                                   reason="vehicle not captured") for j in range(docs))
+        self._emit(LaneEvent(self.lane_id, f"{self.lane_id}-{seq}", "failed", now,
+                             self.clock.now_ns(), float(track.speed_mps), occ, error=error))
+
+    def _emit(self, event: LaneEvent) -> None:
+        self.stats.events[event.status] += 1
+        if "decision" in event.latency_s:
+            self.stats.record("decision", event.latency_s["decision"])
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:  # a broken sink must not stop the lane
+                self.stats.faults[f"sink:{type(exc).__name__}"] += 1
+
+
+def _iou(a: Sequence[int], b: Sequence[int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
