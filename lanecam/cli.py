@@ -105,6 +105,13 @@ def cmd_grab(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .sim.demo import run_demo
+
+    outcomes = run_demo(Path(args.out), args.scenario or None, scale=args.scale)
+    return 0 if outcomes else 1
+
+
+def cmd_emulators(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _emulate(2 if "PYLON_CAMEMU" not in os.environ else None)
     args.emulate, args.cti, args.viky = None, None, True
@@ -195,9 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     kg.add_argument("path")
     kg.set_defaults(func=cmd_vault_keygen)
 
-    m = sub.add_parser("demo", help="no-hardware tour on emulated cameras")
-    m.add_argument("--out", default="lanecam-demo", help="output directory")
+    m = sub.add_parser("demo", help="the simulated lane over the scenario suite (no hardware)")
+    m.add_argument("--out", default="lanecam-demo", help="report directory")
+    m.add_argument("--scenario", action="append", help="run only these scenarios")
+    m.add_argument("--scale", type=float, default=1.0,
+                   help="render scale (1.0 = 2448x2048; smaller is faster, faces get smaller)")
     m.set_defaults(func=cmd_demo)
+
+    e = sub.add_parser("emulators", help="tour of the camera emulators: discover and grab")
+    e.add_argument("--out", default="lanecam-emulators", help="output directory")
+    e.set_defaults(func=cmd_emulators)
 
     from .sim.cli import add_parser as add_sim_parser
 

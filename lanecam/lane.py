@@ -59,6 +59,7 @@ class LaneCamera:
     model: CameraModel
     scheduler: CaptureScheduler
     gain_db: float | None = None
+    lost: bool = False  # set when the camera was lost; reconnected before the next vehicle
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,10 @@ class Lane:
             except LanecamError as exc:
                 job.error = f"{type(exc).__name__}: {exc.message}"
                 self.stats.faults[f"capture:{type(exc).__name__}"] += 1
+                if isinstance(exc, DeviceLostError):
+                    for lc in self.cameras:
+                        if exc.device in (None, lc.camera._name_for_errors()):
+                            lc.lost = True
                 for _, burst, _ in job.bursts:
                     burst.release()
                 job.bursts.clear()
@@ -302,13 +307,12 @@ class Lane:
         plan = job.plan
         for lc in self.cameras:
             cam = lc.camera
-            if not cam.is_open:
-                cam.open()
-            try:
-                cam.supports("exposure_time")
-            except DeviceLostError:
+            if lc.lost:  # lost during an earlier vehicle: bring it back first
                 cam.reconnect(attempts=3, interval_s=0.2)
+                lc.lost = False
                 self.stats.faults["camera_reconnect"] += 1
+            elif not cam.is_open:
+                cam.open()
             settings: dict[str, Any] = {"exposure_time": lc.scheduler.timing.max_exposure_s
                                         if not math.isfinite(plan.exposure_s) else plan.exposure_s}
             if lc.gain_db is not None and cam.supports("gain"):

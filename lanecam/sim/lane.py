@@ -63,6 +63,9 @@ class SimDocuments:
         self._by_seq = {i + 1: [TravelDocument(o.face, templates[o.face])
                                 for o in v.occupants if o.face in templates]
                         for i, v in enumerate(order)}
+        #: the seat of each document's holder, same order (evaluation only)
+        self.seats = {i + 1: [o.seat for o in v.occupants if o.face in templates]
+                      for i, v in enumerate(order)}
         self.vehicle_names = {i + 1: v.name for i, v in enumerate(order)}
 
     def documents(self, seq: int, track: Track) -> Sequence[TravelDocument]:
@@ -96,7 +99,7 @@ def _scheduler(pose: Any, settings: Any, zone: tuple[float, float], frames: int,
 
 
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
-                 scale: float = 0.5, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
+                 scale: float = 1.0, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
                  vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock = MONOTONIC,
                  ranker: BurstRanker | None = None, timeout_s: float = 30.0,
                  camera_faults: Any = None) -> SimLaneRun:

@@ -20,8 +20,8 @@ def run_cli(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> s
                           capture_output=True, text=True, timeout=240)
 
 
-def test_demo_discovers_and_writes_pngs(tmp_path: Path) -> None:
-    r = run_cli("demo", "--out", "out", cwd=tmp_path)
+def test_emulator_tour_discovers_and_writes_pngs(tmp_path: Path) -> None:
+    r = run_cli("emulators", "--out", "out", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "5 camera(s)" in r.stdout
     img = cv2.imread(str(tmp_path / "out" / "pylon-emulator.png"), cv2.IMREAD_UNCHANGED)
