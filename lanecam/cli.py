@@ -111,6 +111,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if outcomes else 1
 
 
+class _PrintSink:
+    """Prints one line per lane event (metadata only)."""
+
+    def emit(self, event: object) -> None:
+        from .events import LaneEvent
+
+        assert isinstance(event, LaneEvent)
+        verified = sum(o.outcome == "verified" for o in event.occupants)
+        review = " -> officer review" if event.needs_review else ""
+        err = f" ({event.error})" if event.error else ""
+        print(f"{event.vehicle_id}: {event.status}{err}, {verified}/{len(event.occupants)} "
+              f"verified, {event.frames} frames{review}", flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import contextlib
+    import time
+
+    from .config import load_lane_config
+    from .lane_builder import FolderDocuments, build_lane
+    from .match.dlib_matcher import DlibMatcher
+
+    _emulate(args.emulate)
+    cfg = load_lane_config(args.config)
+    matcher = DlibMatcher(cfg.matcher.distance_threshold)
+    docs = FolderDocuments(args.documents, matcher)
+    with contextlib.ExitStack() as stack:
+        lane = build_lane(cfg, matcher, docs, stack, sinks=[_PrintSink()])
+        lane.start()
+        stack.callback(lane.stop)
+        print(f"lane {cfg.lane_id} running with {len(cfg.cameras)} camera(s); Ctrl-C stops",
+              flush=True)
+        end = time.monotonic() + args.duration if args.duration else None
+        try:
+            while end is None or time.monotonic() < end:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        print(f"stats: {lane.stats.summary()}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .sim.benchmark import capture_rate
+
+    return 0 if capture_rate(args.scenario, args.repeat) else 1
+
+
 def cmd_emulators(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _emulate(2 if "PYLON_CAMEMU" not in os.environ else None)
@@ -208,6 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--scale", type=float, default=1.0,
                    help="render scale (1.0 = 2448x2048; smaller is faster, faces get smaller)")
     m.set_defaults(func=cmd_demo)
+
+    r = sub.add_parser("run", help="run a lane from a TOML config (real or emulated hardware)")
+    r.add_argument("config", help="lane TOML (see lanecam.config)")
+    r.add_argument("--documents", required=True,
+                   help="folder of travel-document photos expected at the lane")
+    r.add_argument("--duration", type=float, help="stop after this many seconds")
+    r.add_argument("--emulate", type=int, metavar="N", help="N emulated Basler cameras")
+    r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("bench", help="capture-rate table of the simulated lane over the suite")
+    b.add_argument("--scenario", action="append", help="only these scenarios")
+    b.add_argument("--repeat", type=int, default=1, help="runs per scenario")
+    b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("emulators", help="tour of the camera emulators: discover and grab")
     e.add_argument("--out", default="lanecam-emulators", help="output directory")

@@ -1,0 +1,157 @@
+"""Build a :class:`~lanecam.lane.Lane` from a validated :class:`~lanecam.config.LaneConfig`
+for real (or emulated) hardware: cameras by id, serial sensors by URL, the vault and sinks.
+
+Travel documents come from a :class:`~lanecam.lane.DocumentSource`; :class:`FolderDocuments`
+is the simple one ``lanecam run`` uses (every photo in a folder is a traveler expected at the
+lane).  A booth integration supplies its own source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from .clock import MONOTONIC, Clock
+from .config import LaneConfig
+from .control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
+from .control.tracker import Track, TrackerConfig, VehicleTracker
+from .devices.discovery import open_camera
+from .devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LoopDetector, ModemLineSource, OPS243Radar
+from .devices.serial_link import SerialLink
+from .errors import ConfigError
+from .events import JsonlSink, LogSink, MemorySink, Sink
+from .geometry import CabinModel, CameraModel
+from .lane import Lane, LaneCamera, TravelDocument
+from .match.base import Matcher
+from .quality.rank import BurstRanker
+from .store import CaptureVault, MasterKey
+
+__all__ = ["FolderDocuments", "build_lane", "LoopReader"]
+
+FACE_HEIGHT_M = 1.2  # nominal face height above the road for the blur geometry
+
+
+class FolderDocuments:
+    """Every image in ``folder`` is one traveler's document photo (id = file stem)."""
+
+    def __init__(self, folder: str | Path, matcher: Matcher) -> None:
+        p = Path(folder)
+        files = sorted(f for f in p.glob("*") if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if not files:
+            raise ConfigError("no document photos (.jpg/.png) in the folder", key=str(p))
+        self._docs = []
+        for f in files:
+            img = cv2.imread(str(f))
+            if img is None:
+                raise ConfigError("unreadable document photo", key=str(f))
+            self._docs.append(TravelDocument(f.stem, matcher.template(
+                cv2.cvtColor(img, cv2.COLOR_BGR2RGB))))
+
+    def documents(self, seq: int, track: Track) -> Sequence[TravelDocument]:
+        return list(self._docs)
+
+
+class LoopReader:
+    """Adapts a :class:`LoopDetector` to the lane's ``read(timeout)`` sensor interface."""
+
+    def __init__(self, detector: LoopDetector, clock: Clock = MONOTONIC, period_s: float = 0.005):
+        self.detector = detector
+        self.clock = clock
+        self.period_s = period_s
+
+    def read(self, timeout: float) -> Any:
+        waited = 0.0
+        while waited < timeout:
+            edge = self.detector.poll()
+            if edge is not None:
+                return edge
+            self.clock.sleep(self.period_s)
+            waited += self.period_s
+        return None
+
+
+def _radar(cfg: Any, clock: Clock) -> OPS243Radar:
+    models = {"ops243-a": "OPS243-A", "ops243-c": "OPS243-C"}
+    if cfg.model not in models:
+        raise ConfigError("unknown radar model", key="sensors.radar.model", allowed=sorted(models))
+    return OPS243Radar(SerialLink(cfg.url), model=models[cfg.model], clock=clock)  # type: ignore[arg-type]
+
+
+def _lidar(cfg: Any, clock: Clock) -> BenewakeLidar:
+    models = {"tf-luna": TF_LUNA, "tf02-pro": TF02_PRO}
+    if cfg.model not in models:
+        raise ConfigError("unknown lidar model", key="sensors.lidar.model", allowed=sorted(models))
+    return BenewakeLidar(SerialLink(cfg.url), model=models[cfg.model], clock=clock)
+
+
+def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
+               *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = ()) -> Lane:
+    """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started."""
+    cap = cfg.capture
+    cams = []
+    for c in cfg.cameras:
+        if c.device == "sim":
+            raise ConfigError("'sim' cameras run with lanecam demo / lanecam.sim.lane, "
+                              "not on hardware", key=f"cameras[{c.name}].device")
+        kwargs: dict[str, Any] = {"buffer_count": cap.frames + 6}
+        if c.profile:
+            kwargs["profile"] = c.profile
+        if c.cti:
+            kwargs["cti"] = c.cti
+        cam = open_camera(c.device, **kwargs)
+        model = CameraModel(lateral_m=c.lateral_m, height_m=c.height_m,
+                            pitch_deg=c.pitch_deg or 0.0, yaw_deg=c.yaw_deg or 0.0,
+                            focal_m=c.focal_length_m, f_number=c.f_number, focus_m=c.focus_m,
+                            pixel_m=c.pixel_size_m, width_px=c.width_px, height_px=c.height_px)
+        near, far = dof_limits(c.focal_length_m, c.f_number, 2 * c.pixel_size_m, c.focus_m)
+        geom = LaneGeometry(focal_length_m=c.focal_length_m, pixel_size_m=c.pixel_size_m,
+                            lateral_offset_m=c.lateral_m, height_offset_m=c.height_m - FACE_HEIGHT_M,
+                            zone_near_m=cap.zone_near_m, zone_far_m=cap.zone_far_m,
+                            dof_near_m=near, dof_far_m=far, face_setback_m=cap.face_setback_m)
+        timing = CameraTiming(cap.frame_rate_hz, 1e-5, cap.exposure_s, cap.frames)
+        cams.append(LaneCamera(c.name, cam, model,
+                               CaptureScheduler(geom, timing, blur_budget_px=cap.blur_budget_px,
+                                                clock=clock), gain_db=cap.gain_db or None))
+    sensors: list[Any] = []
+    if cfg.radar is not None:
+        r = _radar(cfg.radar, clock)
+        r.open()
+        stack.callback(r.close)
+        sensors.append(r)
+    if cfg.lidar is not None:
+        li = _lidar(cfg.lidar, clock)
+        li.open()
+        stack.callback(li.close)
+        sensors.append(li)
+    if cfg.loop is not None:
+        link = SerialLink(cfg.loop.url)
+        link.open()
+        stack.callback(link.close)
+        sensors.append(LoopReader(LoopDetector(ModemLineSource(link, cfg.loop.model), clock=clock),
+                                  clock))
+    if not sensors:
+        raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
+                          allowed=["radar", "lidar", "loop"])
+    vault = None
+    if cfg.vault is not None:
+        v = cfg.vault
+        key = MasterKey.from_file(v.key_file) if v.key_file else MasterKey.from_env(v.key_env or "")
+        vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s))
+    out: list[Sink] = list(sinks)
+    for s in cfg.sinks:
+        if s.kind == "jsonl":
+            if not s.path:
+                raise ConfigError("a jsonl sink needs a path", key="sinks.path")
+            out.append(JsonlSink(s.path))
+        elif s.kind == "log":
+            out.append(LogSink())
+        else:
+            out.append(MemorySink())
+    cfg_tracker = TrackerConfig()
+    return Lane(cfg.lane_id, cams, VehicleTracker(cfg_tracker), sensors,
+                BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault, sinks=out,
+                cabin=CabinModel(face_setback_m=cap.face_setback_m), clock=clock)

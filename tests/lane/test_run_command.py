@@ -1,0 +1,82 @@
+"""``lanecam run CONFIG`` on emulated hardware: the pylon camera emulator and the radar and
+lidar firmware fakes on real ptys, a vehicle driving past on the host clock."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from lanecam.cli import main
+from lanecam.devices.fakes import BenewakeFake, LidarTarget, OPS243Fake, RadarTarget
+
+pytestmark = pytest.mark.emulator
+FACES = Path(__file__).parent.parent / "data" / "faces"
+
+
+def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    t0 = time.monotonic() + 1.0
+    speed = 10.0
+
+    def range_now() -> float:
+        return 45.0 - speed * max(0.0, time.monotonic() - t0)
+
+    def radar() -> RadarTarget | None:
+        r = range_now()
+        return RadarTarget(speed, r) if r > 0 else None
+
+    def lidar() -> LidarTarget | None:
+        r = range_now()
+        return LidarTarget(r) if 0 < r < 40 else None
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(FACES / "biden2.jpg", docs / "traveler-1.jpg")
+    with OPS243Fake("OPS243-C", target=radar) as rf, BenewakeFake("TF02-Pro", target=lidar) as lf:
+        cfg = tmp_path / "lane.toml"
+        cfg.write_text(f"""
+[lane]
+id = "emu-1"
+
+[[cameras]]
+name = "driver"
+device = "pylon:0815-0001"
+lateral_m = 1.6
+height_m = 2.0
+pitch_deg = 3.0
+yaw_deg = -4.5
+width_px = 1024
+height_px = 1040
+
+[capture]
+zone_near_m = 9.0
+zone_far_m = 22.0
+frames = 6
+exposure_s = 0.002
+
+[sensors]
+radar = {{ url = "{rf.port}", model = "ops243-c" }}
+lidar = {{ url = "{lf.port}", model = "tf02-pro" }}
+
+[vault]
+root = "{tmp_path / 'vault'}"
+key_env = "LANECAM_TEST_KEY"
+
+[[sinks]]
+kind = "jsonl"
+path = "{tmp_path / 'events.jsonl'}"
+""")
+        import base64
+        import os
+
+        os.environ["LANECAM_TEST_KEY"] = base64.b64encode(os.urandom(32)).decode()
+        try:
+            assert main(["run", str(cfg), "--documents", str(docs), "--duration", "7"]) == 0
+        finally:
+            del os.environ["LANECAM_TEST_KEY"]
+    out = capsys.readouterr().out
+    # the emulator's test image has no face: the traveler is referred to an officer
+    assert "emu-1-1: partial, 0/1 verified, 6 frames -> officer review" in out
+    assert (tmp_path / "events.jsonl").read_text().count('"vehicle_id": "emu-1-1"') == 1
