@@ -122,12 +122,13 @@ class Frame:
         """
         src = self.array
         slot = pool.acquire(src.shape, src.dtype)
-        if slot is None:
-            self.release()
-            return None
-        np.copyto(slot, src)
-        meta = self.meta
+        if slot is not None:
+            np.copyto(slot, src)
+        del src  # no view of the driver buffer may outlive the release below
         self.release()
+        if slot is None:
+            return None
+        meta = self.meta
         return Frame(slot, meta, release=lambda: pool.release(slot))
 
     def with_meta(self, **changes: Any) -> None:

@@ -115,7 +115,8 @@ class Lane:
     """A running lane.  Construct with injected components; ``start()``/``stop()`` or ``with``.
 
     ``plan_lead_s``: how long before the burst starts its capture is queued; ``crop_margin``:
-    the stored crop is the face box grown by this fraction on each side.
+    the stored crop is the face box grown by this fraction on each side; a confirmed track
+    within ``duplicate_gate_m`` of one already captured is the same vehicle (counted, skipped).
     """
 
     def __init__(self, lane_id: str, cameras: Sequence[LaneCamera], tracker: VehicleTracker,
@@ -123,7 +124,8 @@ class Lane:
                  documents: DocumentSource, *, vault: Any = None, sinks: Sequence[Sink] = (),
                  cabin: CabinModel = CabinModel(), clock: Clock = MONOTONIC,
                  queue_size: int = 2, plan_lead_s: float = 0.3, pool_frames: int = 64,
-                 crop_margin: float = 0.25, sensor_timeout_s: float = 0.2) -> None:
+                 crop_margin: float = 0.25, sensor_timeout_s: float = 0.2,
+                 duplicate_gate_m: float = 2.0) -> None:
         if not cameras:
             raise LimitError("a lane needs at least one camera", key="cameras", allowed="≥ 1")
         self.lane_id = lane_id
@@ -147,6 +149,8 @@ class Lane:
         self._analysis_q: queue.Queue[_Job] = queue.Queue(maxsize=queue_size)
         self._track_lock = threading.Lock()
         self._handled: set[int] = set()
+        self._planned: deque[Track] = deque(maxlen=16)  # recent captures, for de-duplication
+        self.duplicate_gate_m = duplicate_gate_m
         self._seq = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -157,6 +161,10 @@ class Lane:
     def start(self) -> Lane:
         for lc in self.cameras:
             lc.camera.open()
+        for s in self.sensors:  # stale readings would carry the wrong time: drop them
+            flush = getattr(s, "flush", None)
+            if flush is not None:
+                flush()
         workers: list[tuple[str, Callable[[], None]]] = [
             (f"sensor-{i}", lambda s=s: self._sense(s)) for i, s in enumerate(self.sensors)]
         workers += [("planner", self._plan_loop), ("capture", self._capture_loop),
@@ -253,6 +261,11 @@ class Lane:
 
     def _consider(self, track: Track, now: int) -> None:
         sched = self.cameras[0].scheduler
+        for other in self._planned:  # the tracker may carry one vehicle twice for a while
+            if abs(other.predict(now)[0] - track.predict(now)[0]) < self.duplicate_gate_m:
+                self._handled.add(track.id)
+                self.stats.faults["duplicate_track"] += 1
+                return
         try:
             plan = sched.plan(track, now)
         except LimitError as exc:
@@ -263,7 +276,11 @@ class Lane:
         if (plan.start_ns - now) / 1e9 > self.plan_lead_s:
             return
         self._handled.add(track.id)
+        self._planned.append(track)
         job = _Job(self._next_seq(), track, plan, now)
+        log.info("vehicle %s-%d: track %d at %.1f m, %.1f m/s; %d frames from %+.3f s",
+                 self.lane_id, job.seq, track.id, track.range_m, track.speed_mps,
+                 plan.frame_count, (plan.start_ns - now) / 1e9)
         try:
             with self._busy_lock:
                 self._busy += 1

@@ -136,6 +136,11 @@ class SerialSensor(ABC):
         self._configured_generation = self.link.generation
         log.info("%s: configured", self.name)
 
+    def flush(self) -> None:
+        """Discard readings received but not yet read: they would be stamped with the time
+        they are read, not the time they were measured (call before a consumer starts)."""
+        self.link.reset_input()
+
     def recover(self) -> None:
         """Reconnect a lost port and reconfigure (DeviceLostError if it is still gone)."""
         self.link.reconnect()

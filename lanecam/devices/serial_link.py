@@ -424,10 +424,11 @@ class SerialLink:
         with self._lock:
             port = self._ensure_open()
             try:
+                waiting = port.in_waiting  # what the OS holds is discarded too: count it
                 port.reset_input_buffer()
             except _PORT_ERRORS as exc:
                 raise self._lose(exc, "reset_input") from exc
-            self.counters.garbage_bytes += len(self._rx)
+            self.counters.garbage_bytes += len(self._rx) + waiting
             self._rx.clear()
             self._discarding = False
 

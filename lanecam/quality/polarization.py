@@ -174,7 +174,9 @@ def stokes(
     if any(p.shape != want or p.dtype != np.float32 for p in planes):
         raise LimitError("out= planes must be float32 of the super-pixel grid shape",
                          feature="out", allowed=want)
-    _stokes_kernel(raw, pos, *planes)
+    view = raw.view()
+    view.flags.writeable = False  # writable and borrowed frames share one specialization
+    _stokes_kernel(view, pos, *planes)
     return res
 
 
