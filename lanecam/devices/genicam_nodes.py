@@ -7,7 +7,10 @@ only the Python spelling differs (``GetMin()`` vs ``.min``).  Each adapter turns
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..errors import vendor_errors
 
 from .camera import NodeInfo
 from .profiles import FeatureKind
@@ -117,3 +120,37 @@ class GenapiNodes:
 
     def execute(self, name: str) -> None:
         self._nm.get_node(name).execute()
+
+
+class _NodeAccess(Protocol):
+    def info(self, name: str) -> NodeInfo | None: ...
+    def get(self, name: str) -> Any: ...
+    def set(self, name: str, value: Any) -> None: ...
+    def execute(self, name: str) -> None: ...
+
+
+class GenicamNodeHooks:
+    """The four node hooks of :class:`~lanecam.devices.camera.Camera` over a node adapter.
+
+    A backend provides ``_n()`` (its :class:`PylonNodes` / :class:`GenapiNodes`, raising when
+    closed) and ``_where()`` (its id for error context); vendor exceptions are translated.
+    """
+
+    _n: Callable[[], _NodeAccess]  # the backend's node adapter (raises when closed)
+    _where: Callable[[], str]  # the backend's id for error context
+
+    def _do_node_info(self, node: str) -> NodeInfo | None:
+        with vendor_errors(self._where(), node):
+            return self._n().info(node)
+
+    def _do_get(self, node: str) -> Any:
+        with vendor_errors(self._where(), node):
+            return self._n().get(node)
+
+    def _do_set(self, node: str, value: Any) -> None:
+        with vendor_errors(self._where(), node):
+            self._n().set(node, value)
+
+    def _do_execute(self, node: str) -> None:
+        with vendor_errors(self._where(), node):
+            self._n().execute(node)

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
-from .camera import Camera, CameraInfo, NodeInfo, RawGrab
-from .genicam_nodes import GenapiNodes
+from .camera import Camera, CameraInfo, RawGrab
+from .genicam_nodes import GenapiNodes, GenicamNodeHooks
 
 __all__ = ["HarvestersCamera", "discover_harvesters", "find_producers", "viky_cti"]
 
@@ -109,7 +109,7 @@ def discover_harvesters(cti: str | Path | Sequence[str | Path] | None = None) ->
             for d in hub.devices()]
 
 
-class HarvestersCamera(Camera):
+class HarvestersCamera(GenicamNodeHooks, Camera):
     """A GenTL device by serial number (``None``: the first one listed)."""
 
     backend = "harvesters"
@@ -198,22 +198,6 @@ class HarvestersCamera(Camera):
         if self._nodes is None:
             raise DeviceLostError("acquirer is gone; call reconnect()", device=self._where())
         return self._nodes
-
-    def _do_node_info(self, node: str) -> NodeInfo | None:
-        with vendor_errors(self._where(), node):
-            return self._n().info(node)
-
-    def _do_get(self, node: str) -> Any:
-        with vendor_errors(self._where(), node):
-            return self._n().get(node)
-
-    def _do_set(self, node: str, value: Any) -> None:
-        with vendor_errors(self._where(), node):
-            self._n().set(node, value)
-
-    def _do_execute(self, node: str) -> None:
-        with vendor_errors(self._where(), node):
-            self._n().execute(node)
 
     # ------------------------------------------------------------------ streaming
     def _do_start(self, buffer_count: int) -> None:

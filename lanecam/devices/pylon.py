@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
-from .camera import Camera, CameraInfo, NodeInfo, RawGrab
-from .genicam_nodes import PylonNodes
+from .camera import Camera, CameraInfo, RawGrab
+from .genicam_nodes import GenicamNodeHooks, PylonNodes
 
 __all__ = ["PylonCamera", "discover_pylon", "pylon_sdk"]
 
@@ -47,7 +47,7 @@ def _info(d: Any) -> CameraInfo:
                       d.GetFriendlyName())
 
 
-class PylonCamera(Camera):
+class PylonCamera(GenicamNodeHooks, Camera):
     """A Basler camera by serial number (``None``: the first one pylon enumerates).
 
     ``device_class`` narrows the search (``"BaslerGigE"``, ``"BaslerUsb"``, ``"BaslerCamEmu"``).
@@ -116,22 +116,6 @@ class PylonCamera(Camera):
         if self._nodes is None:
             raise DeviceError("camera is not open", device=self._where())
         return self._nodes
-
-    def _do_node_info(self, node: str) -> NodeInfo | None:
-        with vendor_errors(self._where(), node):
-            return self._n().info(node)
-
-    def _do_get(self, node: str) -> Any:
-        with vendor_errors(self._where(), node):
-            return self._n().get(node)
-
-    def _do_set(self, node: str, value: Any) -> None:
-        with vendor_errors(self._where(), node):
-            self._n().set(node, value)
-
-    def _do_execute(self, node: str) -> None:
-        with vendor_errors(self._where(), node):
-            self._n().execute(node)
 
     # ------------------------------------------------------------------ streaming
     def _do_start(self, buffer_count: int) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..geometry import CameraModel
+from ..geometry import SEAT_ROWS, CameraModel
 from .constants import (
     BODY_PAINT_REFLECTANCE,
     EXTINCTION_RATIO,
@@ -175,14 +175,9 @@ VEHICLE_CLASSES: dict[str, VehicleClass] = {
     )
 }
 
-#: Seat → (row, lateral position in vehicle-left metres: + is the vehicle's left).
-SEATS: dict[str, tuple[int, float]] = {
-    "driver": (0, 0.37),
-    "front_passenger": (0, -0.37),
-    "rear_left": (1, 0.42),
-    "rear_middle": (1, 0.0),
-    "rear_right": (1, -0.42),
-}
+#: Seat → (row, lateral position in vehicle-left metres: + is the vehicle's left): the
+#: lane's nominal layout (:data:`lanecam.geometry.SEAT_ROWS`), shared so both speak of one car.
+SEATS: dict[str, tuple[int, float]] = SEAT_ROWS
 
 
 @dataclass(frozen=True)
