@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from importlib import resources
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,12 @@ def dlib_models() -> tuple[Any, Any, Any]:
         import dlib
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise LanecamError("DlibMatcher needs the dlib extra: pip install 'lanecam[dlib]'") from exc
-    models = Path(str(resources.files("face_recognition_models") / "models"))
+    # locate the wheel's model folder without importing the package: its __init__ imports
+    # pkg_resources, which setuptools >= 81 no longer ships
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise LanecamError("DlibMatcher needs face_recognition_models: pip install 'lanecam[dlib]'")
+    models = Path(list(spec.submodule_search_locations)[0]) / "models"
     shape = models / "shape_predictor_5_face_landmarks.dat"
     resnet = models / "dlib_face_recognition_resnet_model_v1.dat"
     for p in (shape, resnet):
