@@ -214,3 +214,11 @@ def test_property_constant_image(v, h, w):
     assert r["noise_sigma"] == 0 and r["lap_var_raw"] == 0 and r["tenengrad_raw"] == 0
     assert r["lr_ratio"] == 1.0 and r["lr_hist_overlap"] == 1.0
     assert r["under_exposed"] == (v <= 25) and r["over_exposed"] == (v >= 247)
+
+
+def test_warm_up_compiles_both_pixel_types() -> None:
+    from lanecam.quality import kernels
+
+    kernels.warm_up()
+    dtypes = {str(sig[0].item_type.dtype) for sig in kernels._measure_many.signatures}
+    assert {"uint8", "uint16"} <= dtypes  # the first real frame of either type pays no JIT
