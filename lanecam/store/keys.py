@@ -58,11 +58,10 @@ class MasterKey:
 
     @staticmethod
     def _decode(blob: bytes, source: str) -> MasterKey:
-        blob = blob.strip()
-        if len(blob) == KEY_BYTES:
+        if len(blob) == KEY_BYTES:  # raw key bytes: never strip, any byte may be whitespace
             return MasterKey(blob, source)
         try:
-            return MasterKey(base64.b64decode(blob, validate=True), source)
+            return MasterKey(base64.b64decode(blob.strip(), validate=True), source)
         except (binascii.Error, ValueError) as exc:
             raise ConfigError("master key is neither 32 raw bytes nor base64", key=source) from exc
 

@@ -215,3 +215,9 @@ def test_vault_cli_verify_and_purge(tmp_path: Path, crop: np.ndarray) -> None:
         assert v.records() == [] and v.verify().ok
     _tamper(root, "UPDATE audit SET actor = 'x' WHERE seq = 1")
     assert main(["vault", "verify", *args]) == 1
+
+
+@pytest.mark.parametrize("raw", [b" " + bytes(30) + b"\n", b"\n" * 32, b"\t" + bytes(31)])
+def test_raw_keys_with_whitespace_bytes_are_kept_whole(raw: bytes) -> None:
+    assert MasterKey.from_kms(lambda: raw).raw() == raw
+    assert MasterKey.from_kms(lambda: base64.b64encode(raw) + b"\n").raw() == raw
