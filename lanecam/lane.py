@@ -13,6 +13,16 @@ Threads, each with a bounded hand-over:
 * the **analysis** thread ranks, finds faces in the top-K crops, matches them against the
   vehicle's travel documents, stores the chosen crop per occupant in the vault and emits the event.
 
+Adaptive capture (:attr:`LaneCamera.exposure`, :attr:`LaneCamera.polarization`; both None keeps
+the fixed settings).  The capture thread then grabs each frame right after its trigger, meters
+the faces found in the predicted occupant ROIs (:class:`~lanecam.control.exposure.FaceMeter`)
+and sets exposure, gain and the strobe pulse for the next frame before triggering it
+(software re-configuration between frames: settings never change while a triggered frame is
+outstanding), bounded by the motion blur of the tracked speed, the camera's live limits, the
+gain noise budget and the illuminator's eye-safety interlock; once settled, the rest of the
+burst runs open loop (optionally bracketed brighter for dim or unfound faces).  A rotatable
+polarizer is turned once per burst to the angle that blocks the predicted windshield glare.
+
 One vehicle's failure (a lost camera, a full vault, a matcher error) becomes a ``failed`` or
 ``partial`` event and is counted; the lane keeps running, and a lost camera is reconnected
 before the next vehicle.  A non-match is routed to an officer, never refused.  No pixels or
@@ -27,32 +37,52 @@ import queue
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from .clock import MONOTONIC, Clock
+from .control.exposure import (
+    ExposureBounds,
+    ExposureController,
+    ExposureSettings,
+    FaceMeasurement,
+    FaceMeter,
+)
+from .control.polarization import PolarizationController
 from .control.scheduler import BurstPlan, CaptureScheduler
 from .control.tracker import Track, VehicleTracker
 from .devices.camera import Camera, Trigger
 from .errors import DeviceLostError, DeviceTimeoutError, LanecamError, LimitError, ProtocolError
 from .events import LaneEvent, OccupantResult, Sink
-from .frames import BufferPool, Burst, Frame
+from .frames import BufferPool, Burst, Frame, IlluminationState
 from .geometry import SEAT_ROWS, CabinModel, CameraModel, occupant_rois
 from .match.base import FaceHint, FaceNotFoundError, Matcher, Template
-from .quality.rank import BurstRanker, BurstRanking, Candidate
+from .quality.rank import BurstRanker, BurstRanking, Candidate, bit_depth_of
 
 __all__ = ["LaneCamera", "TravelDocument", "DocumentSource", "Lane", "LaneStats"]
 
 log = logging.getLogger(__name__)
 
 SEATS = tuple(SEAT_ROWS)
+#: Share of the blur budget the exposure controller uses: the transverse-motion bound ignores
+#: the radial "looming" smear (≈ x_img·v·t/Z: 0.24 px for 200 px off-axis at 15 m, 40 mph,
+#: 1 ms — physics_quality.md §3.1) and the track's prediction error.
+BLUR_MARGIN = 0.85
+#: Share of unpolarized light an analyzer passes (½(k1 + k2) ≈ ½, physics_quality.md §1.4).
+ANALYZER_TRANSMISSION = 0.5
 
 
 @dataclass
 class LaneCamera:
-    """A camera of the lane with its pose, its scheduler and its fixed capture settings."""
+    """A camera of the lane with its pose, its scheduler and its capture settings.
+
+    ``exposure``: None keeps the fixed settings (the plan's exposure, ``gain_db``) for the
+    whole burst; an :class:`~lanecam.control.exposure.ExposureController` re-sets exposure,
+    gain and the strobe pulse (``camera.illumination``) between frames from the faces metered
+    in the last frame (``meter_seats``: indices into :data:`SEATS`).
+    """
 
     name: str
     camera: Camera
@@ -60,6 +90,15 @@ class LaneCamera:
     scheduler: CaptureScheduler
     gain_db: float | None = None
     lost: bool = False  # set when the camera was lost; reconnected before the next vehicle
+    exposure: ExposureController | None = None
+    meter_seats: tuple[int, ...] = (0, 1)
+    #: a rotatable polarizer's controller: sets ``camera.polarizer_deg`` once per burst to
+    #: block the windshield glare predicted for the mid-burst range
+    polarization: PolarizationController | None = None
+    #: per burst (recent 16), per frame: the settings used and the metered face level (DN8,
+    #: None when no face was found) — numbers only, for diagnostics and tests
+    history: deque[list[tuple[ExposureSettings, float | None]]] = field(
+        default_factory=lambda: deque(maxlen=16))
 
 
 @dataclass(frozen=True)
@@ -125,7 +164,7 @@ class Lane:
                  cabin: CabinModel = CabinModel(), clock: Clock = MONOTONIC,
                  queue_size: int = 2, plan_lead_s: float = 0.3, pool_frames: int = 64,
                  crop_margin: float = 0.25, sensor_timeout_s: float = 0.2,
-                 duplicate_gate_m: float = 2.0) -> None:
+                 duplicate_gate_m: float = 2.0, face_meter: FaceMeter | None = None) -> None:
         if not cameras:
             raise LimitError("a lane needs at least one camera", key="cameras", allowed="≥ 1")
         self.lane_id = lane_id
@@ -156,9 +195,19 @@ class Lane:
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._busy_lock = threading.Lock()
+        self.face_meter = face_meter
+        if face_meter is None and any(lc.exposure is not None for lc in self.cameras):
+            from .quality.faces import DlibFaceFinder
+
+            self.face_meter = FaceMeter(DlibFaceFinder(upsample=0))
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Lane:
+        from .quality.kernels import warm_up
+
+        warm_up()  # the kernels compile (or load from cache) now, not inside the first burst
+        if self.face_meter is not None:  # models load now, not inside the first burst
+            self.face_meter.warm_up()
         for lc in self.cameras:
             lc.camera.open()
         for s in self.sensors:  # stale readings would carry the wrong time: drop them
@@ -321,6 +370,9 @@ class Lane:
             self._analysis_q.put(job)  # blocks when analysis lags: back-pressure, bounded
 
     def _capture(self, job: _Job) -> None:
+        if any(lc.exposure is not None or lc.polarization is not None for lc in self.cameras):
+            self._capture_controlled(job)
+            return
         plan = job.plan
         for lc in self.cameras:
             cam = lc.camera
@@ -371,6 +423,200 @@ class Lane:
                     f.release()
                 raise
             job.bursts.append((lc, Burst(lc.camera.id, frames, requested=plan.frame_count), rois))
+
+    def _prepare(self, lc: LaneCamera, plan: BurstPlan) -> dict[str, Any]:
+        """Open/reconnect and arm ``lc``; the fixed (baseline) settings it starts the burst with."""
+        cam = lc.camera
+        if lc.lost:  # lost during an earlier vehicle: bring it back first
+            cam.reconnect(attempts=3, interval_s=0.2)
+            lc.lost = False
+            self.stats.faults["camera_reconnect"] += 1
+        elif not cam.is_open:
+            cam.open()
+        settings: dict[str, Any] = {"exposure_time": lc.scheduler.timing.max_exposure_s
+                                    if not math.isfinite(plan.exposure_s) else plan.exposure_s}
+        if lc.gain_db is not None and cam.supports("gain"):
+            settings["gain"] = lc.gain_db
+        return settings
+
+    def _bounds(self, lc: LaneCamera, track: Track, plan: BurstPlan, when_ns: int,
+                limits: tuple[tuple[float, float], tuple[float, float]]) -> ExposureBounds:
+        """Frame limits at ``when_ns``: the camera's live limits ∩ the blur bound of the tracked
+        speed at the predicted face range, and the gain noise budget."""
+        assert lc.exposure is not None
+        g = lc.scheduler.geometry
+        # the seat farthest off the camera's axis moves fastest across the image: the lane
+        # geometry's path is the vehicle's centre line, the seats sit up to max|x| beside it
+        seat_x = max(abs(x) for _, x in SEAT_ROWS.values())
+        g = replace(g, lateral_offset_m=abs(g.lateral_offset_m) + seat_x)
+        rng, speed = track.predict(when_ns)
+        speed = max(abs(speed), abs(plan.speed_mps))
+        blur = g.max_exposure(speed, rng + g.face_setback_m,
+                              lc.scheduler.blur_budget_px * BLUR_MARGIN)
+        return ExposureBounds.of(limits[0], blur, limits[1], lc.exposure.max_gain_db)
+
+    @staticmethod
+    def _light_change(lc: LaneCamera, track: Track, now_ns: int, next_ns: int) -> float:
+        """The lamp's irradiance on the face at ``next_ns`` over that at ``now_ns`` (1/Z², the
+        lamp beside the camera)."""
+        g = lc.scheduler.geometry
+        z0 = g.distance(track.predict(now_ns)[0] + g.face_setback_m)
+        z1 = g.distance(track.predict(next_ns)[0] + g.face_setback_m)
+        return (z0 / z1) ** 2 if z1 > 0 else 1.0
+
+    def _apply(self, lc: LaneCamera, s: ExposureSettings) -> None:
+        settings: dict[str, Any] = {"exposure_time": s.exposure_s}
+        if lc.camera.supports("gain"):
+            settings["gain"] = s.gain_db
+        lc.camera.configure(settings)
+        if s.pulse_s is not None:
+            old = lc.camera.illumination
+            lc.camera.illumination = IlluminationState("strobe", s.pulse_s, s.brightness,
+                                                       old.wavelength_m)
+
+    def _capture_controlled(self, job: _Job) -> None:
+        """Burst with closed-loop exposure control.
+
+        Closed-loop phase: trigger frame k, grab it, meter its faces, set frame k+1 — until the
+        controller has settled or ``closed_loop_frames`` frames have gone by.  Open-loop phase:
+        one setting for the rest of the burst (the last frame's blur bound, the lamp's 1/Z²
+        feed-forward to the middle of the rest), triggered on schedule and grabbed at the end.
+        Settings only ever change with no triggered frame outstanding, so each frame is
+        exposed with the settings current at its trigger.
+        """
+        plan, track = job.plan, job.track
+        times = plan.frame_times_ns
+        n_cam = len(self.cameras)
+        state: dict[int, ExposureSettings] = {}
+        limits: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
+        logs: list[list[Any]] = [[] for _ in self.cameras]
+        closed = [lc.exposure is not None for lc in self.cameras]
+        mid = times[len(times) // 2]
+        for i, lc in enumerate(self.cameras):
+            cam = lc.camera
+            settings = self._prepare(lc, plan)
+            if lc.polarization is not None:
+                g = lc.scheduler.geometry
+                cam.polarizer_deg = lc.polarization.predict(
+                    lc.model, track.predict(mid)[0] + g.face_setback_m,
+                    vehicle_lateral_m=self.cabin.vehicle_lateral_m)
+            if lc.exposure is not None:
+                el = cam.limits("exposure_time")
+                gl = cam.limits("gain") if cam.supports("gain") else None
+                limits[i] = ((float(el.min), float(el.max)),
+                             (float(gl.min), float(gl.max)) if gl is not None else (0.0, 0.0))
+                ill = cam.illumination
+                prior = ExposureSettings(settings["exposure_time"],
+                                         float(settings.get("gain", 0.0)), ill.pulse_s,
+                                         ill.brightness)
+                state[i] = lc.exposure.begin(
+                    prior, self._bounds(lc, track, plan, times[0], limits[i]),
+                    ANALYZER_TRANSMISSION if lc.polarization is not None else 1.0)
+                self._apply(lc, state[i])
+            else:
+                cam.configure(settings)
+            if not cam.is_armed or cam.trigger_mode != Trigger.software():
+                cam.arm(Trigger.software())
+        frames: list[list[Frame]] = [[] for _ in self.cameras]
+        rois: list[list[list[tuple[int, int, int, int] | None]]] = [[] for _ in self.cameras]
+        pending: list[list[int]] = [[] for _ in self.cameras]  # trigger host ns, not grabbed
+        later: list[dict[int, ExposureSettings]] = [{} for _ in self.cameras]  # open-loop changes
+        done = [False] * n_cam
+        meter = self.face_meter
+        if meter is not None:
+            meter.reset()
+
+        def grab(i: int, meter_it: bool) -> list[FaceMeasurement]:
+            lc = self.cameras[i]
+            faces: list[FaceMeasurement] = []
+            while pending[i] and not done[i]:
+                when = pending[i].pop(0)
+                try:
+                    f = lc.camera.grab(timeout_s=1.0)
+                except DeviceTimeoutError:
+                    self.stats.faults["frame_timeout"] += 1
+                    done[i] = True
+                    break
+                for _ in range(f.meta.skipped_before):  # a dropped frame answered no trigger
+                    if pending[i]:
+                        when = pending[i].pop(0)
+                rng, _ = track.predict(when)
+                roi = occupant_rois(lc.model, rng, self.cabin)
+                if meter_it and meter is not None and not pending[i]:
+                    seat = [((i, s), roi[s]) for s in lc.meter_seats if s < len(roi)]
+                    faces = meter.measure(f.array, seat, bit_depth=bit_depth_of(f))
+                moved = f.detach(self._frame_pool(f))
+                if moved is None:
+                    self.stats.faults["pool_full"] += 1
+                    continue
+                frames[i].append(moved)
+                rois[i].append(roi)
+            return faces
+
+        times = list(times)
+        min_step = round(1e9 / max(lc.scheduler.timing.max_frame_rate_hz for lc in self.cameras))
+        try:
+            for k in range(len(times)):
+                t = times[k]
+                wait = (t - self.clock.now_ns()) / 1e9
+                if wait > 0:
+                    self.clock.sleep(wait)
+                for i, lc in enumerate(self.cameras):
+                    change = later[i].pop(k, None)
+                    if change is not None and not done[i]:
+                        grab(i, False)  # no frame may be outstanding when settings change
+                        state[i] = change
+                        self._apply(lc, change)
+                when = self.clock.now_ns()
+                self.stats.record("trigger_late", max(0.0, (when - t) / 1e9))
+                for i, lc in enumerate(self.cameras):
+                    if not done[i]:
+                        lc.camera.trigger()
+                        pending[i].append(when)
+                        if lc.exposure is not None:
+                            logs[i].append([state[i], None])
+                if k + 1 == len(times):
+                    break
+                for i, lc in enumerate(self.cameras):
+                    if not closed[i] or done[i] or lc.exposure is None:
+                        continue
+                    faces = grab(i, True)
+                    if faces and logs[i]:
+                        logs[i][-1][1] = max(m.mean for m in faces)
+                    ctrl = lc.exposure
+                    nxt = max(times[k + 1], self.clock.now_ns())
+                    settled = ctrl.settled(faces) or k + 1 >= ctrl.closed_loop_frames
+                    if settled:  # open loop from here: one setting for the rest
+                        closed[i] = False
+                        mid = times[(k + 1 + len(times) - 1) // 2]
+                        # the rest may be re-spaced later than planned (_respace): bound the
+                        # exposure at the latest the last frame can come
+                        last = max(times[-1], nxt + (len(times) - k - 2) * min_step)
+                        bounds = self._bounds(lc, track, plan, last, limits[i])
+                        light = self._light_change(lc, track, when, max(mid, nxt))
+                    else:
+                        bounds = self._bounds(lc, track, plan, nxt, limits[i])
+                        light = self._light_change(lc, track, when, nxt)
+                    state[i] = ctrl.update(state[i], faces, bounds, light)
+                    self._apply(lc, state[i])
+                    if settled:
+                        brighter = ctrl.bracket(state[i], faces, len(lc.meter_seats), bounds)
+                        if brighter is not None:  # the second half of the rest, brighter
+                            later[i][(k + 1 + len(times)) // 2] = brighter
+                if not any(closed) and k + 1 < len(times):
+                    times[k + 1:] = _respace(times[k + 1:], self.clock.now_ns(), min_step)
+            for i in range(n_cam):
+                grab(i, False)
+        except BaseException:
+            for fs in frames:
+                for f in fs:
+                    f.release()
+            raise
+        for i, lc in enumerate(self.cameras):
+            if lc.exposure is not None:
+                lc.history.append([(s, level) for s, level in logs[i]])
+            job.bursts.append((lc, Burst(lc.camera.id, frames[i], requested=plan.frame_count),
+                               rois[i]))
 
     def _frame_pool(self, frame: Frame) -> BufferPool:
         need = frame.array.nbytes
@@ -537,6 +783,18 @@ class Lane:
                 sink.emit(event)
             except Exception as exc:  # a broken sink must not stop the lane
                 self.stats.faults[f"sink:{type(exc).__name__}"] += 1
+
+
+def _respace(rest: list[int], now_ns: int, min_step_ns: int) -> list[int]:
+    """The rest of a burst that fell behind (closed-loop frames took longer than planned):
+    spread evenly from now to the planned last frame, no closer than ``min_step_ns``, instead
+    of firing every overdue trigger at once (frames of the same instant add nothing)."""
+    if not rest or rest[0] >= now_ns:
+        return rest
+    n = len(rest)
+    end = max(rest[-1], now_ns + (n - 1) * min_step_ns)
+    step = (end - now_ns) / (n - 1) if n > 1 else 0
+    return [round(now_ns + j * step) for j in range(n)]
 
 
 def _iou(a: Sequence[int], b: Sequence[int]) -> float:

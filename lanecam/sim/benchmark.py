@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .evaluate import TravelerOutcome, evaluate_run, summarize
-from .lane import document_templates, run_sim_lane
+from .lane import CONTROLS, document_templates, run_sim_lane
 from .scenario import SUITE
 
-__all__ = ["capture_rate"]
+__all__ = ["capture_rate", "ablation"]
 
 
 def capture_rate(scenarios: Sequence[str] | None = None, repeat: int = 1,
@@ -42,3 +42,42 @@ def capture_rate(scenarios: Sequence[str] | None = None, repeat: int = 1,
     print(f"\nfront seats verified {100 * s['front_verified_rate']:.0f} %, "
           f"rear seats {100 * s['rear_verified_rate']:.0f} %", file=stream)
     return everything
+
+
+def ablation(scenarios: Sequence[str] | None = None, controls: Sequence[str] = CONTROLS,
+             stream: TextIO = sys.stdout) -> dict[str, list[TravelerOutcome]]:
+    """Run every scenario once per control arm (same scenarios, same seeds); print one Markdown
+    table: rows = scenarios, columns = travelers verified per arm, then totals, front/rear
+    rates and false matches.  Returns the outcomes per arm."""
+    from ..match.dlib_matcher import DlibMatcher
+
+    matcher = DlibMatcher()
+    templates = document_templates(matcher)
+    names = list(scenarios or SUITE)
+    per: dict[str, dict[str, list[TravelerOutcome]]] = {c: {} for c in controls}
+    for name in names:
+        for c in controls:
+            per[c][name] = evaluate_run(run_sim_lane(name, matcher, templates=templates,
+                                                     control=c))
+            o = per[c][name]
+            print(f"  {name} [{c}]: {sum(x.verified for x in o)}/{len(o)} verified",
+                  file=stream, flush=True)
+    head = " | ".join(f"{c} verified" for c in controls)
+    print(f"\n| scenario | travelers | {head} |\n|---|---|" + "---|" * len(controls),
+          file=stream)
+    for name in names:
+        n = len(per[controls[0]][name])
+        cells = " | ".join(str(sum(x.verified for x in per[c][name])) for c in controls)
+        print(f"| {name} | {n} | {cells} |", file=stream)
+    sums = {c: summarize([x for o in per[c].values() for x in o]) for c in controls}
+    n = sums[controls[0]]["travelers"]
+    cells = " | ".join(f"{sums[c]['verified']} ({100 * sums[c]['verified_rate']:.0f} %)"
+                       for c in controls)
+    print(f"| **all** | {n} | {cells} |", file=stream)
+    cells = " | ".join(f"{100 * sums[c]['front_verified_rate']:.0f} %" for c in controls)
+    print(f"| front seats | | {cells} |", file=stream)
+    cells = " | ".join(f"{100 * sums[c]['rear_verified_rate']:.0f} %" for c in controls)
+    print(f"| rear seats | | {cells} |", file=stream)
+    cells = " | ".join(str(sums[c]["false_matches"]) for c in controls)
+    print(f"| false matches | | {cells} |", file=stream)
+    return {c: [x for o in per[c].values() for x in o] for c in controls}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,25 +19,37 @@ from typing import Any
 import cv2
 
 from ..clock import MONOTONIC, Clock
+from ..control.exposure import ExposureController, PulseBudget
+from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
+from ..devices.illuminators import load_illuminator_profile
 from ..devices.sensors import TF02_PRO, BenewakeLidar, OPS243Radar
 from ..devices.serial_link import SerialLink
 from ..errors import ConfigError
 from ..events import LaneEvent, MemorySink, Sink
-from ..geometry import CabinModel
+from ..geometry import SEAT_ROWS, CabinModel
 from ..lane import Lane, LaneCamera, TravelDocument
 from ..match.base import Matcher, Template
 from ..quality.rank import BurstRanker
 from .camera import SimCamera
+from .render import Shot
 from .devices import SimDevices
 from .scenario import Scenario, load_scenario
 
-__all__ = ["SimDocuments", "SimLaneRun", "run_sim_lane", "document_templates", "DOCUMENT_FACES"]
+__all__ = ["SimDocuments", "SimLaneRun", "run_sim_lane", "document_templates", "DOCUMENT_FACES",
+           "CONTROLS", "ILLUMINATOR_PROFILE"]
 
 #: The people with a travel-document photo on file (assets/documents: *different* photos of the
 #: people whose face textures the simulator renders).
 DOCUMENT_FACES = ("obama", "biden", "alex-lacamoire")
+#: The ablation arms of :func:`run_sim_lane` (``control=``).
+CONTROLS = ("baseline", "exposure", "bracket", "polarization", "all")
+#: The strobe's controller and eye-safety data for the simulated lane's lamp.
+ILLUMINATOR_PROFILE = "gardasoft-rt"  # firmware_profiles/illuminator-gardasoft-rt.toml
+#: Largest bracket step of the ``"bracket"`` arm: rear-row faces render ~2 stops below the
+#: front row behind the same glass (measured on the rear_seat scenario: 13–31 vs 64–86 DN8).
+BRACKET_MAX_STOPS = 2.0
 DETECT_RANGE_M = 45.0  # where vehicles start when the lane starts (inside radar range)
 FACE_HEIGHT_M = 1.2  # nominal face height for the scheduler's geometry (sedan, §3.1)
 
@@ -98,16 +110,57 @@ def _scheduler(pose: Any, settings: Any, zone: tuple[float, float], frames: int,
     return CaptureScheduler(geom, timing, blur_budget_px=1.0, clock=clock)
 
 
+def _warm_up(cam: SimCamera, sc: Scenario, settings: Any) -> None:
+    """Render one frame with the first vehicle mid-zone before real time starts: the first
+    render of a process pays for JIT loading and texture set-up (~0.3 s), which would
+    otherwise land inside the first burst."""
+    v = sc.world.vehicles[0].kinematics
+    t = max(0.0, (v.range_at(0.0) - 15.0) / max(v.speed_mps, 0.5))
+    cam.renderer.render(Shot(t_s=t, exposure_s=settings.exposure_s, gain_db=settings.gain_db,
+                             polarizer_deg=settings.polarizer_deg, illumination=sc.illumination))
+
+
+def _controller(control: str, sched: CaptureScheduler, sc: Scenario
+                ) -> ExposureController | None:
+    if control == "baseline":
+        return None
+    pulse = None
+    if sc.illumination.mode == "strobe":
+        pulse = PulseBudget(load_illuminator_profile(ILLUMINATOR_PROFILE),
+                            rate_hz=sched.timing.max_frame_rate_hz)
+    if control in ("bracket", "all"):
+        return ExposureController(pulse=pulse, bracket_max_stops=BRACKET_MAX_STOPS)
+    return ExposureController(pulse=pulse)
+
+
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
                  scale: float = 1.0, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
                  vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock = MONOTONIC,
                  ranker: BurstRanker | None = None, timeout_s: float = 30.0,
-                 camera_faults: Any = None) -> SimLaneRun:
+                 camera_faults: Any = None, control: str = "baseline") -> SimLaneRun:
     """Run the production lane over one scenario in real time until every vehicle has an event.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
+    ``control`` (one of :data:`CONTROLS`): ``"baseline"`` films with the scenario's fixed
+    exposure, gain and strobe; ``"exposure"`` adds the face-metered
+    :class:`~lanecam.control.exposure.ExposureController` (front seats metered) with the
+    strobe's pulse aligned to the exposure inside the interlock of :data:`ILLUMINATOR_PROFILE`;
+    ``"bracket"`` meters every seat and, when the faces found disagree or some seat shows no
+    face, films the second half of the open-loop rest up to :data:`BRACKET_MAX_STOPS` brighter;
+    ``"polarization"`` is ``"exposure"`` with a rotatable polarizer on each camera that has
+    none (the shipped scenarios are not edited), its angle set per burst by the
+    :class:`~lanecam.control.polarization.PolarizationController`'s geometric prediction (the
+    polarizer halves the face's light: the exposure loop makes up for it); ``"all"`` is
+    polarization + bracketing.
     """
+    if control not in CONTROLS:
+        raise ConfigError(f"unknown control {control!r}", key="control", allowed=list(CONTROLS))
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    polarize = control in ("polarization", "all")
+    if polarize:  # a rotatable polarizer in front of every lens that has none
+        sc = replace(sc, world=replace(sc.world, cameras=tuple(
+            replace(c, polarizer="rotatable") if c.polarizer == "none" else c
+            for c in sc.world.cameras)))
     world = sc.world
     lead = max(0.0, max((DETECT_RANGE_M - v.kinematics.range_at(0.0)) / max(v.kinematics.speed_mps, 0.5)
                         for v in world.vehicles[:1]))
@@ -131,10 +184,14 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
             cam = SimCamera(world, pose.name, scale=scale, epoch_ns=epoch, clock=clock,
                             buffer_count=frames + 6)
             cam.illumination = sc.illumination
+            _warm_up(cam, sc, settings)
             sims.append(cam)
-            cams.append(LaneCamera(pose.name, cam, cam.pose,
-                                   _scheduler(pose, settings, zone, frames, clock),
-                                   gain_db=settings.gain_db))
+            sched = _scheduler(pose, settings, zone, frames, clock)
+            seats = tuple(range(len(SEAT_ROWS))) if control in ("bracket", "all") else (0, 1)
+            rotatable = polarize and pose.polarizer == "rotatable"
+            cams.append(LaneCamera(pose.name, cam, cam.pose, sched, gain_db=settings.gain_db,
+                                   exposure=_controller(control, sched, sc), meter_seats=seats,
+                                   polarization=PolarizationController() if rotatable else None))
         lane = Lane("sim", cams, VehicleTracker(TrackerConfig()), [radar, lidar],
                     ranker or BurstRanker(top_k=3), matcher, docs, vault=vault,
                     sinks=[mem, *sinks], clock=clock)
@@ -148,4 +205,6 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
             time.sleep(0.05)
         lane.wait_idle(10.0)
         stats = lane.stats.summary()
-    return SimLaneRun(sc.name, list(mem), stats, sims, docs, time.monotonic() - start)
+    extra = {"control": control,
+             "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams}}
+    return SimLaneRun(sc.name, list(mem), stats, sims, docs, time.monotonic() - start, extra)

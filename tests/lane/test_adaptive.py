@@ -1,0 +1,138 @@
+"""Closed-loop exposure/strobe control and bracketing in the production lane on the simulator
+(real time; two scenarios).  Ground truth is read only here, to judge the result."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+
+from lanecam.control.exposure import DEFAULT_TARGET_DN8
+from lanecam.devices.illuminators import EyeSafetyInterlock, PulseSetting, load_illuminator_profile
+from lanecam.lane import Lane, _respace
+from lanecam.match.dlib_matcher import DlibMatcher
+from lanecam.sim.evaluate import evaluate_run
+from lanecam.sim.lane import ILLUMINATOR_PROFILE, document_templates, run_sim_lane
+from lanecam.sim.scenario import Scenario, load_scenario
+
+CONVERGE_FRAMES = 4  # the controller's closed-loop phase (ExposureController default)
+RATE_HZ = 30.0  # the simulated lane's camera frame-rate ceiling (lanecam.sim.lane._scheduler)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> DlibMatcher:
+    return DlibMatcher()
+
+
+@pytest.fixture(scope="module")
+def templates(matcher: DlibMatcher) -> dict:
+    return document_templates(matcher)
+
+
+def _check_physics(run, cam=None) -> None:  # type: ignore[no-untyped-def]
+    """Every frame: within the interlock, pulse aligned with the exposure, face blur ≤ 1 px."""
+    lock = EyeSafetyInterlock(load_illuminator_profile(ILLUMINATOR_PROFILE))
+    period = 1.0 / RATE_HZ
+    for bursts in run.extra["exposure_history"].values():
+        assert bursts
+        for burst in bursts:
+            for s, _ in burst:
+                assert s.pulse_s == pytest.approx(s.exposure_s, abs=1e-6)
+                lock.check_pulse(PulseSetting(s.pulse_s, s.brightness, period))
+    cam = run.cameras[0] if cam is None else cam
+    frames = 0
+    for fn in range(1, 200):
+        try:
+            truth = cam.ground_truth(fn)
+        except LookupError:
+            continue
+        frames += 1
+        for f in truth.faces:
+            if f.in_view:
+                assert f.motion_blur_px <= 1.0 + 0.05, (fn, f.seat, f.motion_blur_px)
+    assert frames
+
+
+def test_exposure_control_converges_on_the_faces_and_beats_the_baseline(
+        matcher: DlibMatcher, templates: dict) -> None:
+    # clear_noon: bright sky mirrored in the glass; the fixed baseline verifies neither
+    # occupant (README ablation), the glare drowns the faces
+    run = run_sim_lane("clear_noon", matcher, templates=templates, control="exposure")
+    outcomes = evaluate_run(run)
+    assert outcomes and all(o.captured for o in outcomes)
+    assert not any(o.false_match for o in outcomes)
+    assert sum(o.verified for o in outcomes) >= 1
+    (burst,) = run.extra["exposure_history"]["cam0"]
+    levels = [lv for _, lv in burst]
+    metered = [lv for lv in levels[:CONVERGE_FRAMES] if lv is not None]
+    assert len(metered) >= 2
+    # the last closed-loop measurement is at the target (±25 %), none clipped on the way
+    assert metered[-1] == pytest.approx(DEFAULT_TARGET_DN8, rel=0.25)
+    assert max(metered) < 247
+    # the strobe runs overdriven (the interlock allows it for sub-ms pulses at 30 Hz)
+    assert all(s.brightness > 1.0 for s, _ in burst)
+    _check_physics(run)
+
+
+def _two_cameras(name: str) -> Scenario:
+    """The scenario with a second, passenger-side camera mirroring the first across the lane."""
+    sc = load_scenario(name)
+    cam0 = sc.world.cameras[0]
+    cam1 = replace(cam0, name="cam1", lateral_m=-cam0.lateral_m, yaw_deg=-cam0.yaw_deg)
+    settings = dict(sc.settings)
+    settings["cam1"] = settings[cam0.name]
+    return replace(sc, world=replace(sc.world, cameras=(cam0, cam1)), settings=settings)
+
+
+def test_two_cameras_are_controlled_independently_with_bracketing_on(
+        matcher: DlibMatcher, templates: dict) -> None:
+    run = run_sim_lane(_two_cameras("rear_seat"), matcher, templates=templates,
+                       control="bracket")
+    outcomes = evaluate_run(run)
+    assert not any(o.false_match for o in outcomes)
+    front = [o for o in outcomes if not o.rear]
+    assert front and all(o.captured for o in front) and any(o.verified for o in front)
+    hist = run.extra["exposure_history"]
+    assert set(hist) == {"cam0", "cam1"}
+    (b0,), (b1,) = hist["cam0"], hist["cam1"]
+    assert len(b0) >= 6 and len(b1) >= 6
+    # each camera closes its own loop on its own view: their settings differ
+    assert any(abs(s0.linear - s1.linear) > 1e-3 * s0.linear for (s0, _), (s1, _) in zip(b0, b1))
+    for burst in (b0, b1):
+        last_metered = max(i for i, (_, lv) in enumerate(burst) if lv is not None)
+        settled = burst[last_metered + 1][0]  # the open-loop setting after the closed loop
+        last = burst[-1][0]
+        # whether a bracket fires depends on what was metered (bracket() is unit-tested in
+        # tests/control); here: the rest keeps the burst's lamp setting and the gain budget,
+        # and a bracket, when there is one, is brighter, never darker
+        assert last.brightness == settled.brightness and last.gain_db <= 24.0
+        assert last.linear >= settled.linear * 0.99
+    for cam in run.cameras:
+        _check_physics(run, cam)
+
+
+def test_faces_are_ranked_across_cameras() -> None:
+    def cand(score: float, frame: int, box: tuple[int, int, int, int]) -> SimpleNamespace:
+        return SimpleNamespace(score=score, face=SimpleNamespace(box=box),
+                               roi=SimpleNamespace(frame_index=frame))
+
+    lane = Lane.__new__(Lane)  # _best_faces uses no lane state
+    cam_a, cam_b = SimpleNamespace(name="a"), SimpleNamespace(name="b")
+    rank_a = SimpleNamespace(top={0: [cand(0.9, 1, (0, 0, 50, 50))],
+                                  1: [cand(0.3, 2, (100, 0, 50, 50))]})
+    rank_b = SimpleNamespace(top={0: [cand(0.5, 4, (0, 0, 50, 50))],
+                                  1: [cand(0.8, 3, (100, 0, 50, 50))]})
+    best = lane._best_faces([(cam_a, "burst-a", rank_a), (cam_b, "burst-b", rank_b)])
+    assert best[0][1] is cam_a and best[0][0].score == 0.9  # driver: camera a's frame
+    assert best[1][1] is cam_b and best[1][0].score == 0.8  # passenger: camera b's frame
+
+
+def test_respace_spreads_an_overdue_rest_evenly() -> None:
+    rest = [100, 200, 300, 400]
+    assert _respace(rest, 50, 10) == rest  # on time: untouched
+    out = _respace(rest, 250, 10)
+    assert out[0] == 250 and out[-1] == 400
+    assert all(b - a == pytest.approx(50, abs=1) for a, b in zip(out, out[1:]))
+    out = _respace(rest, 395, 10)  # too late for the plan: no closer than the camera allows
+    assert [b - a for a, b in zip(out, out[1:])] == [10, 10, 10]
