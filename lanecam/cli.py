@@ -154,8 +154,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .sim.benchmark import capture_rate
+    from .sim.benchmark import ablation, capture_rate
 
+    if args.ablation:
+        return 0 if ablation(args.scenario) else 1
     return 0 if capture_rate(args.scenario, args.repeat) else 1
 
 
@@ -268,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="capture-rate table of the simulated lane over the suite")
     b.add_argument("--scenario", action="append", help="only these scenarios")
     b.add_argument("--repeat", type=int, default=1, help="runs per scenario")
+    b.add_argument("--ablation", action="store_true",
+                   help="one run per control arm (baseline, exposure, bracket, polarization, all)")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("emulators", help="tour of the camera emulators: discover and grab")
