@@ -107,7 +107,8 @@ def cmd_grab(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .sim.demo import run_demo
 
-    outcomes = run_demo(Path(args.out), args.scenario or None, scale=args.scale)
+    outcomes = run_demo(Path(args.out), args.scenario or None, scale=args.scale,
+                        control=args.control)
     return 0 if outcomes else 1
 
 
@@ -255,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="the simulated lane over the scenario suite (no hardware)")
     m.add_argument("--out", default="lanecam-demo", help="report directory")
     m.add_argument("--scenario", action="append", help="run only these scenarios")
+    m.add_argument("--control", default="exposure",
+                   choices=["baseline", "exposure", "bracket", "polarization", "all"],
+                   help="capture control (default: face-metered exposure and strobe)")
     m.add_argument("--scale", type=float, default=1.0,
                    help="render scale (1.0 = 2448x2048; smaller is faster, faces get smaller)")
     m.set_defaults(func=cmd_demo)

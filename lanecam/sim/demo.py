@@ -52,9 +52,11 @@ def _sheet(vault: CaptureVault, run: SimLaneRun, seq: int, outcomes: list[Travel
 
 
 def run_demo(out: Path, scenarios: list[str] | None = None, scale: float = 1.0,
-             stream: TextIO = sys.stdout) -> list[TravelerOutcome]:
+             stream: TextIO = sys.stdout, control: str = "exposure") -> list[TravelerOutcome]:
     """Run the suite, print progress, the per-vehicle table and the capture rate; write the
-    report under ``out``.  Returns the per-traveler outcomes."""
+    report under ``out``.  ``control`` is the capture control arm (default: face-metered
+    exposure and strobe control; ``"baseline"`` for fixed settings).  Returns the per-traveler
+    outcomes."""
     from ..match.dlib_matcher import DlibMatcher
 
     out.mkdir(parents=True, exist_ok=True)
@@ -64,8 +66,8 @@ def run_demo(out: Path, scenarios: list[str] | None = None, scale: float = 1.0,
     templates = document_templates(matcher)
     names = scenarios or list(SUITE)
     outcomes: list[TravelerOutcome] = []
-    print(f"lanecam demo: simulated lane, {len(names)} scenario(s), real time; report in {out}",
-          file=stream)
+    print(f"lanecam demo: simulated lane, {len(names)} scenario(s), real time, {control} "
+          f"control; report in {out}", file=stream)
     (out / "sheets").mkdir(exist_ok=True)
     with CaptureVault(out / "vault", key, retention_s=86400) as vault:
         sink = JsonlSink(out / "events.jsonl")
@@ -73,7 +75,7 @@ def run_demo(out: Path, scenarios: list[str] | None = None, scale: float = 1.0,
             t0 = time.monotonic()
             print(f"[{i:2d}/{len(names)}] {name:<26}", end="", file=stream, flush=True)
             run = run_sim_lane(name, matcher, templates=templates, scale=scale, vault=vault,
-                               sinks=[sink])
+                               sinks=[sink], control=control)
             res = evaluate_run(run)
             outcomes += res
             for seq in run.documents.vehicle_names:

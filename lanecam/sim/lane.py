@@ -133,6 +133,16 @@ def _controller(control: str, sched: CaptureScheduler, sc: Scenario
     return ExposureController(pulse=pulse)
 
 
+def _compile_kernels(world: Any) -> None:
+    """Compile (or load from Numba's cache) the quality and render kernels before the world's
+    clock starts: on a cold cache (a fresh clone, as in CI) that takes tens of seconds."""
+    from ..quality.kernels import warm_up
+    from .render import Renderer
+
+    warm_up()
+    Renderer(world, scale=0.05).render(Shot(0.0, 1e-3, 0.0))
+
+
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
                  scale: float = 1.0, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
                  vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock = MONOTONIC,
@@ -164,6 +174,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     world = sc.world
     lead = max(0.0, max((DETECT_RANGE_M - v.kinematics.range_at(0.0)) / max(v.kinematics.speed_mps, 0.5)
                         for v in world.vehicles[:1]))
+    _compile_kernels(world)
     epoch = clock.now_ns() + round(lead * 1e9)
     mem = MemorySink()
     docs = SimDocuments(sc, templates)
