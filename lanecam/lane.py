@@ -376,17 +376,7 @@ class Lane:
         plan = job.plan
         for lc in self.cameras:
             cam = lc.camera
-            if lc.lost:  # lost during an earlier vehicle: bring it back first
-                cam.reconnect(attempts=3, interval_s=0.2)
-                lc.lost = False
-                self.stats.faults["camera_reconnect"] += 1
-            elif not cam.is_open:
-                cam.open()
-            settings: dict[str, Any] = {"exposure_time": lc.scheduler.timing.max_exposure_s
-                                        if not math.isfinite(plan.exposure_s) else plan.exposure_s}
-            if lc.gain_db is not None and cam.supports("gain"):
-                settings["gain"] = lc.gain_db
-            cam.configure(settings)
+            cam.configure(self._prepare(lc, plan))
             if not cam.is_armed or cam.trigger_mode != Trigger.software():
                 cam.arm(Trigger.software())
         fired: list[int] = []  # when each trigger went out (host ns): the exposure times
