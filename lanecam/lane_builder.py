@@ -21,6 +21,7 @@ from .control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof
 from .control.tracker import Track, TrackerConfig, VehicleTracker
 from .devices.discovery import open_camera
 from .devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LoopDetector, ModemLineSource, OPS243Radar
+from .devices.illuminators import GardasoftRT
 from .devices.serial_link import SerialLink
 from .errors import ConfigError
 from .events import JsonlSink, LogSink, MemorySink, Sink
@@ -88,9 +89,30 @@ def _lidar(cfg: Any, clock: Clock) -> BenewakeLidar:
     return BenewakeLidar(SerialLink(cfg.url), model=models[cfg.model], clock=clock)
 
 
+def _strobe(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack,
+            clock: Clock) -> GardasoftRT:
+    """Open the illuminator (``model`` names its profile, e.g. ``gardasoft-rt``) and fire it
+    from the first camera's ExposureActive output: one pulse per exposure, as long as the
+    longest exposure the lane uses, at full rated brightness — all through the interlock,
+    which refuses (LimitError) anything past the profile's eye-safety limits."""
+    ill = cfg.illuminator
+    assert ill is not None
+    lamp = GardasoftRT(SerialLink(ill.url), profile=ill.model, clock=clock)
+    lamp.open()
+    stack.callback(lamp.close)  # off on close, as after construction and any fault
+    cam = cams[0].camera
+    cam.open()
+    lamp.strobe_from_camera(cam, pulse_width_s=cfg.capture.exposure_s, brightness=1.0,
+                            max_rate_hz=cfg.capture.frame_rate_hz)
+    return lamp
+
+
 def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
                *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = ()) -> Lane:
-    """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started."""
+    """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started.
+
+    A configured illuminator is strobed by the first camera (``illuminator.model`` is its
+    profile name, e.g. ``"gardasoft-rt"``)."""
     cap = cfg.capture
     cams = []
     for c in cfg.cameras:
@@ -136,6 +158,8 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     if not sensors:
         raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
                           allowed=["radar", "lidar", "loop"])
+    if cfg.illuminator is not None:
+        _strobe(cfg, cams, stack, clock)
     vault = None
     if cfg.vault is not None:
         v = cfg.vault

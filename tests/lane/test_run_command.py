@@ -4,13 +4,14 @@ lidar firmware fakes on real ptys, a vehicle driving past on the host clock."""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from lanecam.cli import main
-from lanecam.devices.fakes import BenewakeFake, LidarTarget, OPS243Fake, RadarTarget
+from lanecam.devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
 
 pytestmark = pytest.mark.emulator
 FACES = Path(__file__).parent.parent / "data" / "faces"
@@ -34,7 +35,8 @@ def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.C
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(FACES / "biden2.jpg", docs / "traveler-1.jpg")
-    with OPS243Fake("OPS243-C", target=radar) as rf, BenewakeFake("TF02-Pro", target=lidar) as lf:
+    with OPS243Fake("OPS243-C", target=radar) as rf, BenewakeFake("TF02-Pro", target=lidar) as lf, \
+            GardasoftRTFake(2) as lamp:
         cfg = tmp_path / "lane.toml"
         cfg.write_text(f"""
 [lane]
@@ -60,6 +62,10 @@ exposure_s = 0.002
 radar = {{ url = "{rf.port}", model = "ops243-c" }}
 lidar = {{ url = "{lf.port}", model = "tf02-pro" }}
 
+[illuminator]
+url = "{lamp.port}"
+model = "gardasoft-rt"
+
 [vault]
 root = "{tmp_path / 'vault'}"
 key_env = "LANECAM_TEST_KEY"
@@ -72,10 +78,27 @@ path = "{tmp_path / 'events.jsonl'}"
         import os
 
         os.environ["LANECAM_TEST_KEY"] = base64.b64encode(os.urandom(32)).decode()
+        seen: set[tuple[str, float]] = set()
+        done = threading.Event()
+
+        def watch_lamp() -> None:
+            while not done.is_set():
+                st = lamp.state.get(1)
+                if st is not None:
+                    seen.add((st.mode, round(st.pulse_ms, 3)))
+                time.sleep(0.02)
+
+        watcher = threading.Thread(target=watch_lamp, daemon=True)
+        watcher.start()
         try:
             assert main(["run", str(cfg), "--documents", str(docs), "--duration", "7"]) == 0
         finally:
+            done.set()
+            watcher.join()
             del os.environ["LANECAM_TEST_KEY"]
+        # the strobe ran in pulse mode, one exposure (2 ms) long, and is off after the lane
+        assert ("pulse", 2.0) in seen
+        assert not lamp.emitting()
     out = capsys.readouterr().out
     # the emulator's test image has no face: the traveler is referred to an officer
     assert "emu-1-1: partial, 0/1 verified, 6 frames -> officer review" in out
