@@ -73,7 +73,8 @@ def run_demo(out: Path, scenarios: list[str] | None = None, scale: float = 1.0,
         sink = JsonlSink(out / "events.jsonl")
         for i, name in enumerate(names, 1):
             t0 = time.monotonic()
-            print(f"[{i:2d}/{len(names)}] {name:<26}", end="", file=stream, flush=True)
+            bar = "#" * (i - 1) + ">" + "." * (len(names) - i)
+            print(f"[{bar}] {i:2d}/{len(names)} {name:<26}", end="", file=stream, flush=True)
             run = run_sim_lane(name, matcher, templates=templates, scale=scale, vault=vault,
                                sinks=[sink], control=control)
             res = evaluate_run(run)
