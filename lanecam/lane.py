@@ -54,6 +54,7 @@ from .control.polarization import PolarizationController
 from .control.scheduler import BurstPlan, CaptureScheduler
 from .control.tracker import Track, VehicleTracker
 from .devices.camera import Camera, Trigger
+from .devices.illuminators import Illuminator
 from .errors import DeviceLostError, DeviceTimeoutError, LanecamError, LimitError, ProtocolError
 from .events import LaneEvent, OccupantResult, Sink
 from .frames import BufferPool, Burst, Frame, IlluminationState
@@ -95,6 +96,12 @@ class LaneCamera:
     #: a rotatable polarizer's controller: sets ``camera.polarizer_deg`` once per burst to
     #: block the windshield glare predicted for the mid-burst range
     polarization: PolarizationController | None = None
+    #: the strobe controller this camera's ExposureActive output fires (camera-strobe mode,
+    #: set up by :meth:`~lanecam.devices.illuminators.Illuminator.strobe_from_camera`).  With
+    #: ``exposure`` control each frame's pulse width and brightness are sent to it — through
+    #: its eye-safety interlock — before the frame is triggered; without a controller the
+    #: pulse is written into ``camera.illumination`` (a camera that models its own lamp).
+    illuminator: Illuminator | None = None
     #: per burst (recent 16), per frame: the settings used and the metered face level (DN8,
     #: None when no face was found) — numbers only, for diagnostics and tests
     history: deque[list[tuple[ExposureSettings, float | None]]] = field(
@@ -459,10 +466,35 @@ class Lane:
         if lc.camera.supports("gain"):
             settings["gain"] = s.gain_db
         lc.camera.configure(settings)
-        if s.pulse_s is not None:
+        if s.pulse_s is None:
+            return
+        if lc.illuminator is not None:
+            self._set_strobe(lc, s.pulse_s, s.brightness)
+        else:
             old = lc.camera.illumination
             lc.camera.illumination = IlluminationState("strobe", s.pulse_s, s.brightness,
                                                        old.wavelength_m)
+
+    def _set_strobe(self, lc: LaneCamera, pulse_s: float, brightness: float) -> None:
+        """Send the next frame's pulse to the controller (only when it changes: each command
+        is a serial round trip).  The driver's interlock has the last word: a refused setting
+        (LimitError) leaves the controller as it was; a failed controller switches itself off
+        (the driver's fault policy) and the frame goes unlit — counted, the burst goes on."""
+        lamp = lc.illuminator
+        assert lamp is not None
+        cur = lamp.setting
+        if lamp.state == "pulse" and cur is not None and \
+                abs(cur.width_s - pulse_s) < 0.5e-6 and abs(cur.brightness - brightness) < 1e-9:
+            return
+        ctrl = lc.exposure
+        rate = ctrl.pulse.rate_hz if ctrl is not None and ctrl.pulse is not None else \
+            lc.scheduler.timing.max_frame_rate_hz
+        try:
+            lamp.set_pulse(pulse_s, brightness, rate)
+        except LimitError:
+            self.stats.faults["strobe_refused"] += 1
+        except LanecamError as exc:
+            self.stats.faults[f"strobe:{type(exc).__name__}"] += 1
 
     def _capture_controlled(self, job: _Job) -> None:
         """Burst with closed-loop exposure control.
@@ -496,9 +528,12 @@ class Lane:
                 limits[i] = ((float(el.min), float(el.max)),
                              (float(gl.min), float(gl.max)) if gl is not None else (0.0, 0.0))
                 ill = cam.illumination
+                pulse_s, bright = ill.pulse_s, ill.brightness
+                lamp = lc.illuminator
+                if lamp is not None and lamp.setting is not None:  # what the controller holds
+                    pulse_s, bright = lamp.setting.width_s, lamp.setting.brightness
                 prior = ExposureSettings(settings["exposure_time"],
-                                         float(settings.get("gain", 0.0)), ill.pulse_s,
-                                         ill.brightness)
+                                         float(settings.get("gain", 0.0)), pulse_s, bright)
                 state[i] = lc.exposure.begin(
                     prior, self._bounds(lc, track, plan, times[0], limits[i]),
                     ANALYZER_TRANSMISSION if lc.polarization is not None else 1.0)

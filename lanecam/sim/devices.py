@@ -152,7 +152,7 @@ class SimDevices:
             if st.mode == "switched":  # lit while the input (exposure) is active
                 return IlluminationState("continuous", None, st.brightness / 100.0)
             before = len(fake.pulses)
-            fake.trigger(channel)
+            fake.trigger(channel, at_ns=start_ns)  # the edge came at the exposure's start
             if len(fake.pulses) == before:  # refused: duty-cycle limit or retrigger delay
                 return IlluminationState("off")
             p = fake.pulses[-1]

@@ -23,7 +23,7 @@ from ..control.exposure import ExposureController, PulseBudget
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
-from ..devices.illuminators import load_illuminator_profile
+from ..devices.illuminators import GardasoftRT, load_illuminator_profile
 from ..devices.sensors import TF02_PRO, BenewakeLidar, OPS243Radar
 from ..devices.serial_link import SerialLink
 from ..errors import ConfigError
@@ -50,6 +50,10 @@ ILLUMINATOR_PROFILE = "gardasoft-rt"  # firmware_profiles/illuminator-gardasoft-
 #: Largest bracket step of the ``"bracket"`` arm: rear-row faces render ~2 stops below the
 #: front row behind the same glass (measured on the rear_seat scenario: 13–31 vs 64–86 DN8).
 BRACKET_MAX_STOPS = 2.0
+#: The strobe controller's pulse-rate ceiling over the camera's frame rate: software triggers
+#: jitter by a few ms, and a trigger inside the controller's retrigger delay is ignored (an
+#: unlit frame); the interlock is checked at this higher rate, so it only errs safe.
+STROBE_RATE_HEADROOM = 1.25
 DETECT_RANGE_M = 45.0  # where vehicles start when the lane starts (inside radar range)
 FACE_HEIGHT_M = 1.2  # nominal face height for the scheduler's geometry (sedan, §3.1)
 
@@ -127,7 +131,7 @@ def _controller(control: str, sched: CaptureScheduler, sc: Scenario
     pulse = None
     if sc.illumination.mode == "strobe":
         pulse = PulseBudget(load_illuminator_profile(ILLUMINATOR_PROFILE),
-                            rate_hz=sched.timing.max_frame_rate_hz)
+                            rate_hz=sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
     if control in ("bracket", "all"):
         return ExposureController(pulse=pulse, bracket_max_stops=BRACKET_MAX_STOPS)
     return ExposureController(pulse=pulse)
@@ -141,6 +145,40 @@ def _compile_kernels(world: Any) -> None:
 
     warm_up()
     Renderer(world, scale=0.05).render(Shot(0.0, 1e-3, 0.0))
+
+
+class _StrobeLamps:
+    """The scenario's strobe through the production driver: one Gardasoft RT channel per camera
+    (the fake has :data:`STROBE_CHANNELS`), fired by that camera's ExposureActive line; the
+    world's illuminators stand in for each camera's lamp, lit as its channel says."""
+
+    def __init__(self, dev: SimDevices, clock: Clock) -> None:
+        self.dev = dev
+        self.link = SerialLink(dev.ports["illuminator"], timeout=0.5)
+        self.clock = clock
+        self.lamps: list[GardasoftRT] = []
+
+    def strobe(self, cam: SimCamera, channel: int, ill: Any, rate_hz: float) -> GardasoftRT:
+        if channel > self.dev.illuminator.n_channels:
+            raise ConfigError("more cameras than strobe channels in the simulated lane",
+                              key="cameras", allowed=self.dev.illuminator.n_channels)
+        lamp = GardasoftRT(self.link, profile=ILLUMINATOR_PROFILE, channels=(channel,),
+                           clock=self.clock, name=f"strobe{channel}")
+        lamp.open()  # the shared link opens once; this channel is switched off first
+        self.lamps.append(lamp)
+        cam.open()  # the lane would open it on start; its output line is configured now
+        lamp.strobe_from_camera(cam, pulse_width_s=ill.pulse_s, brightness=ill.brightness,
+                                max_rate_hz=rate_hz)
+        cam.illumination_source = self.dev.strobe_source(cam, channel=channel)
+        return lamp
+
+    def close(self) -> None:
+        """Every channel off, then the shared link closed."""
+        try:
+            for lamp in self.lamps:
+                lamp.off()
+        finally:
+            self.link.close()
 
 
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
@@ -190,7 +228,10 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         stack.callback(lidar.close)
         cams: list[LaneCamera] = []
         sims: list[SimCamera] = []
-        for pose in world.cameras:
+        lamps = _StrobeLamps(dev, clock) if sc.illumination.mode == "strobe" else None
+        if lamps is not None:
+            stack.callback(lamps.close)
+        for i, pose in enumerate(world.cameras):
             settings = sc.settings[pose.name]
             cam = SimCamera(world, pose.name, scale=scale, epoch_ns=epoch, clock=clock,
                             buffer_count=frames + 6)
@@ -198,11 +239,16 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
             _warm_up(cam, sc, settings)
             sims.append(cam)
             sched = _scheduler(pose, settings, zone, frames, clock)
+            lamp = None
+            if lamps is not None:  # the scenario's fixed strobe, set through the real driver
+                lamp = lamps.strobe(cam, i + 1, sc.illumination,
+                                    sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
             seats = tuple(range(len(SEAT_ROWS))) if control in ("bracket", "all") else (0, 1)
             rotatable = polarize and pose.polarizer == "rotatable"
             cams.append(LaneCamera(pose.name, cam, cam.pose, sched, gain_db=settings.gain_db,
                                    exposure=_controller(control, sched, sc), meter_seats=seats,
-                                   polarization=PolarizationController() if rotatable else None))
+                                   polarization=PolarizationController() if rotatable else None,
+                                   illuminator=lamp))
         lane = Lane("sim", cams, VehicleTracker(TrackerConfig()), [radar, lidar],
                     ranker or BurstRanker(top_k=3), matcher, docs, vault=vault,
                     sinks=[mem, *sinks], clock=clock)
@@ -217,5 +263,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         lane.wait_idle(10.0)
         stats = lane.stats.summary()
     extra = {"control": control,
-             "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams}}
+             "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams},
+             # what the strobe controller really fired: (channel, pulse s, brightness)
+             "strobe_pulses": [(p.channel, p.pulse_ms / 1e3, p.brightness / 100)
+                               for p in dev.illuminator.pulses]}
     return SimLaneRun(sc.name, list(mem), stats, sims, docs, time.monotonic() - start, extra)

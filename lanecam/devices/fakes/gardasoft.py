@@ -110,10 +110,12 @@ class GardasoftRTFake(PtyFake):
             for s in self.state.values():
                 s.brightness = 0.0
 
-    def trigger(self, channel: int = 1) -> None:
-        """A trigger edge on ``channel``'s input (e.g. camera ExposureActive)."""
+    def trigger(self, channel: int = 1, at_ns: int | None = None) -> None:
+        """A trigger edge on ``channel``'s input (e.g. camera ExposureActive) at clock time
+        ``at_ns`` (default now; a simulator that renders a frame after its exposure passes the
+        exposure's start so the retrigger and duty-cycle checks see the real edge times)."""
         with self._lock:
-            self._fire(channel)
+            self._fire(channel, self.clock.now_ns() if at_ns is None else int(at_ns))
 
     # -- firmware ------------------------------------------------------------------------------
     def _on_power_on(self) -> None:
@@ -188,7 +190,7 @@ class GardasoftRTFake(PtyFake):
         if op == "TT" and len(args) in (1, 2):
             return None
         if op == "TR" and len(args) == 1:
-            self._fire(self._channel(args[0]))
+            self._fire(self._channel(args[0]), self.clock.now_ns())
             return None
         if op == "RS" and len(args) == 2:
             c, s = self._channel(args[0]), self._pct(args[1])
@@ -217,11 +219,10 @@ class GardasoftRTFake(PtyFake):
             raise _Reject(2)
         raise _Reject(1)
 
-    def _fire(self, c: int) -> None:
+    def _fire(self, c: int, now: int) -> None:
         s = self.state.get(c)
         if s is None or s.mode != "pulse" or s.brightness <= 0:
             return
-        now = self.clock.now_ns()
         row = next(row for row in RT_OVERDRIVE if s.brightness <= row[0])
         # the controller ignores triggers that would exceed the duty-cycle limit or come
         # before the retrigger delay has elapsed

@@ -1,0 +1,337 @@
+"""Analysis image of a polarization-mosaic (DoFP) frame: per ROI, the Stokes I_min or one channel.
+
+A division-of-focal-plane sensor (physics_quality.md §1.5) records each 2×2 super-pixel
+through analyzers at 0°, 45°, 90° and 135°.  :func:`analysis_image` turns one raw mosaic frame
+into a half-resolution image the lane can rank and crop like a normal mono frame:
+
+1. Stokes once, with the fused kernel :func:`lanecam.quality.polarization.stokes` (S0, S1, S2,
+   DoLP, AoLP, I_min, I_max per super-pixel; reusable planes).
+2. Per occupant ROI, the ROI's polarization from its **summed Stokes vector**
+   ``DoLP_roi = |Σ(S1, S2)| / ΣS0`` and ``AoLP_roi = ½·atan2(ΣS2, ΣS1)`` (see below).
+3. :meth:`PolarizationController.choose_channel` (``DOLP_GATE``) picks ``"i_min"`` or
+   ``"single"`` per ROI.  ``"i_min"`` fills the ROI with the Stokes minimum image, which removes
+   the polarized glare pixel by pixel; ``"single"`` fills it with the one analyzer channel that
+   passes least of the ROI's polarized light — the channel closest to ``AoLP_roi + 90°``.
+4. Outside the ROIs the image is one analyzer channel for the whole frame: the one blocking
+   the polarized light of all ROIs together (of the whole frame when there are no ROIs).
+
+**Why the summed Stokes vector** and not the intensity-weighted mean of per-pixel DoLP
+(``ΣP/ΣS0`` with ``P = √(S1²+S2²)``).  ``P`` is the magnitude of differences of noisy samples,
+so it is positive even for unpolarized light (with read/shot noise σ per sample, E[P] ≈ 1.8σ:
+a dim face reads DoLP ≈ 0.1 from noise alone), and the four analyzers of a super-pixel look at
+four neighbouring scene points, so every edge of the face texture reads as "polarized" at an
+angle set by the edge direction.  Both biases are positive and never average out in a mean
+of magnitudes; in the vector sum they cancel (random angles), while windshield glare, whose
+angle follows the plane of incidence and is nearly constant over a face-sized ROI, adds up
+coherently.  The summed vector also answers the gate's question directly: ``DoLP_roi`` is the
+share of the ROI's light an analyzer can remove, i.e. how much glare I_min takes away in
+exchange for its extra noise (a strongly polarized but faint veil, or a bright but
+unpolarized one, both read low: I_min would not help either).  Stokes vectors of incoherent
+light add, so this is exact for the ROI's total light; it under-reads only if the
+polarization angle turns a lot inside one ROI, which windshield glare does not.
+
+**Brightness scale of I_min: no gain (factor 1).**  Behind any one analyzer, unpolarized
+light gives ``½·S0`` (``½(k1 + k2)·S0`` with a finite extinction ratio), and I_min of
+unpolarized light is also ``½·S0`` (``S0`` here is the least-squares estimate
+``(I0 + I45 + I90 + I135)/2``, i.e. the light without an analyzer).  So I_min is already on
+the single-channel scale: the face's (unpolarized) light reads the same DN in both choices and
+the only difference is the glare removed.  Where the glare's polarization dominates (it is s,
+the light transmitted by the glass is slightly p-enriched, T_p > T_s, §1.1), I_min equals an
+ideal analyzer at the exact blocking angle, which no fixed mosaic channel can be unless the
+glare happens to lie on one of the four angles (a channel 22.5° off passes
+``P·sin²22.5° ≈ 0.15·P`` of the polarized glare).  No overflow: ``0 ≤ I_min ≤ ½·S0`` = the
+mean of the four samples ≤ full scale, so I_min is only rounded (never clipped) into the
+output dtype.  Doubling I_min to an "S0 scale" would overflow bright pixels and would make
+I_min ROIs twice as bright as single-channel ones.
+
+Output.  ``image`` is ``uint8`` for a ``uint8`` mosaic, ``uint16`` (same ``bit_depth``, LSB
+aligned) for a ``uint16`` one, shape ``(height // 2, width // 2)`` (an odd last row or column
+is ignored, as by :func:`stokes`); pixel ``(j, i)`` is super-pixel ``(j, i)``, so full-sensor
+coordinates map to it by ×½ (``scale``).  ``rois_scaled`` are the ROIs at that scale: every
+super-pixel the full-resolution ROI touches (floor of the start, ceiling of the end), clipped
+to the image.  ROIs are filled in order; where ROIs overlap the later one's choice wins.
+The layout is relative to the array's top-left pixel (a camera ROI offset must be even, as
+real polarization cameras enforce).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from ..control.polarization import PolarizationController
+from ..errors import LimitError
+from .kernels import Roi, full_scale
+from .polarization import StokesImages, stokes, validate_layout
+
+__all__ = ["ANALYZER_ANGLES", "AnalysisImage", "analysis_image", "scale_roi"]
+
+ANALYZER_ANGLES = (0, 45, 90, 135)
+"""The mosaic's analyzer angles (degrees), in the order of :func:`validate_layout`'s rows."""
+
+SCALE = 0.5
+"""Analysis image pixels per full-sensor pixel (one per 2×2 super-pixel)."""
+
+_CHOICES = ("i_min", "single")
+
+
+@dataclass(slots=True)
+class AnalysisImage:
+    """Half-resolution analysis image of one mosaic frame, with the per-ROI decisions.
+
+    ``image``: ``uint8``/``uint16`` ``(h // 2, w // 2)``, in the raw frame's DN
+    (``bit_depth`` significant bits).  ``scale``: 0.5 (analysis pixels per sensor pixel).
+    Per ROI, in the caller's order (``None`` for a ``None`` ROI; ``dolp``/``aolp_deg`` NaN and
+    choice/channel ``None`` for a ROI with no pixels in the frame):
+
+    * ``rois_scaled`` — the ROI at the image's scale (:class:`Roi`, clipped; rank and crop on
+      ``image`` with these);
+    * ``choices`` — ``"i_min"`` or ``"single"`` (from the controller);
+    * ``dolp`` — the ROI's measured DoLP, ``|Σ(S1, S2)| / ΣS0`` (0 for a black ROI);
+    * ``aolp_deg`` — the ROI's polarization angle, [0, 180), from the 0° analyzer toward 45°;
+    * ``channels_deg`` — the analyzer channel (0/45/90/135) that passes least of the ROI's
+      polarized light: the one that filled the ROI when its choice is ``"single"`` (reported
+      for ``"i_min"`` ROIs too, as what a single channel would have been).
+
+    ``channel_deg``: the channel filling the image outside the ROIs.  ``stokes``: the Stokes
+    planes computed on the way (float32, super-pixel grid; reused with ``out=``).
+
+    Pass a previous result (or :meth:`empty`) as ``out=`` to :func:`analysis_image` to reuse
+    its buffers; it is then updated in place and returned.
+    """
+
+    image: np.ndarray
+    stokes: StokesImages
+    bit_depth: int
+    scale: float = SCALE
+    rois_scaled: tuple[Roi | None, ...] = ()
+    choices: tuple[str | None, ...] = ()
+    dolp: tuple[float, ...] = ()
+    aolp_deg: tuple[float, ...] = ()
+    channels_deg: tuple[int | None, ...] = ()
+    channel_deg: int = field(default=90)
+
+    @classmethod
+    def empty(cls, shape: tuple[int, int], dtype: type | np.dtype = np.uint8,
+              bit_depth: int | None = None) -> AnalysisImage:
+        """Preallocated buffers for mosaic frames of raw ``shape`` and ``dtype`` (``out=``)."""
+        depth, _ = full_scale(np.dtype(dtype), bit_depth)
+        h, w = shape[0] // 2, shape[1] // 2
+        return cls(np.empty((h, w), np.dtype(dtype)), StokesImages.empty(shape), depth)
+
+
+# --------------------------------------------------------------------------------- kernels
+@njit(nogil=True, cache=True, parallel=True)
+def _box_sums(s0, s1, s2, y0, y1, x0, x1, rows):
+    """ΣS0, ΣS1, ΣS2 (float64) over super-pixel rows y0..y1, columns x0..x1; ``rows`` scratch."""
+    for j in prange(y0, y1):
+        a = 0.0
+        b = 0.0
+        c = 0.0
+        r0 = s0[j]
+        r1 = s1[j]
+        r2 = s2[j]
+        for i in range(x0, x1):
+            a += r0[i]
+            b += r1[i]
+            c += r2[i]
+        rows[j, 0] = a
+        rows[j, 1] = b
+        rows[j, 2] = c
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    for j in range(y0, y1):
+        t0 += rows[j, 0]
+        t1 += rows[j, 1]
+        t2 += rows[j, 2]
+    return t0, t1, t2
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def _fill_channel(raw, dy, dx, out, vmax):
+    """``out[j, i] = raw[2j + dy, 2i + dx]`` over the whole image; returns samples > vmax."""
+    bad = 0
+    for j in prange(out.shape[0]):
+        src = raw[2 * j + dy]
+        dst = out[j]
+        n = 0
+        for i in range(dst.shape[0]):
+            v = src[2 * i + dx]
+            n += v > vmax
+            dst[i] = v
+        bad += n
+    return bad
+
+
+@njit(nogil=True, cache=True)
+def _fill_box_channel(raw, dy, dx, out, y0, y1, x0, x1, vmax):
+    """One channel into ``out[y0:y1, x0:x1]``; returns samples > vmax."""
+    bad = 0
+    for j in range(y0, y1):
+        src = raw[2 * j + dy]
+        dst = out[j]
+        for i in range(x0, x1):
+            v = src[2 * i + dx]
+            bad += v > vmax
+            dst[i] = v
+    return bad
+
+
+@njit(nogil=True, cache=True)
+def _fill_box_imin(imin, out, y0, y1, x0, x1, vmax):
+    """Rounded I_min (already ≥ 0) into ``out[y0:y1, x0:x1]``; returns values > vmax."""
+    bad = 0
+    top = np.float32(vmax)
+    for j in range(y0, y1):
+        src = imin[j]
+        dst = out[j]
+        for i in range(x0, x1):
+            v = src[i] + np.float32(0.5)
+            if v >= top + np.float32(1.0):
+                bad += 1
+                v = top
+            dst[i] = np.uint32(v)
+    return bad
+
+
+# --------------------------------------------------------------------------------- helpers
+def scale_roi(roi: Sequence[int], raw_shape: tuple[int, int]) -> Roi:
+    """A full-sensor ``(x, y, w, h)`` ROI at the analysis scale: every super-pixel it touches,
+    clipped to the ``(h // 2, w // 2)`` image (an empty ROI stays empty)."""
+    x, y, w, h = (int(v) for v in roi)
+    if w < 0 or h < 0:
+        raise LimitError("ROI width and height must be ≥ 0", feature="roi")
+    hh, ww = raw_shape[0] // 2, raw_shape[1] // 2
+    fx0, fx1 = min(max(x, 0), 2 * ww), min(max(x + w, 0), 2 * ww)
+    fy0, fy1 = min(max(y, 0), 2 * hh), min(max(y + h, 0), 2 * hh)
+    if fx1 <= fx0 or fy1 <= fy0:
+        cx, cy = fx0 // 2, fy0 // 2
+        return Roi(cx, cy, 0, 0)
+    x0, x1 = fx0 // 2, (fx1 + 1) // 2
+    y0, y1 = fy0 // 2, (fy1 + 1) // 2
+    return Roi(x0, y0, x1 - x0, y1 - y0)
+
+
+def _block_channel(s1: float, s2: float) -> int:
+    """Index (0–3 → 0°/45°/90°/135°) of the analyzer passing least of the polarized part
+    ``(s1, s2)``: behind θ it adds ``½(s1·cos2θ + s2·sin2θ)`` = ½·{s1, s2, −s1, −s2}; the
+    minimum is the channel closest to AoLP + 90°.  Ties (no polarization) → the lowest."""
+    vals = (s1, s2, -s1, -s2)
+    return min(range(4), key=lambda k: (vals[k], k))
+
+
+def _aolp_deg(s1: float, s2: float) -> float:
+    return math.degrees(0.5 * math.atan2(s2, s1)) % 180.0
+
+
+def analysis_image(
+    raw: np.ndarray,
+    layout: Sequence[Sequence[int]],
+    rois: Sequence[Roi | Sequence[int] | None],
+    *,
+    bit_depth: int,
+    controller: PolarizationController | None = None,
+    out: AnalysisImage | None = None,
+) -> AnalysisImage:
+    """The half-resolution analysis image of one raw DoFP mosaic frame (module docstring).
+
+    ``raw``: 2-D ``uint8`` (Mono8) or ``uint16`` (Mono10/12/14/16, LSB-aligned) mosaic, any
+    strides; ``layout``: the 2×2 analyzer angles (``Profile.polarization_layout``);
+    ``rois``: occupant ROIs ``(x, y, w, h)`` in the raw frame's pixels, ``None`` entries
+    allowed; ``bit_depth``: significant bits (8 for ``uint8``, 8–16 for ``uint16``);
+    ``controller``: whose :meth:`~PolarizationController.choose_channel` decides per ROI
+    (default: the class's, gate ``DOLP_GATE``); ``out``: a previous result or
+    :meth:`AnalysisImage.empty` to reuse (updated in place and returned).
+
+    Raises :class:`LimitError` for a wrong dtype/shape/``bit_depth``, a negative ROI size, an
+    ``out`` of the wrong shape or dtype, a controller answering something other than
+    ``"i_min"``/``"single"``, or samples above ``2**bit_depth − 1`` in what is written (the
+    frame's ``bit_depth`` is wrong).
+    """
+    if not isinstance(raw, np.ndarray) or raw.ndim != 2 or raw.dtype not in (np.uint8, np.uint16):
+        raise LimitError("a polarization mosaic must be a 2-D uint8 or uint16 array",
+                         feature="mosaic", allowed=["uint8", "uint16"])
+    depth, vmax = full_scale(raw.dtype, bit_depth)
+    pos = validate_layout(layout)
+    hh, ww = raw.shape[0] // 2, raw.shape[1] // 2
+    if out is None:
+        if hh < 1 or ww < 1:
+            raise LimitError("a polarization mosaic needs at least one 2×2 super-pixel",
+                             feature="mosaic", allowed="≥ 2×2")
+        out = AnalysisImage.empty(raw.shape, raw.dtype, depth)
+    elif out.image.shape != (hh, ww) or out.image.dtype != raw.dtype:
+        raise LimitError("out= image must match the frame's super-pixel grid and dtype",
+                         feature="out", allowed=((hh, ww), raw.dtype.name))
+    st = stokes(raw, layout, out=out.stokes)
+    choose = (controller or PolarizationController).choose_channel
+
+    rows = np.empty((hh, 3), np.float64)
+    scaled: list[Roi | None] = []
+    choices: list[str | None] = []
+    dolps: list[float] = []
+    aolps: list[float] = []
+    chans: list[int | None] = []
+    total = [0.0, 0.0, 0.0]
+    for roi in rois:
+        if roi is None:
+            scaled.append(None)
+            choices.append(None)
+            dolps.append(math.nan)
+            aolps.append(math.nan)
+            chans.append(None)
+            continue
+        r = scale_roi(roi, raw.shape)
+        scaled.append(r)
+        if r.width == 0 or r.height == 0:
+            choices.append(None)
+            dolps.append(math.nan)
+            aolps.append(math.nan)
+            chans.append(None)
+            continue
+        t0, t1, t2 = _box_sums(st.s0, st.s1, st.s2, r.y, r.y + r.height, r.x, r.x + r.width,
+                               rows)
+        total = [total[0] + t0, total[1] + t1, total[2] + t2]
+        d = min(math.hypot(t1, t2) / t0, 1.0) if t0 > 0 else 0.0
+        c = choose(d)
+        if c not in _CHOICES:
+            raise LimitError(f"choose_channel answered {c!r}", feature="controller",
+                             allowed=list(_CHOICES))
+        dolps.append(d)
+        aolps.append(_aolp_deg(t1, t2))
+        chans.append(ANALYZER_ANGLES[_block_channel(t1, t2)])
+        choices.append(c)
+    if not any(c is not None for c in choices):  # no ROI measured: the whole frame's glare
+        total = list(_box_sums(st.s0, st.s1, st.s2, 0, hh, 0, ww, rows))
+    bg = _block_channel(total[1], total[2])
+
+    view = raw.view()
+    view.flags.writeable = False  # writable and borrowed frames share one specialization
+    img = out.image
+    bad = _fill_channel(view, pos[bg, 0], pos[bg, 1], img, vmax)
+    for r, c, ch in zip(scaled, choices, chans, strict=True):
+        if r is None or c is None:
+            continue
+        y0, y1, x0, x1 = r.y, r.y + r.height, r.x, r.x + r.width
+        if c == "i_min":
+            bad += _fill_box_imin(st.i_min, img, y0, y1, x0, x1, vmax)
+        elif ch != ANALYZER_ANGLES[bg]:
+            k = ANALYZER_ANGLES.index(ch)
+            bad += _fill_box_channel(view, pos[k, 0], pos[k, 1], img, y0, y1, x0, x1, vmax)
+    if bad:
+        raise LimitError(f"{bad} samples above the {depth}-bit full scale {vmax}: "
+                         "wrong bit_depth for this frame", feature="bit_depth",
+                         allowed=(0, vmax))
+    out.bit_depth = depth
+    out.scale = SCALE
+    out.rois_scaled = tuple(scaled)
+    out.choices = tuple(choices)
+    out.dolp = tuple(dolps)
+    out.aolp_deg = tuple(aolps)
+    out.channels_deg = tuple(chans)
+    out.channel_deg = ANALYZER_ANGLES[bg]
+    return out
