@@ -43,12 +43,24 @@ from typing import Any, get_args, get_origin
 
 from .errors import ConfigError
 
-__all__ = ["CameraConfig", "CaptureConfig", "MatcherConfig", "VaultConfig", "SinkConfig",
+__all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "RotatorConfig", "MatcherConfig", "VaultConfig", "SinkConfig",
            "SerialDeviceConfig", "LaneConfig", "load_lane_config", "parse_lane_config"]
 
 
 def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
     return {"lo": lo, "hi": hi, "open_lo": open_lo}
+
+
+@dataclass(frozen=True)
+class RotatorConfig:
+    """A motorized polarizer in front of a camera's lens: its serial port, its model (a
+    firmware profile name) and bus address, and ``offset_deg``, the analyzer axis's angle in
+    the image (counter-clockwise from +x) when the mount reads 0° (measured at installation)."""
+
+    url: str
+    model: str = "thorlabs-ell14"
+    address: str = field(default="0", metadata={"choices": tuple("0123456789ABCDEF")})
+    offset_deg: float = field(default=0.0, metadata=_rng(-180.0, 180.0))
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class CameraConfig:
     focus_m: float = field(default=16.0, metadata=_rng(1.0, 200.0))
     width_px: int = field(default=2448, metadata=_rng(16, 20000))
     height_px: int = field(default=2048, metadata=_rng(16, 20000))
+    rotator: RotatorConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,26 @@ class CaptureConfig:
     gain_db: float = field(default=0.0, metadata=_rng(0.0, 48.0))
     top_k: int = field(default=3, metadata=_rng(1, 50))
     face_setback_m: float = field(default=2.0, metadata=_rng(0.0, 10.0))
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """Adaptive capture (``[control]``).  ``exposure``: close the loop on the faces metered in
+    the predicted occupant ROIs (exposure, gain and — with an ``[illuminator]`` — the strobe
+    pulse of the first camera, through the interlock); ``meter_rear``: meter the rear row too;
+    ``bracket_max_stops``: bracket the open-loop rest brighter when the faces disagree (0 =
+    off).  Cameras with a ``rotator`` turn it per burst to block the windshield glare predicted
+    for a windshield raked ``rake_deg`` (refined by a Malus fit of ``probe_frames`` frames at
+    different analyzer angles when > 0)."""
+
+    exposure: bool = False
+    target_dn8: float = field(default=110.0, metadata=_rng(25.0, 247.0, open_lo=True))
+    max_gain_db: float = field(default=24.0, metadata=_rng(0.0, 48.0))
+    closed_loop_frames: int = field(default=4, metadata=_rng(1, 50))
+    bracket_max_stops: float = field(default=0.0, metadata=_rng(0.0, 4.0))
+    meter_rear: bool = False
+    rake_deg: float = field(default=30.0, metadata=_rng(5.0, 85.0))
+    probe_frames: int = field(default=0, metadata=_rng(0, 8))
 
 
 @dataclass(frozen=True)
@@ -115,6 +148,7 @@ class LaneConfig:
     lane_id: str
     cameras: tuple[CameraConfig, ...]
     capture: CaptureConfig = CaptureConfig()
+    control: ControlConfig = ControlConfig()
     radar: SerialDeviceConfig | None = None
     lidar: SerialDeviceConfig | None = None
     loop: SerialDeviceConfig | None = None
@@ -186,7 +220,8 @@ _DEVICE = re.compile(r"^(sim|pylon:[^\s]*|harvesters:[^\s]*)$")
 
 def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     """Validate a parsed TOML document into a :class:`LaneConfig`."""
-    top = {"lane", "cameras", "capture", "sensors", "illuminator", "matcher", "vault", "sinks"}
+    top = {"lane", "cameras", "capture", "control", "sensors", "illuminator", "matcher", "vault",
+           "sinks"}
     if not isinstance(doc, Mapping):
         raise ConfigError("must be a table", key="<root>")
     for k in doc:
@@ -219,6 +254,7 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     if "illuminator" in doc:
         parts["illuminator"] = _build(SerialDeviceConfig, doc["illuminator"], "illuminator")
     capture = _build(CaptureConfig, doc.get("capture", {}), "capture")
+    parts["control"] = _build(ControlConfig, doc.get("control", {}), "control")
     if capture.zone_near_m >= capture.zone_far_m:
         raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
                           allowed=f"< {capture.zone_far_m}")

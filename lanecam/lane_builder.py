@@ -17,6 +17,7 @@ import cv2
 
 from .clock import MONOTONIC, Clock
 from .config import LaneConfig
+from .control.exposure import ExposureController, PulseBudget
 from .control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from .control.tracker import Track, TrackerConfig, VehicleTracker
 from .devices.discovery import open_camera
@@ -25,7 +26,7 @@ from .devices.illuminators import GardasoftRT
 from .devices.serial_link import SerialLink
 from .errors import ConfigError
 from .events import JsonlSink, LogSink, MemorySink, Sink
-from .geometry import CabinModel, CameraModel
+from .geometry import SEAT_ROWS, CabinModel, CameraModel
 from .lane import Lane, LaneCamera, TravelDocument
 from .match.base import Matcher
 from .quality.rank import BurstRanker
@@ -89,12 +90,19 @@ def _lidar(cfg: Any, clock: Clock) -> BenewakeLidar:
     return BenewakeLidar(SerialLink(cfg.url), model=models[cfg.model], clock=clock)
 
 
+#: The strobe controller's pulse-rate ceiling over the camera's frame rate: software triggers
+#: jitter, and a trigger inside the controller's retrigger delay is ignored (an unlit frame);
+#: the interlock is checked at this higher rate, so the margin only errs safe.
+STROBE_RATE_HEADROOM = 1.25
+
+
 def _strobe(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack,
             clock: Clock) -> GardasoftRT:
     """Open the illuminator (``model`` names its profile, e.g. ``gardasoft-rt``) and fire it
     from the first camera's ExposureActive output: one pulse per exposure, as long as the
-    longest exposure the lane uses, at full rated brightness — all through the interlock,
-    which refuses (LimitError) anything past the profile's eye-safety limits."""
+    baseline exposure, at full rated brightness — all through the interlock, which refuses
+    (LimitError) anything past the profile's eye-safety limits.  With ``[control] exposure``
+    the first camera's controller re-sets the pulse per frame (``LaneCamera.illuminator``)."""
     ill = cfg.illuminator
     assert ill is not None
     lamp = GardasoftRT(SerialLink(ill.url), profile=ill.model, clock=clock)
@@ -103,8 +111,22 @@ def _strobe(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack
     cam = cams[0].camera
     cam.open()
     lamp.strobe_from_camera(cam, pulse_width_s=cfg.capture.exposure_s, brightness=1.0,
-                            max_rate_hz=cfg.capture.frame_rate_hz)
+                            max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
+    cams[0].illuminator = lamp
     return lamp
+
+
+def _controller(cfg: LaneConfig, lamp: GardasoftRT | None) -> ExposureController | None:
+    """The ``[control]`` exposure controller for one camera (None when it is off); the first
+    camera's strobe budget comes from the illuminator's own profile and interlock."""
+    ctl = cfg.control
+    if not ctl.exposure:
+        return None
+    pulse = None if lamp is None else PulseBudget(
+        lamp.profile, rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
+    return ExposureController(target_dn8=ctl.target_dn8, max_gain_db=ctl.max_gain_db,
+                              closed_loop_frames=ctl.closed_loop_frames,
+                              bracket_max_stops=ctl.bracket_max_stops, pulse=pulse)
 
 
 def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
@@ -158,8 +180,11 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     if not sensors:
         raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
                           allowed=["radar", "lidar", "loop"])
-    if cfg.illuminator is not None:
-        _strobe(cfg, cams, stack, clock)
+    lamp = _strobe(cfg, cams, stack, clock) if cfg.illuminator is not None else None
+    seats = tuple(range(len(SEAT_ROWS))) if cfg.control.meter_rear else (0, 1)
+    for i, lc in enumerate(cams):
+        lc.exposure = _controller(cfg, lamp if i == 0 else None)
+        lc.meter_seats = seats
     vault = None
     if cfg.vault is not None:
         v = cfg.vault

@@ -125,31 +125,45 @@ class AnalysisImage:
 
 
 # --------------------------------------------------------------------------------- kernels
+@njit(nogil=True, cache=True)
+def _roi_sums(s0, s1, s2, boxes, sums):
+    """``sums[k] = (ΣS0, ΣS1, ΣS2)`` (float64) over box k = (y0, y1, x0, x1), super-pixels."""
+    for k in range(boxes.shape[0]):
+        a = 0.0
+        b = 0.0
+        c = 0.0
+        for j in range(boxes[k, 0], boxes[k, 1]):
+            r0 = s0[j]
+            r1 = s1[j]
+            r2 = s2[j]
+            for i in range(boxes[k, 2], boxes[k, 3]):
+                a += r0[i]
+                b += r1[i]
+                c += r2[i]
+        sums[k, 0] = a
+        sums[k, 1] = b
+        sums[k, 2] = c
+
+
 @njit(nogil=True, cache=True, parallel=True)
-def _box_sums(s0, s1, s2, y0, y1, x0, x1, rows):
-    """ΣS0, ΣS1, ΣS2 (float64) over super-pixel rows y0..y1, columns x0..x1; ``rows`` scratch."""
-    for j in prange(y0, y1):
+def _frame_sums(s0, s1, s2):
+    """(ΣS0, ΣS1, ΣS2) over the whole super-pixel grid, rows in parallel."""
+    rows = np.empty((s0.shape[0], 3))
+    for j in prange(s0.shape[0]):
         a = 0.0
         b = 0.0
         c = 0.0
         r0 = s0[j]
         r1 = s1[j]
         r2 = s2[j]
-        for i in range(x0, x1):
+        for i in range(r0.shape[0]):
             a += r0[i]
             b += r1[i]
             c += r2[i]
         rows[j, 0] = a
         rows[j, 1] = b
         rows[j, 2] = c
-    t0 = 0.0
-    t1 = 0.0
-    t2 = 0.0
-    for j in range(y0, y1):
-        t0 += rows[j, 0]
-        t1 += rows[j, 1]
-        t2 += rows[j, 2]
-    return t0, t1, t2
+    return rows[:, 0].sum(), rows[:, 1].sum(), rows[:, 2].sum()
 
 
 @njit(nogil=True, cache=True, parallel=True)
@@ -270,44 +284,30 @@ def analysis_image(
     st = stokes(raw, layout, out=out.stokes)
     choose = (controller or PolarizationController).choose_channel
 
-    rows = np.empty((hh, 3), np.float64)
-    scaled: list[Roi | None] = []
-    choices: list[str | None] = []
-    dolps: list[float] = []
-    aolps: list[float] = []
-    chans: list[int | None] = []
-    total = [0.0, 0.0, 0.0]
-    for roi in rois:
-        if roi is None:
-            scaled.append(None)
-            choices.append(None)
-            dolps.append(math.nan)
-            aolps.append(math.nan)
-            chans.append(None)
-            continue
-        r = scale_roi(roi, raw.shape)
-        scaled.append(r)
-        if r.width == 0 or r.height == 0:
-            choices.append(None)
-            dolps.append(math.nan)
-            aolps.append(math.nan)
-            chans.append(None)
-            continue
-        t0, t1, t2 = _box_sums(st.s0, st.s1, st.s2, r.y, r.y + r.height, r.x, r.x + r.width,
-                               rows)
-        total = [total[0] + t0, total[1] + t1, total[2] + t2]
+    scaled = [None if roi is None else scale_roi(roi, raw.shape) for roi in rois]
+    live = [(k, r) for k, r in enumerate(scaled) if r is not None and r.width and r.height]
+    boxes = np.array([(r.y, r.y + r.height, r.x, r.x + r.width) for _, r in live],
+                     np.int64).reshape(-1, 4)
+    sums = np.zeros((len(live), 3), np.float64)
+    _roi_sums(st.s0, st.s1, st.s2, boxes, sums)
+    n = len(scaled)
+    choices: list[str | None] = [None] * n
+    dolps = [math.nan] * n
+    aolps = [math.nan] * n
+    chans: list[int | None] = [None] * n
+    for (k, _), (t0, t1, t2) in zip(live, sums.tolist(), strict=True):
         d = min(math.hypot(t1, t2) / t0, 1.0) if t0 > 0 else 0.0
         c = choose(d)
         if c not in _CHOICES:
             raise LimitError(f"choose_channel answered {c!r}", feature="controller",
                              allowed=list(_CHOICES))
-        dolps.append(d)
-        aolps.append(_aolp_deg(t1, t2))
-        chans.append(ANALYZER_ANGLES[_block_channel(t1, t2)])
-        choices.append(c)
-    if not any(c is not None for c in choices):  # no ROI measured: the whole frame's glare
-        total = list(_box_sums(st.s0, st.s1, st.s2, 0, hh, 0, ww, rows))
-    bg = _block_channel(total[1], total[2])
+        choices[k] = c
+        dolps[k] = d
+        aolps[k] = _aolp_deg(t1, t2)
+        chans[k] = ANALYZER_ANGLES[_block_channel(t1, t2)]
+    # outside the ROIs: the channel blocking all ROIs' polarized light (no ROI: the frame's)
+    total = sums.sum(axis=0) if live else np.array(_frame_sums(st.s0, st.s1, st.s2))
+    bg = _block_channel(float(total[1]), float(total[2]))
 
     view = raw.view()
     view.flags.writeable = False  # writable and borrowed frames share one specialization

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 
 from lanecam.cli import main
+from lanecam.devices.illuminators import EyeSafetyInterlock, PulseSetting, load_illuminator_profile
 from lanecam.devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
 
 pytestmark = pytest.mark.emulator
 FACES = Path(__file__).parent.parent / "data" / "faces"
 
 
-def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("control", [False, True], ids=["fixed", "exposure-control"])
+def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                control: bool) -> None:
     t0 = time.monotonic() + 1.0
     speed = 10.0
 
@@ -58,6 +61,9 @@ zone_far_m = 22.0
 frames = 6
 exposure_s = 0.002
 
+[control]
+exposure = {"true" if control else "false"}
+
 [sensors]
 radar = {{ url = "{rf.port}", model = "ops243-c" }}
 lidar = {{ url = "{lf.port}", model = "tf02-pro" }}
@@ -96,9 +102,21 @@ path = "{tmp_path / 'events.jsonl'}"
             done.set()
             watcher.join()
             del os.environ["LANECAM_TEST_KEY"]
-        # the strobe ran in pulse mode, one exposure (2 ms) long, and is off after the lane
+        # the strobe ran in pulse mode, one exposure (2 ms) long at first, and is off after
+        # the lane
         assert ("pulse", 2.0) in seen
         assert not lamp.emitting()
+        pulses = [line.split(",") for line in lamp.lines if line.startswith("RT1,")]
+        widths = {float(p[1]) for p in pulses}
+        if control:
+            # the controller re-set the pulse between frames through the driver, and every
+            # setting the controller received passed the eye-safety interlock at the frame rate
+            assert len(widths) >= 3
+            lock = EyeSafetyInterlock(load_illuminator_profile("gardasoft-rt"))
+            for p in pulses:
+                lock.check_pulse(PulseSetting(float(p[1]) / 1e3, float(p[3]) / 100, 1 / 30.0))
+        else:
+            assert widths == {2.0}
     out = capsys.readouterr().out
     # the emulator's test image has no face: the traveler is referred to an officer
     assert "emu-1-1: partial, 0/1 verified, 6 frames -> officer review" in out
