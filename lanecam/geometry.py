@@ -12,6 +12,7 @@ range alone — it never sees the simulator's ground truth.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 
 from .errors import ConfigError
 
-__all__ = ["CameraModel", "CabinModel", "SEAT_ROWS", "occupant_rois", "face_points"]
+__all__ = ["CameraModel", "CabinModel", "SEAT_ROWS", "occupant_rois", "face_points", "fit_cabin"]
 
 V3 = NDArray[np.float64]
 
@@ -145,3 +146,62 @@ def occupant_rois(camera: CameraModel, front_range_m: float, cabin: CabinModel =
         y1 = min(camera.height_px, math.ceil(uv[:, 1].max()) + 1)
         out.append((x0, y0, x1 - x0, y1 - y0) if x1 - x0 >= 8 and y1 - y0 >= 8 else None)
     return out
+
+
+def fit_cabin(cabin: CabinModel,
+              found: Sequence[tuple[CameraModel, float, str, Sequence[float]]],
+              *, band_m: float = 0.22) -> CabinModel:
+    """The cabin of *this* vehicle, measured from faces found in its frames.
+
+    ``found``: ``(camera, front range m, seat, face box (x, y, w, h) px)`` — the camera that
+    saw the face, the tracked range when its frame was exposed and the finder's face box.  The predicted ROIs
+    assume a generic cabin (``face_setback_m``, the ``face_low_m``–``face_high_m`` band); a van's
+    faces sit ~0.2 m and a sedan's ~0.4 m from that setback, and the tracked range lags or leads
+    by ``speed × latency``, so the faces drift within their predicted ROIs as the vehicle nears
+    (the image offset of a range error δ grows as δ/Z²).  Each face centre fixes two unknowns —
+    the range offset (setback + tracking bias) and the face height — by Gauss–Newton on the
+    pinhole projection; the cabin returned has the median setback and a height band
+    ``± band_m`` around the median face height (still covering the seats' pose margin).  With
+    nothing found, ``cabin`` is returned unchanged.
+    """
+    if not found:
+        return cabin
+    offsets, heights = [], []
+    for camera, rng, seat, (bx, by, bw, bh) in found:
+        row, x = SEAT_ROWS[seat]
+        target = np.array([bx + bw / 2, by + bh / 2])
+        z0 = rng + cabin.face_setback_m + row * cabin.row_pitch_m
+        xc = cabin.vehicle_lateral_m + x
+        p = np.array([0.0, (cabin.face_low_m + cabin.face_high_m) / 2])  # (δ, y)
+
+        def uv(q: NDArray[np.float64]) -> NDArray[np.float64]:
+            pts = np.array([[xc, q[1], z0 + q[0]]])
+            return camera.project(pts)[0][0]
+
+        ok = True
+        for _ in range(8):
+            r = uv(p) - target
+            jac = np.empty((2, 2))
+            for k, h in enumerate((1e-3, 1e-3)):
+                dq = np.zeros(2)
+                dq[k] = h
+                jac[:, k] = (uv(p + dq) - uv(p)) / h
+            try:
+                step = np.linalg.solve(jac, -r)
+            except np.linalg.LinAlgError:
+                ok = False
+                break
+            p = p + step
+            if float(np.abs(step).max()) < 1e-4:
+                break
+        # a fit that leaves the plausible cabin (a mis-detection, a face in the wrong seat's
+        # ROI) is ignored rather than trusted
+        if ok and np.all(np.isfinite(p)) and abs(p[0]) < 2.0 and 0.5 < p[1] < 2.6 \
+                and float(np.abs(uv(p) - target).max()) < 2.0:
+            offsets.append(float(p[0]))
+            heights.append(float(p[1]))
+    if not offsets:
+        return cabin
+    y = float(np.median(heights))
+    return replace(cabin, face_setback_m=cabin.face_setback_m + float(np.median(offsets)),
+                   face_low_m=y - band_m, face_high_m=y + band_m)

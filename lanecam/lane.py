@@ -58,7 +58,7 @@ from .devices.illuminators import Illuminator
 from .errors import DeviceLostError, DeviceTimeoutError, LanecamError, LimitError, ProtocolError
 from .events import LaneEvent, OccupantResult, Sink
 from .frames import BufferPool, Burst, Frame, IlluminationState
-from .geometry import SEAT_ROWS, CabinModel, CameraModel, occupant_rois
+from .geometry import SEAT_ROWS, CabinModel, CameraModel, fit_cabin, occupant_rois
 from .match.base import FaceHint, FaceNotFoundError, Matcher, Template
 from .quality.rank import BurstRanker, BurstRanking, Candidate, bit_depth_of
 
@@ -412,7 +412,7 @@ class Lane:
                     if moved is None:
                         self.stats.faults["pool_full"] += 1
                         continue
-                    rng, _ = job.track.predict(when)
+                    rng, _ = self._predict(job.track, when)
                     rois.append(occupant_rois(lc.model, rng, self.cabin))
                     frames.append(moved)
             except BaseException:
@@ -436,6 +436,16 @@ class Lane:
             settings["gain"] = lc.gain_db
         return settings
 
+    def _predict(self, track: Track, when_ns: int) -> tuple[float, float]:
+        """(range m, speed m/s) of ``track``'s vehicle at ``when_ns`` from the tracker's *live*
+        estimate: the tracker keeps fusing readings during the burst, and a vehicle braking
+        towards the booth is ~1.6 m short of a constant-speed extrapolation from the plan a
+        second later (rear_seat scenario).  The plan's snapshot stands in once the track is
+        gone."""
+        with self._track_lock:
+            live = self.tracker.track(track.id)
+        return (live if live is not None else track).predict(when_ns)
+
     def _bounds(self, lc: LaneCamera, track: Track, plan: BurstPlan, when_ns: int,
                 limits: tuple[tuple[float, float], tuple[float, float]]) -> ExposureBounds:
         """Frame limits at ``when_ns``: the camera's live limits ∩ the blur bound of the tracked
@@ -446,19 +456,18 @@ class Lane:
         # geometry's path is the vehicle's centre line, the seats sit up to max|x| beside it
         seat_x = max(abs(x) for _, x in SEAT_ROWS.values())
         g = replace(g, lateral_offset_m=abs(g.lateral_offset_m) + seat_x)
-        rng, speed = track.predict(when_ns)
+        rng, speed = self._predict(track, when_ns)
         speed = max(abs(speed), abs(plan.speed_mps))
         blur = g.max_exposure(speed, rng + g.face_setback_m,
                               lc.scheduler.blur_budget_px * BLUR_MARGIN)
         return ExposureBounds.of(limits[0], blur, limits[1], lc.exposure.max_gain_db)
 
-    @staticmethod
-    def _light_change(lc: LaneCamera, track: Track, now_ns: int, next_ns: int) -> float:
+    def _light_change(self, lc: LaneCamera, track: Track, now_ns: int, next_ns: int) -> float:
         """The lamp's irradiance on the face at ``next_ns`` over that at ``now_ns`` (1/Z², the
         lamp beside the camera)."""
         g = lc.scheduler.geometry
-        z0 = g.distance(track.predict(now_ns)[0] + g.face_setback_m)
-        z1 = g.distance(track.predict(next_ns)[0] + g.face_setback_m)
+        z0 = g.distance(self._predict(track, now_ns)[0] + g.face_setback_m)
+        z1 = g.distance(self._predict(track, next_ns)[0] + g.face_setback_m)
         return (z0 / z1) ** 2 if z1 > 0 else 1.0
 
     def _apply(self, lc: LaneCamera, s: ExposureSettings) -> None:
@@ -520,7 +529,7 @@ class Lane:
             if lc.polarization is not None:
                 g = lc.scheduler.geometry
                 cam.polarizer_deg = lc.polarization.predict(
-                    lc.model, track.predict(mid)[0] + g.face_setback_m,
+                    lc.model, self._predict(track, mid)[0] + g.face_setback_m,
                     vehicle_lateral_m=self.cabin.vehicle_lateral_m)
             if lc.exposure is not None:
                 el = cam.limits("exposure_time")
@@ -550,6 +559,21 @@ class Lane:
         meter = self.face_meter
         if meter is not None:
             meter.reset()
+        whens: list[list[int]] = [[] for _ in self.cameras]  # each kept frame's exposure time
+        cabin = [self.cabin]  # this vehicle's cabin, re-measured from the faces found
+        found_at: dict[object, int] = {}  # meter key → when its face's frame was exposed
+
+        def remeasure() -> None:
+            """Fit the cabin to every face found so far; keep the meter's faces in place."""
+            assert meter is not None
+            boxes = meter.found()
+            items = [(self.cameras[k[0]].model, self._predict(track, w)[0], SEATS[k[1]], boxes[k])
+                     for k, w in found_at.items()]  # type: ignore[index]
+            cabin[0] = fit_cabin(self.cabin, items)
+            for k, w in found_at.items():
+                ci, seat = k  # type: ignore[misc]
+                meter.rebase(k, occupant_rois(self.cameras[ci].model, self._predict(track, w)[0],
+                                              cabin[0])[seat])
 
         def grab(i: int, meter_it: bool) -> list[FaceMeasurement]:
             lc = self.cameras[i]
@@ -565,17 +589,22 @@ class Lane:
                 for _ in range(f.meta.skipped_before):  # a dropped frame answered no trigger
                     if pending[i]:
                         when = pending[i].pop(0)
-                rng, _ = track.predict(when)
-                roi = occupant_rois(lc.model, rng, self.cabin)
+                rng, _ = self._predict(track, when)
+                roi = occupant_rois(lc.model, rng, cabin[0])
                 if meter_it and meter is not None and not pending[i]:
                     seat = [((i, s), roi[s]) for s in lc.meter_seats if s < len(roi)]
                     faces = meter.measure(f.array, seat, bit_depth=bit_depth_of(f))
+                    new = [k for k in meter.found() if k not in found_at]
+                    if new:
+                        found_at.update((k, when) for k in new)
+                        remeasure()
                 moved = f.detach(self._frame_pool(f))
                 if moved is None:
                     self.stats.faults["pool_full"] += 1
                     continue
                 frames[i].append(moved)
                 rois[i].append(roi)
+                whens[i].append(when)
             return faces
 
         times = list(times)
@@ -637,6 +666,18 @@ class Lane:
                 for f in fs:
                     f.release()
             raise
+        if found_at:  # every frame's ROIs from the cabin measured on the faces
+            for i, lc in enumerate(self.cameras):
+                rois[i] = [occupant_rois(lc.model, self._predict(track, w)[0], cabin[0])
+                           for w in whens[i]]
+        if meter is not None:  # rank each metered seat on its face, not on its whole ROI
+            for i in range(n_cam):
+                for roi in rois[i]:
+                    for s in range(len(roi)):
+                        box = roi[s]
+                        face = None if box is None else meter.face_region((i, s), box)
+                        if face is not None:
+                            roi[s] = face
         for i, lc in enumerate(self.cameras):
             if lc.exposure is not None:
                 lc.history.append([(s, level) for s, level in logs[i]])

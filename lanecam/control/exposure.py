@@ -291,8 +291,9 @@ class ExposureController:
         """
         if not (math.isfinite(light_change) and light_change > 0):
             raise LimitError("light change must be a finite factor > 0", feature="light_change")
+        linear, brightness = self._relamp(current.linear, current.brightness, bounds)
         if not faces:
-            return self._allocate(current.linear / light_change, bounds, current.brightness)
+            return self._allocate(linear / light_change, bounds, brightness)
         level = max(f.mean for f in faces)
         clipped = max(f.over_exposed for f in faces)
         ratio = self.target_dn8 / max(level, 1.0)
@@ -301,7 +302,26 @@ class ExposureController:
         ratio = min(ratio ** self.step_exponent, MAX_STEP_UP)
         if clipped > self.clip_limit:
             ratio = min(ratio, CLIP_BACKOFF)
-        return self._allocate(current.linear * ratio / light_change, bounds, current.brightness)
+        return self._allocate(linear * ratio / light_change, bounds, brightness)
+
+    def _relamp(self, linear: float, brightness: float | None,
+                bounds: ExposureBounds) -> tuple[float, float | None]:
+        """Drive the lamp harder when the pulse must get shorter.
+
+        The burst's brightness is the interlock's maximum for the longest pulse then allowed
+        (:meth:`begin`); as the vehicle nears, the blur bound shortens the exposure — and so the
+        pulse — and the interlock allows more brightness for the shorter pulse.  Raising it puts
+        light on the face instead of gain noise: ``t·g`` is lowered by the expected face-light
+        gain, with the lamp share :data:`UNMETERED_LAMP_SHARE` (the closed loop corrects the
+        rest).  Brightness is never lowered here: ``_allocate`` shortens the pulse to whatever
+        the interlock allows at the current brightness."""
+        if self.pulse is None or not brightness or brightness <= 0:
+            return linear, brightness
+        top = self.pulse.max_brightness(bounds.exposure_max_s)
+        if top <= brightness + PulseBudget.STEP / 2:
+            return linear, brightness
+        share = UNMETERED_LAMP_SHARE
+        return linear / ((1 - share) + share * top / brightness), top
 
     def settled(self, faces: Sequence[FaceMeasurement]) -> bool:
         """Whether the faces just measured are at the target (within ``tolerance``), unclipped."""
@@ -373,6 +393,11 @@ FACE_CORE = 0.6
 hold hair, background and the A-pillar, the core is skin."""
 
 
+FACE_REGION_GROW = 1.8
+"""How much larger than the detector's face box the ranking region is (each axis): room for the
+face to move inside its predicted ROI between frames and context for the face finder."""
+
+
 class FaceMeter:
     """Measures the faces inside predicted occupant ROIs, frame after frame, for the controller.
 
@@ -390,10 +415,35 @@ class FaceMeter:
     def __init__(self, finder: FaceFinder) -> None:
         self.finder = finder
         self._rel: dict[object, tuple[float, float, float, float]] = {}
+        self._box: dict[object, tuple[int, int, int, int]] = {}
 
     def reset(self) -> None:
         """Forget the faces found so far (a new vehicle)."""
         self._rel.clear()
+        self._box.clear()
+
+    def found(self) -> dict[object, tuple[int, int, int, int]]:
+        """Key → the detector's face box (x, y, w, h, px) in the frame where it was found."""
+        return dict(self._box)
+
+    def rebase(self, key: object, roi: Roi | tuple[int, int, int, int] | None) -> None:
+        """The ROI of the frame where ``key``'s face was found, re-predicted (e.g. with a
+        measured cabin): keep the face where it was in that frame, relative to the new ROI."""
+        box = self._box.get(key)
+        if box is None:
+            return
+        if roi is None:
+            self._rel.pop(key, None)
+            return
+        self._rel[key] = self._relative(box, roi)
+
+    @staticmethod
+    def _relative(box: tuple[int, int, int, int],
+                  roi: Roi | tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+        x, y, w, h = box
+        rx, ry, rw, rh = roi
+        cw, ch = w * FACE_CORE, h * FACE_CORE
+        return ((x + (w - cw) / 2 - rx) / rw, (y + (h - ch) / 2 - ry) / rh, cw / rw, ch / rh)
 
     def warm_up(self) -> None:
         """Load the finder's models and compile the kernels now, not in the first burst."""
@@ -403,6 +453,29 @@ class FaceMeter:
         blank = np.zeros((96, 96), np.uint8)
         self.finder.find(blank, Roi(0, 0, 96, 96))
         region_stats(blank, [(0, 0, 8, 8)])
+
+    def face_region(self, key: object, roi: Roi | tuple[int, int, int, int],
+                    grow: float = FACE_REGION_GROW) -> tuple[int, int, int, int] | None:
+        """The region around the face found for ``key``, placed in ``roi`` (the same seat's
+        ROI in another frame of the burst): the detector's face box scaled by ``grow`` about its
+        centre, clipped to ``roi``; None when no face was found for ``key``.
+
+        Ranking on this region instead of the whole occupant ROI judges the face, not the sky
+        mirrored beside it: a frame exposed for the face clips that sky, and an ROI-wide score
+        would rank it below a frame too dark to use."""
+        rel = self._rel.get(key)
+        if rel is None:
+            return None
+        rx, ry, rw, rh = roi
+        cx = rx + (rel[0] + rel[2] / 2) * rw
+        cy = ry + (rel[1] + rel[3] / 2) * rh
+        w = rel[2] * rw / FACE_CORE * grow
+        h = rel[3] * rh / FACE_CORE * grow
+        x0, y0 = max(rx, round(cx - w / 2)), max(ry, round(cy - h / 2))
+        x1, y1 = min(rx + rw, round(cx + w / 2)), min(ry + rh, round(cy + h / 2))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        return (x0, y0, x1 - x0, y1 - y0)
 
     def measure(self, image: np.ndarray,
                 rois: Sequence[tuple[object, Roi | tuple[int, int, int, int] | None]],
@@ -418,10 +491,9 @@ class FaceMeter:
                 faces = self.finder.find(image, Roi(*roi), bit_depth=bit_depth)
                 if not faces:
                     continue
-                x, y, w, h = faces[0].box
-                cw, ch = w * FACE_CORE, h * FACE_CORE
-                rel = ((x + (w - cw) / 2 - rx) / rw, (y + (h - ch) / 2 - ry) / rh, cw / rw, ch / rh)
-                self._rel[key] = rel
+                box = tuple(int(v) for v in faces[0].box)
+                self._box[key] = box  # type: ignore[assignment]
+                rel = self._rel[key] = self._relative(box, roi)  # type: ignore[arg-type]
             bw, bh = max(1, round(rel[2] * rw)), max(1, round(rel[3] * rh))
             boxes.append((rx + round(rel[0] * rw), ry + round(rel[1] * rh), bw, bh))
         if not boxes:

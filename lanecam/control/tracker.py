@@ -11,12 +11,22 @@ Navigation*, 2001, §6.2.3).  Range measurements that fall outside the innovatio
 with each other start a new track: that is how a tailgating vehicle appears when the leader
 leaves the lidar beam (range jumps up).  A track with no updates coasts on its model, with its
 uncertainty (and so its confidence) growing, and is dropped after ``max_coast_s``.
+
+A radar set to report several objects per measurement (:attr:`RadarReading.speeds` /
+``ranges``) sees a tailgater while the leader is still in view.  Such a report's values are
+associated jointly: each measurement to at most one track and each track to at most one
+measurement, the most likely pairs first (global nearest neighbour: pairs inside the gate,
+in order of normalized innovation).  A range left over is a second object — but one report
+could be a glitch, so it starts a track only when a later report's leftover range agrees
+with it on the motion model (:meth:`VehicleTracker.update_ranges`).  Speeds and ranges are
+separate spectra and are never paired with each other: two vehicles at one speed give a
+single Doppler peak, which goes to one track only.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +60,7 @@ class TrackerConfig:
     min_jump_m: float = 1.5  # a range jump smaller than this never spawns a new track
     spawn_agreement_m: float = 1.0  # two out-of-gate ranges must agree this well to spawn
     confirm_updates: int = 3  # range updates before a track counts as confirmed
+    candidate_window_s: float = 0.5  # leftover multi-object ranges this old may start a track
     max_coast_s: float = 3.0  # drop a track after this long without any update
     passed_range_m: float = -5.0  # drop a track once it is this far past the origin
     lidar_offset_m: float = 0.0  # lane range of the lidar (its reading adds to this)
@@ -59,7 +70,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         for k in ("lidar_sigma_m", "radar_speed_sigma_mps", "radar_range_sigma_m",
                   "loop_sigma_m", "jerk_psd", "initial_speed_sigma_mps",
-                  "initial_accel_sigma_mps2", "gate_chi2", "max_coast_s"):
+                  "initial_accel_sigma_mps2", "gate_chi2", "max_coast_s",
+                  "candidate_window_s"):
             v = getattr(self, k)
             if not (math.isfinite(v) and v > 0):
                 raise ConfigError("must be > 0", key=k)
@@ -202,6 +214,9 @@ class VehicleTracker:
         self._tracks: list[_Filter] = []
         self._next_id = 1
         self._last_speed: tuple[int, float] | None = None  # (t_ns, m/s) for seeding tracks
+        # the last multi-object speed report: (t_ns, every speed, speeds no track took)
+        self._last_speeds: tuple[int, tuple[float, ...], tuple[float, ...]] | None = None
+        self._candidates: list[tuple[int, float]] = []  # leftover multi-object (t_ns, range)
         self.rejected = 0  # readings that fit no track and started none
         self.spawned = 0
 
@@ -213,12 +228,18 @@ class VehicleTracker:
                 self.update_range(reading.t_ns, self.config.lidar_offset_m + reading.range_m,
                                   self.config.lidar_sigma_m)
         elif isinstance(reading, RadarReading):
-            if reading.speed_mps is not None:
-                self.update_speed(reading.t_ns, reading.speed_mps,
-                                  self.config.radar_speed_sigma_mps)
-            if reading.range_m is not None:
-                self.update_range(reading.t_ns, self.config.radar_offset_m + reading.range_m,
-                                  self.config.radar_range_sigma_m)
+            cfg = self.config
+            if len(reading.speeds) > 1:
+                self.update_speeds(reading.t_ns, reading.speeds, cfg.radar_speed_sigma_mps)
+            elif reading.speed_mps is not None:
+                self.update_speed(reading.t_ns, reading.speed_mps, cfg.radar_speed_sigma_mps)
+            if len(reading.ranges) > 1:
+                self.update_ranges(reading.t_ns,
+                                   [cfg.radar_offset_m + r for r in reading.ranges],
+                                   cfg.radar_range_sigma_m)
+            elif reading.range_m is not None:
+                self.update_range(reading.t_ns, cfg.radar_offset_m + reading.range_m,
+                                  cfg.radar_range_sigma_m)
         elif isinstance(reading, LoopEdge):
             if reading.present:
                 if self.config.loop_position_m is None:
@@ -282,12 +303,116 @@ class VehicleTracker:
         del lead.outliers[:-4]
         self.rejected += 1
 
+    def update_speeds(self, t_ns: int, speeds: Iterable[float], sigma_mps: float) -> None:
+        """Several approach speeds from one measurement (m/s, strongest first): each to at
+        most one track and each track at most one, the best-fitting pairs first."""
+        zs = list(speeds)
+        if not zs:
+            return
+        self._last_speed = (t_ns, zs[0])
+        self._expire(t_ns)
+        var = sigma_mps**2
+        pairs = []
+        for i, z in enumerate(zs):
+            for f in self._tracks:
+                nu, s = f.innovation(t_ns, _H_SPEED, z, var)
+                if nu * nu / s <= self.config.gate_chi2:
+                    pairs.append((nu * nu / s, float(f.x[0]), i, f))
+        taken = self._assign(pairs, lambda i, f: f.update(t_ns, _H_SPEED, zs[i], var))
+        gated = {p[2] for p in pairs}
+        self.rejected += sum(1 for i in range(len(zs)) if i not in gated) if self._tracks else 0
+        self._last_speeds = (t_ns, tuple(zs), tuple(z for i, z in enumerate(zs)
+                                                  if i not in taken))
+
+    def update_ranges(self, t_ns: int, ranges_m: Iterable[float], sigma_m: float) -> None:
+        """Several lane ranges from one measurement (m, strongest first), e.g. a leader and
+        its tailgater.  Each goes to at most one track and each track takes at most one, the
+        best-fitting pairs first; a range no track takes is a candidate object, and a track
+        starts when a candidate from a later measurement agrees with it — on a speed from
+        the latest multi-object speed report, preferring a speed no track took, else on the
+        nearest track's speed.  A leftover within ``min_jump_m`` of a track is that vehicle's
+        body (a second scattering centre), never a new one."""
+        cfg = self.config
+        zs = list(ranges_m)
+        if not zs:
+            return
+        self._expire(t_ns)
+        var = sigma_m**2
+        pairs = []
+        body: set[int] = set()  # measurements within min_jump_m of some track
+        for i, z in enumerate(zs):
+            for f in self._tracks:
+                nu, s = f.innovation(t_ns, _H_RANGE, z, var)
+                if abs(nu) < cfg.min_jump_m:
+                    body.add(i)
+                if nu * nu / s <= cfg.gate_chi2 or abs(nu) < cfg.min_jump_m:
+                    pairs.append((nu * nu / s, float(f.x[0]), i, f))
+
+        def apply(i: int, f: _Filter) -> None:
+            f.update(t_ns, _H_RANGE, zs[i], var)
+            f.range_updates += 1
+            f.outliers.clear()
+
+        taken = self._assign(pairs, apply)
+        left = [i for i in range(len(zs)) if i not in taken and i not in body]
+        if not self._tracks and left:
+            self._spawn(t_ns, zs[left.pop(0)], var)  # the first object seen, as update_range
+        for i in left:
+            self._candidate(t_ns, zs[i], var)
+
+    @staticmethod
+    def _assign(pairs: list[tuple[float, float, int, _Filter]],
+                apply: Callable[[int, _Filter], None]) -> set[int]:
+        """Greedy one-to-one assignment over gated (d², track range, measurement, track)
+        pairs, smallest d² first (ties: the nearer track); returns the measurements used."""
+        used: set[int] = set()
+        busy: set[int] = set()
+        for _, _, i, f in sorted(pairs, key=lambda p: (p[0], p[1])):
+            if i in used or f.id in busy:
+                continue
+            used.add(i)
+            busy.add(f.id)
+            apply(i, f)
+        return used
+
+    def _candidate(self, t_ns: int, range_m: float, var: float) -> None:
+        """A leftover multi-object range: start a track if an earlier leftover agrees."""
+        cfg = self.config
+        window_ns = round(cfg.candidate_window_s * 1e9)
+        self._candidates = [(t0, r0) for t0, r0 in self._candidates
+                            if 0 <= t_ns - t0 <= window_ns]
+        speeds: list[tuple[float, float]] = []  # (m/s, seed variance), preferred first
+        if self._last_speeds is not None and abs(t_ns - self._last_speeds[0]) <= window_ns:
+            _, every, free = self._last_speeds
+            speeds += [(v, (3 * cfg.radar_speed_sigma_mps) ** 2) for v in free]
+            speeds += [(v, 1.0) for v in every if v not in free]
+        elif self._last_speed is not None and abs(t_ns - self._last_speed[0]) <= window_ns:
+            speeds.append((self._last_speed[1], (3 * cfg.radar_speed_sigma_mps) ** 2))
+        if self._tracks:
+            near = min(self._tracks, key=lambda f: abs(float(f.x[0]) - range_m))
+            speeds.append((-float(near.x[1]), (0.5 * cfg.initial_speed_sigma_mps) ** 2))
+        for t0, r0 in reversed(self._candidates):
+            dt = (t_ns - t0) / 1e9
+            if dt <= 0:
+                continue
+            for v, v_var in speeds:
+                if abs(r0 - v * dt - range_m) <= cfg.spawn_agreement_m:
+                    self._spawn(t_ns, range_m, var, seed_speed=v, seed_var=v_var)
+                    self._candidates = [(t1, r1) for t1, r1 in self._candidates
+                                        if abs(r1 - v * (t_ns - t1) / 1e9 - range_m)
+                                        > cfg.spawn_agreement_m]
+                    return
+        self._candidates.append((t_ns, range_m))
+        del self._candidates[:-8]
+        self.rejected += 1
+
     def _spawn(self, t_ns: int, range_m: float, var: float,
-               seed_speed: float | None = None) -> None:
+               seed_speed: float | None = None, seed_var: float | None = None) -> None:
         cfg = self.config
         v, v_var = 0.0, cfg.initial_speed_sigma_mps**2
         if seed_speed is not None:
-            v, v_var = seed_speed, (0.5 * cfg.initial_speed_sigma_mps) ** 2
+            v = seed_speed
+            v_var = (0.5 * cfg.initial_speed_sigma_mps) ** 2 if seed_var is None else seed_var
         elif self._last_speed is not None and abs(t_ns - self._last_speed[0]) < 0.5e9:
             v, v_var = self._last_speed[1], (3 * cfg.radar_speed_sigma_mps) ** 2
         self._tracks.append(_Filter(self._next_id, t_ns, range_m, var, v, v_var, cfg))

@@ -286,15 +286,16 @@ def _parse_layout(raw: Any, src: str) -> tuple[tuple[int, int], tuple[int, int]]
 def load_profiles(dirs: Iterable[Path | str] | None = None) -> dict[str, Profile]:
     """Load and resolve every ``*.toml`` camera profile in ``dirs`` (default: the built-ins).
 
-    Files whose name starts with ``illuminator-`` or ``sensor-`` belong to other device kinds
-    and are not read here.  Later directories override earlier ones by profile name.
+    Files whose name starts with ``illuminator-``, ``sensor-`` or ``rotator-`` belong to other
+    device kinds and are not read here.  Later directories override earlier ones by profile
+    name.
     """
     raw: dict[str, dict[str, Any]] = {}
     for d in [builtin_profile_dir()] if dirs is None else [Path(p) for p in dirs]:
         if not d.is_dir():
             raise ConfigError("profile directory does not exist", key=str(d))
         for path in sorted(d.glob("*.toml")):
-            if path.name.startswith(("illuminator-", "sensor-")):
+            if path.name.startswith(("illuminator-", "sensor-", "rotator-")):
                 continue
             part = _parse_raw(_read_toml(path), str(path))
             raw[part["name"]] = part

@@ -60,12 +60,34 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RadarReading:
-    """One radar report: speed (m/s, + = approaching) and/or range (m)."""
+    """One radar report: speed (m/s, + = approaching) and/or range (m).
+
+    With several reports per measurement (:attr:`RadarSettings.reports`), ``speeds`` and
+    ``ranges`` hold every reported value in the device's order (strongest return first);
+    ``speed_mps`` / ``range_m`` are the first of them.  The two lists are separate
+    measurements (Doppler and FMCW spectra): ``speeds[i]`` and ``ranges[i]`` need not be the
+    same object, and two vehicles at the same speed share one Doppler peak, so ``speeds`` may
+    be shorter than ``ranges``.  A single-value reading may be built with ``speed_mps`` /
+    ``range_m`` alone: the tuples are filled from them.
+    """
 
     t_ns: int
     speed_mps: float | None
     range_m: float | None
     source: str = ""
+    speeds: tuple[float, ...] = ()
+    ranges: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        for one, many in (("speed_mps", "speeds"), ("range_m", "ranges")):
+            first, values = getattr(self, one), tuple(getattr(self, many))
+            if not values and first is not None:
+                values = (first,)
+            elif values and first is None:
+                object.__setattr__(self, one, values[0])
+            elif values and first != values[0]:
+                raise ValueError(f"{one} must be the first of {many}")
+            object.__setattr__(self, many, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +197,12 @@ _OPS_RATES: dict[int, str] = {1000: "SI", 5000: "SV", 10000: "SX", 20000: "S2", 
 #: ([3P] graeb/OmnipresenseRadar SamplingRate enum; openflight ops243.py docstring).
 _OPS_MPS_PER_SPS = 31.1 / 10000.0
 _OPS_MAX_LINE = 200  # longest report/ack we accept (bytes); real lines are < 100
+#: Reports per measurement: ``On`` takes n = 1..9 (OPS242 manual OPS-UM-001-C p.8, "Number
+#: Reports"; the OPS243 manual's output table lists the same command).  Third-party code also
+#: sends ``O=n`` for up to 16 ([3P] openflight ``ops243.py`` ``set_num_reports``); a report
+#: line with more than 16 values is refused as garbage.
+_OPS_MAX_REPORTS_CMD = 9
+_OPS_MAX_REPORTS_LINE = 16
 _REPORT_KEYS = ("speed", "range", "DetectedObjectVelocity")
 _RANGE_UNITS_M = {"m": 1.0}
 _SPEED_UNITS = {"mps", "m-per-sec", "m/s"}
@@ -186,6 +214,8 @@ class RadarSettings:
 
     ``sampling_rate_hz`` must resolve ``max_speed_mps`` without Doppler aliasing
     (20 ksps → 62 m/s covers every road speed).  Range filters apply to the -C only.
+    ``reports`` (1-9, command ``On``): how many objects each measurement reports, strongest
+    first — 2 lets the tracker follow a tailgater while the leader is still in view.
     """
 
     sampling_rate_hz: int = 20000
@@ -195,6 +225,7 @@ class RadarSettings:
     json: bool = True
     min_range_m: float | None = None
     max_range_m: float | None = None
+    reports: int = 2
 
 
 def _num(v: float) -> str:
@@ -213,9 +244,18 @@ def _finite(v: object, what: str) -> float:
     return f
 
 
+def _values(raw: object, what: str) -> tuple[float, ...]:
+    """A report value or list of values (multi-object reports), each a finite number."""
+    if isinstance(raw, list):
+        if len(raw) > _OPS_MAX_REPORTS_LINE:
+            raise ProtocolError(f"more than {_OPS_MAX_REPORTS_LINE} {what} values")
+        return tuple(_finite(v, what) for v in raw)
+    return (_finite(raw, what),)
+
+
 def parse_ops243_line(
     line: bytes, t_ns: int, *, max_speed_mps: float = 310.8, max_range_m: float = 200.0,
-    source: str = "",
+    source: str = "", reports: int = 1,
 ) -> RadarReading | dict[str, object]:
     """Parse one OPS243 output line (terminator removed).
 
@@ -224,7 +264,19 @@ def parse_ops243_line(
     JSON ``{"speed": 3.2, "direction": "inbound"}`` / ``{"range": 12.3, "unit": "m"}`` (either or
     both keys), plain ``3.2`` / ``-3.2`` (sign = direction, + inbound), ``137.429, 3.2`` (time,
     speed), ``"mps",3.2`` and ``"m",12.3`` (unit-tagged speed / range).
+
+    Multi-object reports (command ``On``, n > 1): in JSON, ``"speed"`` and ``"range"`` are
+    lists, strongest first, speeds signed (+ inbound; a ``"direction"`` key, if present, applies
+    to every value) — the shape [3P] openflight ``ops243.py`` parses ("with O4 (multi-object)
+    mode, speed and magnitude are arrays ... ordered by magnitude") and glossyio/traffic-monitor
+    ``radar-payload.md`` stores; lists are accepted whatever ``reports`` says.  In plain output
+    (``reports`` > 1) a line is an optional unit tag and 1..``reports`` values, one per object:
+    ``12.3,11.9`` / ``"m",20.1,30.6`` (ASSUMED: the manual gives no plain multi-report example;
+    the driver enables neither time ``OT`` nor magnitude ``OM``, so no other field can precede
+    the values).  With ``reports`` = 1 a plain line keeps the single-report forms above.
     """
+    if not 1 <= reports <= _OPS_MAX_REPORTS_LINE:
+        raise ConfigError(f"reports must be 1..{_OPS_MAX_REPORTS_LINE}", key="reports")
     text_b = line.strip(b"\r\n\t ")
     if not text_b:
         raise ProtocolError("empty line", device=source or None)
@@ -234,6 +286,8 @@ def parse_ops243_line(
         text = text_b.decode("ascii")
     except UnicodeDecodeError:
         raise ProtocolError("non-ASCII bytes in radar line", device=source or None) from None
+    speeds: tuple[float, ...] = ()
+    ranges: tuple[float, ...] = ()
     if text.startswith("{"):
         try:
             obj = json.loads(text)
@@ -243,45 +297,52 @@ def parse_ops243_line(
             raise ProtocolError("JSON line is not an object", device=source or None)
         if not any(k in obj for k in _REPORT_KEYS):
             return obj
-        speed = rng = None
         if "speed" in obj or "DetectedObjectVelocity" in obj:
             raw = obj.get("speed", obj.get("DetectedObjectVelocity"))
-            speed = _finite(raw, "speed")
+            speeds = _values(raw, "speed")
             direction = obj.get("direction")
             if direction is not None:
                 if direction not in ("inbound", "outbound"):
                     raise ProtocolError(f"unknown direction {str(direction)[:20]!r}")
-                speed = abs(speed) if direction == "inbound" else -abs(speed)
+                speeds = tuple(abs(v) if direction == "inbound" else -abs(v) for v in speeds)
         if "range" in obj:
-            rng = _finite(obj["range"], "range")
+            ranges = _values(obj["range"], "range")
             unit = obj.get("unit", obj.get("units", "m"))
-            if unit not in _RANGE_UNITS_M:
+            if not isinstance(unit, str) or unit not in _RANGE_UNITS_M:
                 raise ProtocolError(f"range unit {str(unit)[:20]!r} is not metres")
     else:
         fields = [f.strip() for f in text.split(",")]
         unit = None
         if fields[0].startswith('"'):
-            if len(fields) != 2 or len(fields[0]) < 2 or not fields[0].endswith('"'):
+            if len(fields[0]) < 2 or not fields[0].endswith('"') or not \
+                    2 <= len(fields) <= reports + 1:
                 raise ProtocolError("malformed unit-tagged line", device=source or None)
             unit = fields[0][1:-1]
             fields = fields[1:]
-        if not 1 <= len(fields) <= 3:
-            raise ProtocolError("unexpected number of fields", device=source or None)
-        value = _finite(fields[-1], "value")
-        for f in fields[:-1]:
-            _finite(f, "field")
-        speed = rng = None
+        if reports == 1:
+            if not 1 <= len(fields) <= 3:
+                raise ProtocolError("unexpected number of fields", device=source or None)
+            values = (_finite(fields[-1], "value"),)
+            for f in fields[:-1]:
+                _finite(f, "field")
+        else:
+            if not 1 <= len(fields) <= reports:
+                raise ProtocolError("unexpected number of fields", device=source or None)
+            values = tuple(_finite(f, "value") for f in fields)
         if unit is None or unit in _SPEED_UNITS:
-            speed = value
+            speeds = values
         elif unit in _RANGE_UNITS_M:
-            rng = value
+            ranges = values
         else:
             raise ProtocolError(f"unit {unit[:20]!r} is neither m/s nor m", device=source or None)
-    if speed is not None and abs(speed) > max_speed_mps:
-        raise ProtocolError(f"speed {speed:g} m/s beyond the sensor's {max_speed_mps:g} m/s")
-    if rng is not None and not 0 <= rng <= max_range_m:
-        raise ProtocolError(f"range {rng:g} m outside 0..{max_range_m:g} m")
-    return RadarReading(t_ns, speed, rng, source)
+    for v in speeds:
+        if abs(v) > max_speed_mps:
+            raise ProtocolError(f"speed {v:g} m/s beyond the sensor's {max_speed_mps:g} m/s")
+    for r in ranges:
+        if not 0 <= r <= max_range_m:
+            raise ProtocolError(f"range {r:g} m outside 0..{max_range_m:g} m")
+    return RadarReading(t_ns, speeds[0] if speeds else None, ranges[0] if ranges else None,
+                        source, speeds, ranges)
 
 
 class OPS243Radar(SerialSensor):
@@ -337,6 +398,10 @@ class OPS243Radar(SerialSensor):
                              feature="max_range_m")
         if s.min_range_m is not None and s.min_range_m < 0:
             raise LimitError("min_range must be >= 0", device=self.name, feature="min_range_m")
+        if isinstance(s.reports, bool) or not isinstance(s.reports, int) or \
+                not 1 <= s.reports <= _OPS_MAX_REPORTS_CMD:
+            raise LimitError("reports per measurement must be an integer 1..9", device=self.name,
+                             feature="reports", allowed=(1, _OPS_MAX_REPORTS_CMD))
 
     def configure(self, settings: RadarSettings) -> None:
         """Validate and apply new settings now (they are re-applied after reconnects)."""
@@ -369,7 +434,8 @@ class OPS243Radar(SerialSensor):
                     feature=cmd.decode("ascii", "replace").strip()) from exc
             if not line.strip():
                 continue
-            got = parse_ops243_line(line, self.clock.now_ns(), source=self.name)
+            got = parse_ops243_line(line, self.clock.now_ns(), source=self.name,
+                                    reports=self.settings.reports)
             if isinstance(got, RadarReading):
                 self._pending.append(got)
                 continue
@@ -397,6 +463,9 @@ class OPS243Radar(SerialSensor):
                 self._command(f"r>{_num(s.min_range_m)}\r".encode())
             if s.max_range_m is not None:
                 self._command(f"r<{_num(s.max_range_m)}\r".encode())
+        # objects per measurement, strongest first (manual: On, n = 1..9; sent even for 1, as
+        # a flash-saved setting would otherwise survive a power cycle)
+        self._command(f"O{s.reports}".encode())
         self._command(b"OJ" if s.json else b"Oj")
         self._pending.clear()  # reports from before the settings took effect
 
@@ -415,7 +484,7 @@ class OPS243Radar(SerialSensor):
                 continue  # the blank-report policy (BL) emits empty lines
             try:
                 got = parse_ops243_line(line, self.clock.now_ns(), max_speed_mps=vmax,
-                                        source=self.name)
+                                        source=self.name, reports=self.settings.reports)
             except ProtocolError:
                 self.link.counters.protocol_errors += 1
                 raise

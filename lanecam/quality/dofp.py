@@ -11,9 +11,24 @@ into a half-resolution image the lane can rank and crop like a normal mono frame
 3. :meth:`PolarizationController.choose_channel` (``DOLP_GATE``) picks ``"i_min"`` or
    ``"single"`` per ROI.  ``"i_min"`` fills the ROI with the Stokes minimum image, which removes
    the polarized glare pixel by pixel; ``"single"`` fills it with the one analyzer channel that
-   passes least of the ROI's polarized light — the channel closest to ``AoLP_roi + 90°``.
-4. Outside the ROIs the image is one analyzer channel for the whole frame: the one blocking
-   the polarized light of all ROIs together (of the whole frame when there are no ROIs).
+   passes least glare — the channel closest to ``AoLP_roi + 90°``, i.e. blocking the measured
+   polarization (but see ``glare_deg`` below).
+4. Outside the ROIs the image is one analyzer channel for the whole frame, chosen the same way
+   from the polarization of all ROIs together (of the whole frame when there are no ROIs).
+
+**Glare or transmitted light: ``glare_deg``.**  The glass polarizes the light it transmits
+too: the face's light leaves the cabin p-enriched (T_p > T_s, §1.1: DoLP ≈ 0.1–0.25 at 50–70°
+incidence, more for strobe light that crosses the glass twice), orthogonal to the s-polarized
+glare.  A ROI's measured polarization is their net: s where glare dominates, p where the face
+does (e.g. at night: no glare, the simulator's strobe-lit faces read DoLP ≈ 0.17 at p).
+Blocking a p measurement would pick the channel that darkens the face most (about −30 % in
+that case) for no glare gain.  Both cases want the same analyzer — passing p, blocking s — so
+when the caller knows the glare's angle from the geometry (``glare_deg``, e.g.
+:meth:`PolarizationController.glare_angle`, image frame, counter-clockwise from the 0°
+analyzer), a measured AoLP more than 45° from it is taken as transmitted light and the channel
+closest to it (passing it) is used instead.  The measured angle still decides, the geometry
+only says which of the two orthogonal kinds of polarization was measured.  Without
+``glare_deg`` the measured polarization is always blocked.
 
 **Why the summed Stokes vector** and not the intensity-weighted mean of per-pixel DoLP
 (``ΣP/ΣS0`` with ``P = √(S1²+S2²)``).  ``P`` is the magnitude of differences of noisy samples,
@@ -94,8 +109,9 @@ class AnalysisImage:
     * ``dolp`` — the ROI's measured DoLP, ``|Σ(S1, S2)| / ΣS0`` (0 for a black ROI);
     * ``aolp_deg`` — the ROI's polarization angle, [0, 180), from the 0° analyzer toward 45°;
     * ``channels_deg`` — the analyzer channel (0/45/90/135) that passes least of the ROI's
-      polarized light: the one that filled the ROI when its choice is ``"single"`` (reported
-      for ``"i_min"`` ROIs too, as what a single channel would have been).
+      glare (closest to ``AoLP + 90°``, or to AoLP for transmitted light, see ``glare_deg``):
+      the one that filled the ROI when its choice is ``"single"`` (reported for ``"i_min"``
+      ROIs too, as what a single channel would have been).
 
     ``channel_deg``: the channel filling the image outside the ROIs.  ``stokes``: the Stokes
     planes computed on the way (float32, super-pixel grid; reused with ``out=``).
@@ -243,6 +259,17 @@ def _aolp_deg(s1: float, s2: float) -> float:
     return math.degrees(0.5 * math.atan2(s2, s1)) % 180.0
 
 
+def _single_channel(s1: float, s2: float, glare_deg: float | None) -> int:
+    """The analyzer channel for a ``"single"`` region (index 0–3): block the measured
+    polarization, unless ``glare_deg`` says it is transmitted light (> 45° from the glare's
+    angle), which is passed (module docstring)."""
+    if glare_deg is not None and (s1 or s2):
+        off = abs((_aolp_deg(s1, s2) - glare_deg + 90.0) % 180.0 - 90.0)
+        if off > 45.0:
+            return _block_channel(-s1, -s2)
+    return _block_channel(s1, s2)
+
+
 def analysis_image(
     raw: np.ndarray,
     layout: Sequence[Sequence[int]],
@@ -250,6 +277,7 @@ def analysis_image(
     *,
     bit_depth: int,
     controller: PolarizationController | None = None,
+    glare_deg: float | None = None,
     out: AnalysisImage | None = None,
 ) -> AnalysisImage:
     """The half-resolution analysis image of one raw DoFP mosaic frame (module docstring).
@@ -259,8 +287,11 @@ def analysis_image(
     ``rois``: occupant ROIs ``(x, y, w, h)`` in the raw frame's pixels, ``None`` entries
     allowed; ``bit_depth``: significant bits (8 for ``uint8``, 8–16 for ``uint16``);
     ``controller``: whose :meth:`~PolarizationController.choose_channel` decides per ROI
-    (default: the class's, gate ``DOLP_GATE``); ``out``: a previous result or
-    :meth:`AnalysisImage.empty` to reuse (updated in place and returned).
+    (default: the class's, gate ``DOLP_GATE``); ``glare_deg``: the windshield glare's
+    predicted polarization angle in the image (degrees, from the 0° analyzer toward 45°; e.g.
+    :meth:`PolarizationController.glare_angle`) to tell glare from transmitted light when
+    picking single channels, or None to always block the measured polarization; ``out``: a
+    previous result or :meth:`AnalysisImage.empty` to reuse (updated in place and returned).
 
     Raises :class:`LimitError` for a wrong dtype/shape/``bit_depth``, a negative ROI size, an
     ``out`` of the wrong shape or dtype, a controller answering something other than
@@ -270,6 +301,8 @@ def analysis_image(
     if not isinstance(raw, np.ndarray) or raw.ndim != 2 or raw.dtype not in (np.uint8, np.uint16):
         raise LimitError("a polarization mosaic must be a 2-D uint8 or uint16 array",
                          feature="mosaic", allowed=["uint8", "uint16"])
+    if glare_deg is not None and not math.isfinite(glare_deg):
+        raise LimitError("glare_deg must be a finite angle in degrees", feature="glare_deg")
     depth, vmax = full_scale(raw.dtype, bit_depth)
     pos = validate_layout(layout)
     hh, ww = raw.shape[0] // 2, raw.shape[1] // 2
@@ -304,10 +337,10 @@ def analysis_image(
         choices[k] = c
         dolps[k] = d
         aolps[k] = _aolp_deg(t1, t2)
-        chans[k] = ANALYZER_ANGLES[_block_channel(t1, t2)]
+        chans[k] = ANALYZER_ANGLES[_single_channel(t1, t2, glare_deg)]
     # outside the ROIs: the channel blocking all ROIs' polarized light (no ROI: the frame's)
     total = sums.sum(axis=0) if live else np.array(_frame_sums(st.s0, st.s1, st.s2))
-    bg = _block_channel(float(total[1]), float(total[2]))
+    bg = _single_channel(float(total[1]), float(total[2]), glare_deg)
 
     view = raw.view()
     view.flags.writeable = False  # writable and borrowed frames share one specialization
@@ -318,8 +351,8 @@ def analysis_image(
             continue
         y0, y1, x0, x1 = r.y, r.y + r.height, r.x, r.x + r.width
         if c == "i_min":
-            bad += _fill_box_imin(st.i_min, img, y0, y1, x0, x1, vmax)
-        elif ch != ANALYZER_ANGLES[bg]:
+            bad += _fill_box_channel(view, pos[2, 0], pos[2, 1], img, y0, y1, x0, x1, vmax)
+        else:  # (even when ch is the background's: an earlier ROI may overlap this one)
             k = ANALYZER_ANGLES.index(ch)
             bad += _fill_box_channel(view, pos[k, 0], pos[k, 1], img, y0, y1, x0, x1, vmax)
     if bad:

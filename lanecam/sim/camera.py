@@ -14,7 +14,9 @@ hardware edge (:meth:`SimCamera.fire_line`), or the free-run grid from the momen
 time, and with the monotonic clock the camera runs in real time.
 
 Rendering uses the camera's exposure, gain, pixel format and ROI, ``camera.polarizer_deg`` (a
-rotatable polarizer, set by the lane like a real rotator) or the profile's mosaic layout, and
+rotatable polarizer, set by the lane like a real rotator) — or, when a ``polarizer_source`` is
+given, the angle a simulated rotator really had at exposure start (see
+:meth:`lanecam.sim.devices.SimDevices.polarizer_source`) — or the profile's mosaic layout, and
 ``camera.illumination`` (what the lane says the illuminator did) — or, when an
 ``illumination_source`` is given, what the simulated illuminator actually did during the
 exposure (see :mod:`lanecam.sim.devices`: the camera's ExposureActive output line triggers the
@@ -94,7 +96,9 @@ class SimCamera(Camera):
     ``epoch_ns`` is the clock time of world t = 0 (default: the clock's time at construction);
     ``seed`` overrides the world's seed for noise and faults; ``illumination_source(start_ns,
     exposure_ns)`` returns the illumination actually present during an exposure (default: the
-    ``illumination`` attribute).  Other keyword arguments go to
+    ``illumination`` attribute); ``polarizer_source(start_ns)`` returns the rotatable analyzer's
+    axis in the image frame (deg) at an exposure's start, e.g. a simulated rotator's physical
+    angle (default: the ``polarizer_deg`` attribute).  Other keyword arguments go to
     :class:`~lanecam.devices.camera.Camera` (``clock``, ``buffer_count``, …).
     """
 
@@ -104,6 +108,7 @@ class SimCamera(Camera):
                  scale: float = 1.0, epoch_ns: int | None = None, seed: int | None = None,
                  faults: SimFaults = SimFaults(), truth_frames: int = 4096,
                  illumination_source: Callable[[int, int], IlluminationState] | None = None,
+                 polarizer_source: Callable[[int], float] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.world = world
@@ -115,6 +120,7 @@ class SimCamera(Camera):
         self.faults = faults
         self.illumination = IlluminationState("off")
         self.illumination_source = illumination_source
+        self.polarizer_source = polarizer_source
         self._model = "SimCameraPolarized" if self.pose.polarizer == "mosaic" else "SimCamera"
         self._removed = False
         self._nodes: dict[str, _Node] = {}
@@ -457,7 +463,7 @@ class SimCamera(Camera):
             self.illumination_source(start, exp_ns)
         shot = Shot(
             t_s=(start - self.epoch_ns) / 1e9, exposure_s=exp_ns / 1e9, gain_db=nd["Gain"].value,
-            polarizer_deg=self._polarizer(), illumination=illumination,
+            polarizer_deg=self._polarizer(start), illumination=illumination,
             window=(nd["OffsetX"].value, nd["OffsetY"].value, nd["Width"].value,
                     nd["Height"].value),
             bit_depth=8 if nd["PixelFormat"].value == "Mono8" else 12,
@@ -490,9 +496,15 @@ class SimCamera(Camera):
             if len(self._buffers) > idx and idx not in self._free:
                 self._free.append(idx)
 
-    def _polarizer(self) -> float | None:
+    def _polarizer(self, start_ns: int) -> float | None:
         if self.pose.polarizer != "rotatable":
             return None
+        if self.polarizer_source is not None:
+            deg = float(self.polarizer_source(start_ns))
+            if not math.isfinite(deg):
+                raise ConfigError("polarizer_source returned a non-finite angle",
+                                  device=self._where(), key="polarizer_source")
+            return deg
         if self.polarizer_deg is None or not math.isfinite(self.polarizer_deg):
             raise ConfigError("a rotatable polarizer needs camera.polarizer_deg",
                               device=self._where(), key="polarizer_deg")

@@ -5,6 +5,7 @@ The radar (OmniPreSense OPS243), the lidar (Benewake TF series) and the NIR stro
 pseudo-terminal, so the production drivers (:mod:`lanecam.devices.sensors`,
 :mod:`lanecam.devices.illuminators`) open ``devices.ports[...]`` and run unchanged.  The fakes
 ask the world for their target whenever they report: the nearest vehicle ahead of the sensor
+(the radar: the two nearest, the farther at a reduced magnitude — it reports several objects)
 at world time ``(clock ns − epoch_ns)/1e9`` — the same time base as
 :class:`~lanecam.sim.camera.SimCamera`, so give both the same clock and ``epoch_ns``.
 
@@ -19,25 +20,36 @@ the controller really emits — its mode, pulse width, delay and brightness as t
 them, its duty-cycle limit, its fault state — through the world's illuminators (brightness
 1.0 = 100 % = their rated intensity).
 
+The analyzer rotators (optional, one per camera): :meth:`SimDevices.polarizer_source` gives a
+SimCamera ``polarizer_source``; each frame is rendered through the analyzer angle the Elliptec
+fake physically had at the exposure's start, so a frame exposed mid-move sees the intermediate
+angle, and a jammed or unplugged mount leaves the analyzer where it stopped.
+
 Fault knobs are the fakes' own: ``radar.silent`` / ``lidar.silent`` (sensor dropouts),
 ``radar.inject(b"...")`` / ``lidar.corrupt_next`` / ``lidar.truncate_next`` (garbage bytes),
-``illuminator.inject_fault()`` / ``illuminator.mute`` (illuminator faults), ``unplug()`` /
+``illuminator.inject_fault()`` / ``illuminator.mute`` (illuminator faults),
+``rotators[cam].jam`` / ``.mute`` / ``.inject(b"...")`` (rotator faults), ``unplug()`` /
 ``replug()`` on any of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..clock import MONOTONIC, Clock
 from ..devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
+from ..devices.fakes import ElliptecFake
+from ..errors import ConfigError
 from ..devices.sensors import CallableLineSource
 from ..frames import IlluminationState
 from .camera import SimCamera
 from .world import World
 
-__all__ = ["SensorMount", "SimDevices"]
+__all__ = ["SensorMount", "SimDevices", "RADAR_SHADOWED_MAGNITUDE"]
+
+#: Share of its unshadowed radar return a vehicle keeps behind a nearer one (ASSUMED).
+RADAR_SHADOWED_MAGNITUDE = 0.3
 
 
 @dataclass(frozen=True)
@@ -55,13 +67,16 @@ class SimDevices:
     ``with SimDevices(world, clock=clock, epoch_ns=0) as dev:`` starts the fakes;
     ``dev.ports`` maps ``"radar"``, ``"lidar"``, ``"illuminator"`` to the pty paths.
     ``loop_station_m``/``loop_length_m`` place the inductive loop (m along the lane).
+    ``rotators=("cam0",)`` adds a Thorlabs Elliptec rotation mount fake per named camera
+    (``dev.rotators["cam0"]``, port ``"rotator:cam0"``); :meth:`polarizer_source` feeds its
+    physical angle to a SimCamera with a rotatable polarizer.
     """
 
     def __init__(self, world: World, *, clock: Clock = MONOTONIC, epoch_ns: int = 0,
                  radar_model: str = "OPS243-C", radar: SensorMount = SensorMount(),
                  lidar_model: str = "TF02-Pro", lidar: SensorMount = SensorMount(0.0, 40.0),
                  illuminator_channels: int = 2, loop_station_m: float = 8.0,
-                 loop_length_m: float = 2.0) -> None:
+                 loop_length_m: float = 2.0, rotators: Sequence[str] = ()) -> None:
         self.world = world
         self.clock = clock
         self.epoch_ns = int(epoch_ns)
@@ -71,17 +86,26 @@ class SimDevices:
         self.lidar = BenewakeFake(lidar_model, target=self._lidar_target, clock=clock)
         self.illuminator = GardasoftRTFake(illuminator_channels, clock=clock)
         self.loop = CallableLineSource(self._loop_occupied)
+        cams = [c.name for c in world.cameras]
+        for cam in rotators:
+            if cam not in cams:
+                raise ConfigError("a rotator needs a camera of the world", key="rotators",
+                                  allowed=cams)
+        #: camera name → the Elliptec rotation mount turning its analyzer
+        self.rotators: dict[str, ElliptecFake] = {
+            cam: ElliptecFake(clock=clock, name=f"rotator-{cam}") for cam in rotators}
 
     # ------------------------------------------------------------------ lifecycle
     @property
     def ports(self) -> dict[str, str]:
         return {"radar": self.radar.port, "lidar": self.lidar.port,
-                "illuminator": self.illuminator.port}
+                "illuminator": self.illuminator.port,
+                **{f"rotator:{cam}": fake.port for cam, fake in self.rotators.items()}}
 
     def start(self) -> SimDevices:
         started = []
         try:
-            for fake in (self.radar, self.lidar, self.illuminator):
+            for fake in (self.radar, self.lidar, self.illuminator, *self.rotators.values()):
                 fake.start()
                 started.append(fake)
         except BaseException:
@@ -93,7 +117,7 @@ class SimDevices:
     def stop(self) -> None:
         """Stop every fake; re-raises the first fake thread's failure, if any."""
         errors = []
-        for fake in (self.radar, self.lidar, self.illuminator):
+        for fake in (self.radar, self.lidar, self.illuminator, *self.rotators.values()):
             try:
                 fake.stop()
             except RuntimeError as exc:
@@ -111,12 +135,22 @@ class SimDevices:
     def world_time(self) -> float:
         return (self.clock.now_ns() - self.epoch_ns) / 1e9
 
-    def _radar_target(self) -> RadarTarget | None:
-        hit = self.world.vehicle_ahead(self.world_time(), self.radar_mount.station_m)
-        if hit is None or hit[1] > self.radar_mount.max_range_m:
-            return None
-        _, dist, speed = hit
-        return RadarTarget(speed, dist)
+    def _radar_target(self) -> list[RadarTarget]:
+        """The two nearest vehicles in range; the fake reports as many as its ``On`` setting.
+
+        ASSUMED (no multipath or body model): the radar's beam reaches a vehicle whose line of
+        sight the nearer one partly blocks — over its roof, past its sides — at a reduced
+        magnitude (:data:`RADAR_SHADOWED_MAGNITUDE` of the unshadowed 1/range² return), so it
+        reports second; a third vehicle is wholly shadowed.
+        """
+        hits = self.world.vehicles_ahead(self.world_time(), self.radar_mount.station_m)
+        out = []
+        for k, (_, dist, speed) in enumerate(hits[:2]):
+            if dist > self.radar_mount.max_range_m:
+                break
+            mag = 1e4 / max(dist, 0.5) ** 2 * (RADAR_SHADOWED_MAGNITUDE if k else 1.0)
+            out.append(RadarTarget(speed, dist, magnitude=mag))
+        return out
 
     def _lidar_target(self) -> LidarTarget | None:
         hit = self.world.vehicle_ahead(self.world_time(), self.lidar_mount.station_m)
@@ -164,3 +198,22 @@ class SimDevices:
                                      camera.pose.wavelength_m)
 
         return during
+
+    # ------------------------------------------------------------------ polarizer rotators
+    def polarizer_source(self, camera: SimCamera | str, *,
+                         offset_deg: float = 0.0) -> Callable[[int], float]:
+        """A SimCamera ``polarizer_source`` for ``camera`` (a SimCamera or its pose name): the
+        analyzer axis in the image frame at each exposure start = the rotation mount's physical
+        angle then (mid-move included) + the mount offset (the same calibration as the
+        driver's ``offset_deg``)."""
+        name = camera if isinstance(camera, str) else camera.pose.name
+        fake = self.rotators.get(name)
+        if fake is None:
+            raise ConfigError(f"no rotator in front of camera {name!r}", key="rotators",
+                              allowed=sorted(self.rotators))
+        offset = float(offset_deg)
+
+        def angle(start_ns: int) -> float:
+            return fake.angle_at(start_ns) + offset
+
+        return angle

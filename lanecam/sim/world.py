@@ -447,9 +447,15 @@ class World:
     def vehicle_ahead(self, t: float, station_m: float) -> tuple[Vehicle, float, float] | None:
         """The nearest vehicle whose front is beyond ``station_m`` at ``t``:
         ``(vehicle, distance from the station (m), approach speed (m/s))``."""
-        best = None
+        ahead = self.vehicles_ahead(t, station_m)
+        return ahead[0] if ahead else None
+
+    def vehicles_ahead(self, t: float, station_m: float) -> list[tuple[Vehicle, float, float]]:
+        """Every vehicle whose front is beyond ``station_m`` at ``t``, nearest first:
+        ``(vehicle, distance from the station (m), approach speed (m/s))`` each."""
+        out = []
         for v in self.vehicles:
             d = v.kinematics.range_at(t) - station_m
-            if d > 0 and (best is None or d < best[1]):
-                best = (v, d, v.kinematics.speed_at(t))
-        return best
+            if d > 0:
+                out.append((v, d, v.kinematics.speed_at(t)))
+        return sorted(out, key=lambda hit: hit[1])

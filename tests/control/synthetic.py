@@ -56,6 +56,10 @@ class Sensors:
     loop_position: float = 45.0
     loop_length: float = 2.0
     loop_jitter_s: float = 0.01  # detector response time spread (σ, s)
+    radar_reports: int = 1  # objects per radar report (OPS243 On); > 1: lists, nearest first
+    radar_ranges: bool = False  # an OPS243-C: ranges too
+    radar_range_sigma: float = 0.15
+    speed_bin: float = 0.121  # Doppler FFT bin at 20 ksps / 1024 samples: one peak per bin
     dropouts: list[tuple[str, float, float]] = field(default_factory=list)
     seed: int = 1
 
@@ -84,10 +88,22 @@ class Sensors:
                     and v.speed_at(t) > 0.5]
             if not seen:
                 continue
-            v = min(seen, key=lambda v: v.range_at(t))  # the strongest return is the nearest
-            out.append(RadarReading(round(t * NS), round(v.speed_at(t)
-                                                         + rng.normal(0, self.radar_sigma), 2),
-                                    None, "radar"))
+            seen.sort(key=lambda v: v.range_at(t))  # the strongest return is the nearest
+            if self.radar_reports == 1 and not self.radar_ranges:
+                v = seen[0]
+                out.append(RadarReading(round(t * NS), round(
+                    v.speed_at(t) + rng.normal(0, self.radar_sigma), 2), None, "radar"))
+                continue
+            seen = seen[:self.radar_reports]
+            speeds: list[float] = []
+            for v in seen:  # vehicles in one Doppler bin give one peak
+                if all(abs(v.speed_at(t) - s) >= self.speed_bin for s in speeds):
+                    speeds.append(v.speed_at(t))
+            noisy = tuple(round(x + rng.normal(0, self.radar_sigma), 2) for x in speeds)
+            ranges = tuple(round(v.range_at(t) + rng.normal(0, self.radar_range_sigma), 2)
+                           for v in seen) if self.radar_ranges else ()
+            out.append(RadarReading(round(t * NS), noisy[0], ranges[0] if ranges else None,
+                                    "radar", noisy, ranges))
         for v in vehicles:
             enter = v.time_at(self.loop_position)
             leave = v.time_at(self.loop_position - self.loop_length - v.length_m)

@@ -168,7 +168,28 @@ def test_pulse_is_aligned_with_the_exposure_and_brightness_is_the_interlock_maxi
     assert first.pulse_s == pytest.approx(first.exposure_s, abs=1e-6)
     s = ctrl.update(first, [FaceMeasurement(30.0)], b)
     assert s.pulse_s == pytest.approx(s.exposure_s, abs=1e-6)
-    assert s.brightness == first.brightness  # brightness is fixed for the burst
+    assert s.brightness == first.brightness  # the bound did not shrink: brightness stays
+
+
+def test_a_shrinking_blur_bound_drives_the_lamp_harder_instead_of_the_gain() -> None:
+    budget = PulseBudget(PROFILE, rate_hz=30.0)
+    ctrl = ExposureController(pulse=budget)
+    far = ExposureBounds(1e-5, 4e-3, 0.0, 48.0)  # 4 ms: the 3× overdrive row
+    first = ctrl.begin(ExposureSettings(4e-3, 6.0, 4e-3, 1.0), far)
+    assert first.brightness == pytest.approx(3.0)
+    near = ExposureBounds(1e-5, 8e-4, 0.0, 48.0)  # closer: the blur bound allows 0.8 ms only
+    face = [FaceMeasurement(ctrl.target_dn8)]  # at target: only the bound changed
+    out = ctrl.update(first, face, near)
+    assert out.brightness == pytest.approx(9.99)  # the interlock's maximum for ≤ 1 ms pulses
+    budget.setting(out.pulse_s, out.brightness)  # within the interlock
+    # the lamp's extra light (half the face's light is the lamp's, ASSUMED) replaces gain
+    held = ExposureController()._allocate(first.linear, near, None)
+    expected = first.linear / (0.5 + 0.5 * 9.99 / 3.0)
+    assert out.linear == pytest.approx(expected, rel=1e-3)
+    assert out.gain_db < held.gain_db - 3.0
+    # and never lower: a longer bound later keeps the brightness, the pulse shrinks instead
+    again = ctrl.update(out, face, far)
+    assert again.brightness == out.brightness and again.pulse_s <= 1e-3
 
 
 def test_pulse_width_clipped_by_the_interlock() -> None:

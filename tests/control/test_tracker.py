@@ -197,3 +197,86 @@ def test_track_time_at_range() -> None:
     assert braking.predict(10 * NS) == pytest.approx((40.0, 0.0))
     receding = Track(1, 0, 50.0, -3.0, 0.0, 0.1, 0.1, 0.9, 5, True)
     assert receding.time_at_range(30.0) is None
+
+
+# --- several objects per radar report (OPS243 On, n > 1) --------------------------------------
+def _two_object_radar(**kw) -> Sensors:  # type: ignore[no-untyped-def]
+    return Sensors(radar_reports=2, radar_ranges=True, **kw)
+
+
+def test_tailgater_is_confirmed_while_the_leader_is_in_view_with_a_two_object_radar() -> None:
+    # the tailgating_pair scenario: 25 mph, fronts 10.5 m apart, one Doppler peak for both
+    leader = Vehicle(45.0, 11.18, length_m=4.9)
+    follower = Vehicle(55.5, 11.18)
+    sensors = _two_object_radar(seed=4, loop_position=1e6)  # no loop: radar and lidar only
+    tracker = VehicleTracker(TrackerConfig())
+    confirmed_at = None
+    for r in sensors.readings([leader, follower], 2.0):
+        tracker.feed(r)
+        tr = [t for t in tracker.tracks(r.t_ns) if t.confirmed]
+        if confirmed_at is None and len(tr) == 2:
+            confirmed_at = r.t_ns / NS
+    assert confirmed_at is not None and confirmed_at < 0.5  # seconds after the first report
+    assert leader.range_at(confirmed_at) > 35.0  # the leader has 35 m to go
+    assert tracker.spawned == 2  # no ghost, no second track for either vehicle
+    t = 2.0
+    lead, foll = tracker.tracks(round(t * NS))
+    assert lead.range_m == pytest.approx(leader.range_at(t), abs=0.3)
+    assert foll.range_m == pytest.approx(follower.range_at(t), abs=0.3)
+    assert foll.speed_mps == pytest.approx(11.18, abs=0.3)
+
+
+def test_tailgating_follower_prediction_with_a_two_object_radar() -> None:
+    leader = Vehicle(60.0, 15.0)
+    follower = Vehicle(69.0, 15.5)  # 0.5 m/s faster: its own Doppler peak
+    track = _run([leader, follower], _two_object_radar(), 1,
+                 "tailgating pair, 2-object radar: follower", 25.0, speed_tol=0.3)
+    assert track.confirmed
+
+
+def test_a_single_leftover_range_does_not_start_a_vehicle() -> None:
+    tracker = VehicleTracker()
+    for k in range(40):
+        t = k * 50_000_000
+        rngs = [40.0 - 0.5 * k]
+        if k == 20:
+            rngs.append(55.0)  # one stray second object, never seen again
+        tracker.feed(RadarReading(t, 10.0, None, speeds=(10.0,), ranges=tuple(rngs)))
+    assert tracker.spawned == 1 and tracker.rejected >= 1
+
+
+def test_a_second_return_off_the_same_body_is_not_a_vehicle() -> None:
+    # two scattering centres 1 m apart on one truck: both ranges are the truck
+    tracker = VehicleTracker()
+    for k in range(40):
+        t = k * 50_000_000
+        r = 40.0 - 0.5 * k
+        tracker.feed(RadarReading(t, 10.0, r, ranges=(r, r + 1.0)))
+    assert tracker.spawned == 1
+    lead = tracker.lead()
+    assert lead is not None and lead.range_m == pytest.approx(40.0 - 0.5 * 39, abs=0.2)
+
+
+def test_speeds_of_one_report_go_to_different_tracks() -> None:
+    # two vehicles at different speeds: each peak updates its own track, not the nearest twice
+    tracker = VehicleTracker()
+    for k in range(60):
+        t = k * 50_000_000
+        near, far = 40.0 - 0.75 * k, 55.0 - 0.5 * k  # 15 and 10 m/s
+        tracker.feed(RadarReading(t, 15.0, near, speeds=(15.0, 10.0), ranges=(near, far)))
+    a, b = tracker.tracks()
+    assert tracker.spawned == 2
+    assert a.speed_mps == pytest.approx(15.0, abs=0.1)
+    assert b.speed_mps == pytest.approx(10.0, abs=0.1)
+    assert a.confirmed and b.confirmed
+
+
+def test_leftover_speed_seeds_the_new_track() -> None:
+    tracker = VehicleTracker()
+    for k in range(3):
+        t = k * 50_000_000
+        tracker.feed(RadarReading(t, 20.0, 40.0 - k, speeds=(20.0, 12.0)))
+        tracker.feed(RadarReading(t + 1, None, None, ranges=(40.0 - k, 60.0 - 0.6 * k)))
+    far = tracker.tracks()[-1]
+    assert far.range_m == pytest.approx(60.0 - 1.2, abs=0.3)
+    assert far.speed_mps == pytest.approx(12.0, abs=0.5)  # the peak no track explained

@@ -138,6 +138,56 @@ class TestRadarContract(SensorContract):
 
     def assert_reconfigured(self, fake) -> None:  # type: ignore[no-untyped-def]
         assert fake.json_output and fake.units == "UM" and fake.sampling_rate == 20000
+        assert fake.reports == 2
+
+    @pytest.mark.parametrize("as_json", [True, False], ids=["json", "plain"])
+    def test_several_objects_strongest_first_capped_at_n(self, as_json: bool) -> None:
+        from lanecam.devices.fakes import RadarTarget
+
+        # magnitudes: the far truck returns more than the near car (order is by magnitude,
+        # not range); a third object is beyond the n = 2 the driver sets
+        with OPS243Fake(self.model) as fake:
+            fake.set_targets([RadarTarget(11.0, 12.0, magnitude=50.0),
+                              RadarTarget(9.0, 25.0, magnitude=80.0),
+                              RadarTarget(7.0, 31.0, magnitude=10.0)])
+            radar = OPS243Radar(SerialLink(fake.port, timeout=0.5),
+                                model=self.model,  # type: ignore[arg-type]
+                                settings=RadarSettings(json=as_json))
+            with radar:
+                s = _read_until(radar, lambda r: bool(r.speeds))
+                assert s.speeds == (9.0, 11.0)
+                if self.model == "OPS243-C":
+                    r = _read_until(radar, lambda r: bool(r.ranges))
+                    assert r.ranges == (25.0, 12.0)
+
+    def test_two_objects_at_one_speed_share_one_doppler_peak(self) -> None:
+        from lanecam.devices.fakes import RadarTarget
+
+        # a tailgating pair at 25 mph: one speed peak, two ranges (nearer = stronger)
+        with OPS243Fake(self.model) as fake:
+            fake.set_targets([RadarTarget(11.18, 30.5), RadarTarget(11.18, 20.0)])
+            radar = OPS243Radar(SerialLink(fake.port, timeout=0.5),
+                                model=self.model)  # type: ignore[arg-type]
+            with radar:
+                s = _read_until(radar, lambda r: bool(r.speeds))
+                assert s.speeds == (11.18,)
+                if self.model == "OPS243-C":
+                    r = _read_until(radar, lambda r: bool(r.ranges))
+                    assert r.ranges == (20.0, 30.5)
+
+    def test_one_report_per_measurement_keeps_the_single_object_form(self) -> None:
+        from lanecam.devices.fakes import RadarTarget
+
+        with OPS243Fake(self.model) as fake:
+            fake.set_targets([RadarTarget(-6.0, 8.0), RadarTarget(11.0, 20.0)])
+            link = SerialLink(fake.port, timeout=0.5)
+            radar = OPS243Radar(link, model=self.model,  # type: ignore[arg-type]
+                                settings=RadarSettings(reports=1))
+            with radar:
+                # the stronger (nearer) object is outbound and filtered: the next one reports
+                s = _read_until(radar, lambda r: bool(r.speeds))
+                assert s.speeds == (11.0,)
+                assert fake.reports == 1
 
     def test_fake_aliases_without_the_drivers_sampling_rate(self) -> None:
         # why the driver must select 20 ksps: at the 10 ksps power-on rate, 40 m/s wraps

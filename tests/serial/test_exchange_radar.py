@@ -20,10 +20,11 @@ INBOUND = (b"R+", b'{"DirectionFilter":"Inbound"}\r\n')
 MIN_SPEED = (b"R>0.5\r", b'{"RequiredMinSpeed":"0.500"}\r\n')
 MAX_SPEED = (b"R<45\r", b'{"RequiredMaxSpeed":"45.000"}\r\n')
 RANGE_UNITS = (b"uM", b'{"RangeUnits":"m"}\r\n')
+REPORTS = (b"O2", b'{"NumberOfReports":2}\r\n')
 JSON_ON = (b"OJ", b'{"OutputFeature":"JSON"}\r\n')
 
-CONFIG_A = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, JSON_ON]
-CONFIG_C = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, RANGE_UNITS, JSON_ON]
+CONFIG_A = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, REPORTS, JSON_ON]
+CONFIG_C = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, RANGE_UNITS, REPORTS, JSON_ON]
 
 
 def test_configure_ops243_a() -> None:
@@ -39,7 +40,7 @@ def test_configure_ops243_c_with_range_filters_and_plain_output() -> None:
              (b"R>1.25\r", b'{"RequiredMinSpeed":"1.250"}\r\n'),
              (b"R<60\r", b'{"RequiredMaxSpeed":"60.000"}\r\n'), RANGE_UNITS,
              (b"r>3\r", b'{"RequiredMinRange":"3.000"}\r\n'),
-             (b"r<40.5\r", b'{"RequiredMaxRange":"40.500"}\r\n'),
+             (b"r<40.5\r", b'{"RequiredMaxRange":"40.500"}\r\n'), REPORTS,
              (b"Oj", b'{"OutputFeature":"Plain"}\r\n')]
     with expected_exchange(pairs) as link:
         OPS243Radar(link, model="OPS243-C", settings=s).open()
@@ -68,8 +69,9 @@ def test_json_reports_are_stamped_with_the_injected_clock() -> None:
 
 
 def test_plain_numeric_reports() -> None:
-    s = RadarSettings(json=False)
-    pairs = [*CONFIG_C[:-1], (b"Oj", b'{"OutputFeature":"Plain"}\r\n'),
+    s = RadarSettings(json=False, reports=1)
+    pairs = [*CONFIG_C[:-2], (b"O1", b'{"NumberOfReports":1}\r\n'),
+             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'),
              (None, b"12.30\r\n"), (None, b"-4.00\r\n"), (None, b'"m",31.20\r\n'),
              (None, b"137.429, 3.6\r\n")]
     with expected_exchange(pairs) as link:
@@ -175,6 +177,72 @@ def test_every_sampling_rate_command(rate: int, cmd: bytes) -> None:
     top = min(45.0, 31.1 * rate / 10000 * 0.99)
     s = RadarSettings(sampling_rate_hz=rate, min_speed_mps=0.0, max_speed_mps=round(top, 2))
     pairs = [UNITS, (cmd, b"{}\r\n"), INBOUND, (b"R>0\r", b"{}\r\n"),
-             (f"R<{top:.2f}".rstrip("0").rstrip(".").encode() + b"\r", b"{}\r\n"), JSON_ON]
+             (f"R<{top:.2f}".rstrip("0").rstrip(".").encode() + b"\r", b"{}\r\n"), REPORTS,
+             JSON_ON]
     with expected_exchange(pairs) as link:
         OPS243Radar(link, model="OPS243-A", settings=s).open()
+
+
+# --- multi-object reports (On, n > 1) ---------------------------------------------------------
+def test_json_multi_object_reports_carry_every_speed_and_range() -> None:
+    # speeds signed (+ inbound), strongest first; ranges a separate list (FMCW spectrum)
+    pairs = [*CONFIG_C,
+             (None, b'{"speed":[11.18,-3.2]}\r\n'),
+             (None, b'{"range":[20.1,30.62],"unit":"m"}\r\n'),
+             (None, b'{"speed":[11.18]}\r\n'),
+             (None, b'{"speed":[9.5,8.25],"direction":"inbound"}\r\n')]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, clock=ManualClock(start_ns=7))
+        radar.open()
+        assert radar.read() == RadarReading(7, 11.18, None, "OPS243-C", (11.18, -3.2), ())
+        r = radar.read()
+        assert r.range_m == 20.1 and r.ranges == (20.1, 30.62) and r.speeds == ()
+        assert radar.read().speeds == (11.18,)
+        assert radar.read().speeds == (9.5, 8.25)
+
+
+def test_plain_multi_object_reports_split_on_commas() -> None:
+    s = RadarSettings(json=False, reports=3)
+    pairs = [*CONFIG_C[:-2], (b"O3", b'{"NumberOfReports":3}\r\n'),
+             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'),
+             (None, b"11.18,-3.20\r\n"), (None, b'"m",20.10,30.62,41.00\r\n'),
+             (None, b"12.30\r\n"), (None, b"1.0,2.0,3.0,4.0\r\n"), (None, b"5.5\r\n")]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link, settings=s)
+        radar.open()
+        assert radar.read().speeds == (11.18, -3.2)  # not (time, speed): no OT was sent
+        assert radar.read().ranges == (20.1, 30.62, 41.0)
+        assert radar.read().speeds == (12.3,)
+        with pytest.raises(ProtocolError, match="number of fields"):
+            radar.read()  # four objects from a radar set to report three
+        assert radar.read().speed_mps == 5.5
+        assert link.counters.protocol_errors == 1
+
+
+def test_multi_object_garbage_is_a_protocol_error() -> None:
+    pairs = [*CONFIG_C,
+             (None, b'{"speed":[11.0,"x"]}\r\n'), (None, b'{"range":[12.0,-1.0]}\r\n'),
+             (None, b'{"speed":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}\r\n'),
+             (None, b'{"speed":[11.0,70.0]}\r\n'), (None, b'{"speed":[10.0]}\r\n')]
+    with expected_exchange(pairs) as link:
+        radar = OPS243Radar(link)
+        radar.open()
+        for match in ("not a number", "outside", "more than 16", "beyond"):
+            with pytest.raises(ProtocolError, match=match):
+                radar.read()
+        assert radar.read().speeds == (10.0,)
+
+
+def test_reports_setting_is_checked_before_sending() -> None:
+    with expected_exchange([]) as link:
+        for bad in (0, 10, True, 2.0):
+            with pytest.raises(LimitError):
+                OPS243Radar(link, settings=RadarSettings(reports=bad))  # type: ignore[arg-type]
+
+
+def test_single_value_readings_fill_the_lists() -> None:
+    r = RadarReading(1, 3.0, 12.0)
+    assert r.speeds == (3.0,) and r.ranges == (12.0,)
+    assert RadarReading(1, None, None, speeds=(4.0, 5.0)).speed_mps == 4.0
+    with pytest.raises(ValueError):
+        RadarReading(1, 3.0, None, speeds=(4.0,))

@@ -65,6 +65,58 @@ def test_radar_line_parser_only_raises_protocol_error(line: bytes) -> None:
             assert v is None or abs(v) < 1e3
 
 
+# multi-object reports (On, n > 1): JSON lists, and plain lines of several values
+_json_lists = st.dictionaries(
+    st.sampled_from(["speed", "range", "direction", "unit", "magnitude"]),
+    st.one_of(_json_values, st.lists(_json_values, max_size=18)), max_size=4,
+).map(lambda d: json.dumps(d).encode())
+_plain_many = st.lists(
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(lambda f: f"{f:.2f}"),
+              st.sampled_from(['"m"', '"mps"', '"x"', "", "-", "1e999", '"'])),
+    min_size=1, max_size=12).map(lambda xs: ",".join(xs).encode())
+
+
+@FUZZ
+@given(st.one_of(_json_lists, _plain_many, _any_line), st.integers(1, 9))
+def test_radar_multi_object_parser_only_raises_protocol_error(line: bytes, reports: int) -> None:
+    COUNTS["ops243 multi-object line parser"] += 1
+    try:
+        got = parse_ops243_line(line, 0, reports=reports)
+    except ProtocolError:
+        return
+    assert isinstance(got, (RadarReading, dict))
+    if isinstance(got, RadarReading):
+        assert len(got.speeds) <= 16 and len(got.ranges) <= 16
+        if not line.lstrip().startswith(b"{"):
+            assert len(got.speeds) + len(got.ranges) <= reports
+        for v in (*got.speeds, *got.ranges):
+            assert abs(v) <= 310.8
+        assert got.speed_mps == (got.speeds[0] if got.speeds else None)
+        assert got.range_m == (got.ranges[0] if got.ranges else None)
+
+
+_speeds = st.lists(st.floats(-62.0, 62.0).map(lambda v: round(v, 2)), min_size=1, max_size=9)
+_ranges = st.lists(st.floats(0.0, 200.0).map(lambda v: round(v, 2)), min_size=1, max_size=9)
+
+
+@FUZZ
+@given(_speeds, _ranges, st.booleans())
+def test_radar_multi_object_reports_round_trip(speeds: list[float], ranges: list[float],
+                                               as_json: bool) -> None:
+    COUNTS["ops243 multi-object round trip"] += 1
+    n = max(len(speeds), len(ranges), 2)
+    if as_json:
+        sl = json.dumps({"speed": speeds}).encode()
+        rl = json.dumps({"range": ranges, "unit": "m"}).encode()
+    else:
+        sl = ",".join(f"{v:.2f}" for v in speeds).encode()
+        rl = ('"m",' + ",".join(f"{r:.2f}" for r in ranges)).encode()
+    got_s = parse_ops243_line(sl, 0, reports=n)
+    got_r = parse_ops243_line(rl, 0, reports=n)
+    assert isinstance(got_s, RadarReading) and isinstance(got_r, RadarReading)
+    assert list(got_s.speeds) == speeds and list(got_r.ranges) == ranges
+
+
 @FUZZ
 @given(st.one_of(st.binary(min_size=0, max_size=12),
                  st.binary(min_size=7, max_size=7).map(lambda b: b"\x59\x59" + b
@@ -142,7 +194,7 @@ def test_frame_decoder_accepts_any_bytes(data: bytes) -> None:
 
 UNITS = (b"UM", b'{"Units":"m-per-sec"}\r\n')
 CONFIG_A = [UNITS, (b"S2", b"{}\r\n"), (b"R+", b"{}\r\n"), (b"R>0.5\r", b"{}\r\n"),
-            (b"R<45\r", b"{}\r\n"), (b"OJ", b"{}\r\n")]
+            (b"R<45\r", b"{}\r\n"), (b"O2", b"{}\r\n"), (b"OJ", b"{}\r\n")]
 
 
 @STREAM
@@ -165,6 +217,30 @@ def test_radar_driver_never_loses_the_report_after_garbage(garbage: bytes, speed
             if link.exhausted:
                 break
         assert last is not None and last.speed_mps == round(speed, 2)
+
+
+@STREAM
+@given(st.one_of(st.binary(max_size=700), _any_line, _json_lists),
+       st.lists(st.floats(0.5, 45.0).map(lambda v: round(v, 2)), min_size=1, max_size=2))
+def test_radar_driver_never_loses_a_multi_object_report_after_garbage(
+        garbage: bytes, speeds: list[float]) -> None:
+    COUNTS["ops243 driver resync (garbage + multi-object line)"] += 1
+    valid = json.dumps({"speed": speeds}).encode()
+    with expected_exchange([*CONFIG_A, (None, garbage + b"\n" + valid + b"\r\n")],
+                           timeout=0.02) as link:
+        radar = OPS243Radar(link, model="OPS243-A")
+        radar.open()
+        last = None
+        for _ in range(len(garbage) + 3):
+            try:
+                last = radar.read()
+            except ProtocolError:
+                continue
+            except DeviceTimeoutError:
+                break
+            if link.exhausted:
+                break
+        assert last is not None and list(last.speeds) == speeds
 
 
 @STREAM

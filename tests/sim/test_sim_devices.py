@@ -6,14 +6,15 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sim_helpers import SCALE, simple_world
+from sim_helpers import SCALE, simple_world, with_camera
 
 from lanecam.clock import MONOTONIC, ManualClock
 from lanecam.devices.camera import Trigger
 from lanecam.devices.illuminators import GardasoftRT
+from lanecam.devices.rotators import ElliptecRotator
 from lanecam.devices.sensors import TF02_PRO, BenewakeLidar, LoopDetector, OPS243Radar
 from lanecam.devices.serial_link import SerialLink
-from lanecam.errors import DeviceTimeoutError, ProtocolError
+from lanecam.errors import ConfigError, DeviceTimeoutError, ProtocolError
 from lanecam.sim import SimCamera, Sun
 from lanecam.sim.devices import SimDevices
 
@@ -142,3 +143,75 @@ def test_sensors_on_simulated_time_follow_the_clock() -> None:
     for t, rng in ranges:  # stamped at most one tick (0.1 m at 10 m/s) after the report
         assert kin.range_at(t) - 0.01 <= rng <= kin.range_at(t) + 0.11
     assert all(r.speed_mps == pytest.approx(10.0) for r in readings if r.speed_mps is not None)
+
+
+def _mod180(deg: float) -> float:
+    """Signed distance of an analyzer angle from 0 modulo 180° (a polarizer's period)."""
+    return (deg + 90.0) % 180.0 - 90.0
+
+
+def test_rotator_angle_reaches_the_image() -> None:
+    """The Elliptec driver turns the fake mount; the camera renders each frame through the
+    angle the mount physically has at exposure start: windshield glare (s-polarized, i.e.
+    horizontal) passes at 0° and is blocked at 90°."""
+    world = with_camera(simple_world(sun=Sun(14.0, 175.0, "clear", 0.75), polarizer="rotatable",
+                                     speed_mps=0.2), height_m=1.3, pitch_deg=1.0)
+    epoch = MONOTONIC.now_ns()
+    with SimDevices(world, clock=MONOTONIC, epoch_ns=epoch, rotators=("cam0",)) as dev:
+        assert set(dev.ports) >= {"radar", "lidar", "illuminator", "rotator:cam0"}
+        cam = SimCamera(world, scale=SCALE, clock=MONOTONIC, epoch_ns=epoch,
+                        polarizer_source=dev.polarizer_source("cam0", offset_deg=20.0))
+        rot = ElliptecRotator(SerialLink(dev.ports["rotator:cam0"], baudrate=9600, timeout=0.5),
+                              offset_deg=20.0)
+        with cam, rot:
+            cam.configure({"exposure_time": 300e-6, "gain": 6.0})
+            cam.arm(Trigger.software())
+
+            def shot(angle: float):  # type: ignore[no-untyped-def]
+                assert _mod180(rot.move_to(angle) - angle) == pytest.approx(0.0, abs=0.01)
+                cam.trigger()
+                with cam.grab(2.0) as f:
+                    return cam.ground_truth(f.meta.frame_number)
+
+            s_pass = shot(0.0)
+            p_pass = shot(90.0)
+            assert dev.rotators["cam0"].angle_deg == pytest.approx(70.0, abs=0.01)  # mechanical
+    assert _mod180(s_pass.polarizer_deg) == pytest.approx(0.0, abs=0.01)
+    assert _mod180(p_pass.polarizer_deg - 90.0) == pytest.approx(0.0, abs=0.01)
+    gs = [f.glare_fraction for f in s_pass.faces]
+    gp = [f.glare_fraction for f in p_pass.faces]
+    assert gs and all(a > 0.2 for a in gs)
+    assert all(b < a / 4 for a, b in zip(gs, gp, strict=True))
+
+
+def test_no_rotators_unless_asked_and_only_for_known_cameras() -> None:
+    world = simple_world(polarizer="rotatable")
+    dev = SimDevices(world)
+    assert dev.rotators == {} and set(dev.ports) == {"radar", "lidar", "illuminator"}
+    with pytest.raises(ConfigError):
+        dev.polarizer_source("cam0")
+    with pytest.raises(ConfigError):
+        SimDevices(world, rotators=("cam9",))
+
+
+def test_a_frame_exposed_mid_move_sees_the_intermediate_angle() -> None:
+    clock = ManualClock()
+    world = simple_world(polarizer="rotatable", speed_mps=0.2)
+    with SimDevices(world, clock=clock, rotators=("cam0",)) as dev:
+        fake = dev.rotators["cam0"]
+        cam = SimCamera(world, scale=SCALE, clock=clock, epoch_ns=0,
+                        polarizer_source=dev.polarizer_source(cam_name := "cam0"))
+        assert cam.pose.name == cam_name
+        with cam, SerialLink(dev.ports["rotator:cam0"], baudrate=9600, timeout=0.5) as lk:
+            cam.arm(Trigger.software())
+            lk.write(b"0ma00008C00")  # Elliptec absolute move 0 → 90°
+            for _ in range(2000):
+                if fake.moving:
+                    break
+                threading.Event().wait(0.001)
+            move = fake.moves[-1]
+            clock.advance((move.arrive_ns - move.start_ns) / 2e9)
+            cam.trigger()
+            with cam.grab(1.0) as f:
+                truth = cam.ground_truth(f.meta.frame_number)
+    assert truth.polarizer_deg == pytest.approx(45.0, abs=0.5)

@@ -13,6 +13,7 @@ or pass ``target=callable`` returning a :class:`RadarTarget` / :class:`LidarTarg
 
 from .base import PtyFake
 from .benewake import BenewakeFake, LidarTarget, command_frame, data_frame
+from .elliptec import ElliptecFake, ElliptecMove
 from .gardasoft import ChannelState, GardasoftRTFake
 from .ops243 import OPS243Fake, RadarTarget
 
@@ -26,4 +27,6 @@ __all__ = [
     "command_frame",
     "GardasoftRTFake",
     "ChannelState",
+    "ElliptecFake",
+    "ElliptecMove",
 ]

@@ -11,6 +11,23 @@ Modelled from the OPS243 user manual UM-003 (pages cited in ``docs/../hw_protoco
   positive = inbound; the -C also reports range (``"m",12.3`` in plain mode);
 * Doppler aliasing: a target faster than the sampling rate's limit is reported wrapped,
   which is why the driver must select a fast enough rate;
+* ``On`` (n = 1..9, OPS242 manual OPS-UM-001-C p.8 "Number Reports"; hw_protocols.md §1.1)
+  reports up to n objects per measurement.  Order: strongest signal magnitude first (manual:
+  "strongest first"; the AN-010 command catalogue in banshee-data/velocity.report
+  ``internal/radar/commands.go`` lists ``Ov`` "restore speed report ordering by signal
+  magnitude", i.e. magnitude order is the default, ``OV``/``O/`` re-order by value — not
+  modelled).  A target's magnitude is its :attr:`RadarTarget.magnitude`, or, when that is
+  None, ASSUMED ∝ 1/range² (a nearer vehicle returns more; targets without a range keep the
+  callable's order).  Speeds and ranges come from separate spectra: targets whose speeds fall
+  in the same Doppler FFT bin (resolution = max speed / (buffer/2): 0.0607 m/s at 10 ksps,
+  1024 samples, the ``??`` reply) give one speed peak (ASSUMED: the stronger one is
+  reported), so a tailgating pair at one speed reports one speed and two ranges.  With n > 1
+  every report is a list, also for one object (ASSUMED): JSON ``{"speed":[11.18,-3.2]}``
+  (signed, + inbound, no ``direction`` key; [3P] openflight ``ops243.py`` reads array
+  values' signs) and ``{"range":[20.1,30.6],"unit":"m"}``; plain ``11.18,-3.20`` and
+  ``"m",20.10,30.60`` (ASSUMED shapes).  With n = 1 the output is the single-object form
+  above, for the strongest object that passes the filters.  The ``On`` acknowledgement
+  ``{"NumberOfReports":n}`` is this fake's assumption;
 * unknown commands get no reply (assumption: nothing documented).
 """
 
@@ -18,7 +35,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...clock import MONOTONIC, Clock
@@ -51,10 +68,20 @@ def max_speed_for_rate(sampling_rate_hz: int) -> float:
 
 @dataclass(frozen=True)
 class RadarTarget:
-    """What the radar sees: approach speed (m/s, + = inbound) and range (m, -C only)."""
+    """What the radar sees: approach speed (m/s, + = inbound), range (m, -C only) and signal
+    magnitude (arbitrary units; None: ASSUMED ∝ 1/range², see the module notes)."""
 
     speed_mps: float
     range_m: float | None = None
+    magnitude: float | None = None
+
+    @property
+    def strength(self) -> float:
+        if self.magnitude is not None:
+            return self.magnitude
+        if self.range_m is not None:
+            return 1e4 / max(self.range_m, 0.5) ** 2
+        return 0.0
 
 
 class OPS243Fake(PtyFake):
@@ -62,8 +89,9 @@ class OPS243Fake(PtyFake):
 
     Args:
         model: ``"OPS243-A"`` (Doppler) or ``"OPS243-C"`` (Doppler + FMCW range).
-        target: a callable returning the current :class:`RadarTarget` or ``None`` (nothing in
-            view); the lane simulator passes one.  Or call :meth:`set_target`.
+        target: a callable returning the current :class:`RadarTarget`, a sequence of them
+            (several objects in view) or ``None`` (nothing in view); the lane simulator passes
+            one.  Or call :meth:`set_target` / :meth:`set_targets`.
         buffer_size: FFT buffer (samples); report period = buffer_size / sampling rate.
     """
 
@@ -71,7 +99,7 @@ class OPS243Fake(PtyFake):
         self,
         model: str = "OPS243-C",
         *,
-        target: Callable[[], RadarTarget | None] | None = None,
+        target: Callable[[], RadarTarget | Sequence[RadarTarget] | None] | None = None,
         buffer_size: int = 1024,
         clock: Clock = MONOTONIC,
     ) -> None:
@@ -81,7 +109,7 @@ class OPS243Fake(PtyFake):
         self.model = model
         self.buffer_size = buffer_size
         self._source = target
-        self._static: RadarTarget | None = None
+        self._static: tuple[RadarTarget, ...] = ()
         self._rx = bytearray()
         self.commands: list[str] = []  # every command executed, in order
         self.silent = False  # True: the sensor stops reporting (fault injection)
@@ -91,11 +119,16 @@ class OPS243Fake(PtyFake):
     def set_target(self, speed_mps: float, range_m: float | None = None) -> None:
         """A target approaching at ``speed_mps`` (m/s, negative = outbound) at ``range_m``."""
         with self._lock:
-            self._static = RadarTarget(speed_mps, range_m)
+            self._static = (RadarTarget(speed_mps, range_m),)
+
+    def set_targets(self, targets: Sequence[RadarTarget]) -> None:
+        """Several objects in view (reported strongest first, up to the ``On`` setting)."""
+        with self._lock:
+            self._static = tuple(targets)
 
     def clear_target(self) -> None:
         with self._lock:
-            self._static = None
+            self._static = ()
 
     def inject(self, data: bytes) -> None:
         """Put raw bytes on the wire (line noise, truncated lines)."""
@@ -111,6 +144,7 @@ class OPS243Fake(PtyFake):
         self.max_speed = 0.0  # 0 = no upper filter
         self.min_range = 0.0
         self.max_range = 0.0
+        self.reports = 1  # On: objects per measurement (power-on default 1)
         self._next_ns: int | None = None
 
     def _on_power_on(self) -> None:
@@ -165,6 +199,9 @@ class OPS243Fake(PtyFake):
         elif cmd in ("OJ", "Oj"):
             self.json_output = cmd == "OJ"
             self._ack({"OutputFeature": "JSON" if self.json_output else "Plain"})
+        elif len(cmd) == 2 and cmd[0] == "O" and cmd[1] in "123456789":
+            self.reports = int(cmd[1])
+            self._ack({"NumberOfReports": self.reports})
         elif cmd in ("R+", "R-", "R|"):
             self.direction = cmd[1]
             word = {"+": "Inbound", "-": "Outbound", "|": "Both"}[cmd[1]]
@@ -178,10 +215,13 @@ class OPS243Fake(PtyFake):
             self._ack({"Version": "1.3.1"})
         # anything else: silently ignored (no documented error reply)
 
-    def _target(self) -> RadarTarget | None:
-        if self._source is not None:
-            return self._source()
-        return self._static
+    def _targets(self) -> list[RadarTarget]:
+        """Objects in view, strongest first (stable for equal magnitudes)."""
+        got = self._source() if self._source is not None else self._static
+        if got is None:
+            return []
+        seen = [got] if isinstance(got, RadarTarget) else list(got)
+        return sorted(seen, key=lambda t: -t.strength)
 
     def _on_tick(self, now_ns: int) -> None:
         period_ns = int(1e9 * self.buffer_size / self.sampling_rate)
@@ -191,31 +231,61 @@ class OPS243Fake(PtyFake):
         if now_ns < self._next_ns:
             return
         self._next_ns += period_ns * max(1, (now_ns - self._next_ns) // period_ns + 1)
-        tgt = self._target()
-        if tgt is None or self.silent:
+        if self.silent:
             return
         vmax = max_speed_for_rate(self.sampling_rate)
-        speed = tgt.speed_mps
-        if abs(speed) > vmax:  # Doppler aliasing wraps the speed into (-vmax, vmax]
-            speed = math.remainder(speed, 2 * vmax)
-        inbound = speed >= 0
-        if (self.direction == "+" and not inbound) or (self.direction == "-" and inbound):
+        speed_bin = vmax / (self.buffer_size / 2)  # Doppler FFT resolution (m/s)
+        passing: list[tuple[float, RadarTarget]] = []  # (reported speed m/s, target)
+        for tgt in self._targets():
+            speed = tgt.speed_mps
+            if abs(speed) > vmax:  # Doppler aliasing wraps the speed into (-vmax, vmax]
+                speed = math.remainder(speed, 2 * vmax)
+            inbound = speed >= 0
+            if (self.direction == "+" and not inbound) or (self.direction == "-" and inbound):
+                continue
+            if abs(speed) < self.min_speed or (self.max_speed and abs(speed) > self.max_speed):
+                continue
+            passing.append((speed, tgt))
+        if not passing:
             return
-        if abs(speed) < self.min_speed or (self.max_speed and abs(speed) > self.max_speed):
-            return
+        n = self.reports
+        speeds: list[float] = []
+        for speed, _ in passing:  # one peak per FFT bin: a weaker object in it adds nothing
+            if all(abs(speed - s) >= speed_bin for s in speeds):
+                speeds.append(speed)
+        ranges: list[float] = []
+        if self.model == "OPS243-C":
+            for _, tgt in passing:
+                r = tgt.range_m
+                if r is None or (self.min_range and r < self.min_range) or \
+                        (self.max_range and r > self.max_range):
+                    continue
+                ranges.append(r)
         factor = _UNITS[self.units][1]
-        shown = speed * factor
+        if n == 1:  # the single-object output, for the strongest object
+            shown = speeds[0] * factor
+            if self.json_output:
+                self._send(json.dumps({"speed": round(abs(shown), 2),
+                                       "direction": "inbound" if shown >= 0 else "outbound"}
+                                      ).encode() + b"\r\n")
+            else:
+                self._send(f"{shown:.2f}\r\n".encode())
+            tgt = passing[0][1]  # its range, if it passes the range filters
+            if ranges and tgt.range_m is not None and ranges[0] == tgt.range_m:
+                self._send_ranges(ranges[:1], single=True)
+            return
+        shown_all = [v * factor for v in speeds[:n]]
         if self.json_output:
-            self._send(json.dumps({"speed": round(abs(shown), 2),
-                                   "direction": "inbound" if inbound else "outbound"}).encode()
+            self._send(json.dumps({"speed": [round(v, 2) for v in shown_all]}).encode()
                        + b"\r\n")
         else:
-            self._send(f"{shown:.2f}\r\n".encode())
-        if self.model == "OPS243-C" and tgt.range_m is not None:
-            r = tgt.range_m
-            if (self.min_range and r < self.min_range) or (self.max_range and r > self.max_range):
-                return
-            if self.json_output:
-                self._send(json.dumps({"range": round(r, 2), "unit": "m"}).encode() + b"\r\n")
-            else:
-                self._send(f'"m",{r:.2f}\r\n'.encode())
+            self._send(",".join(f"{v:.2f}" for v in shown_all).encode() + b"\r\n")
+        if ranges:
+            self._send_ranges(ranges[:n], single=False)
+
+    def _send_ranges(self, ranges: list[float], *, single: bool) -> None:
+        if self.json_output:
+            value: object = round(ranges[0], 2) if single else [round(r, 2) for r in ranges]
+            self._send(json.dumps({"range": value, "unit": "m"}).encode() + b"\r\n")
+        else:
+            self._send(('"m",' + ",".join(f"{r:.2f}" for r in ranges)).encode() + b"\r\n")
