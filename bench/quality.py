@@ -30,6 +30,7 @@ from lanecam.quality import (
     region_stats_many,
     stokes,
 )
+from lanecam.quality.dofp import AnalysisImage, analysis_image
 
 H, W = 2048, 2448
 N_FRAMES = 8
@@ -189,6 +190,7 @@ def main() -> None:
     frame_bytes = frames[0].nbytes
     big = np.ones((512 << 20) // 8, np.uint64)
     out = StokesImages.empty(frames[0].shape)
+    dofp_out = AnalysisImage.empty(frames[0].shape, np.uint8, 8)
     ranker = BurstRanker(top_k=3, face_finder=None)
     burst = burst_of(frames)
     arrays = [fr.array for fr in burst]
@@ -204,6 +206,8 @@ def main() -> None:
         "read": lambda r: _read_all(big),
         "stokes": lambda r: stokes(frame(r), LAYOUT_SFNC, out=out),
         "stokes_np": lambda r: numpy_stokes(frame(r)),
+        "dofp": lambda r: analysis_image(frame(r), LAYOUT_SFNC, occupant_rois(512), bit_depth=8,
+                                         out=dofp_out),
     }
     for side, rr in rois.items():
         pipelines[f"rank{side}"] = lambda r, rr=rr: ranker.rank(burst, rr)
@@ -219,6 +223,7 @@ def main() -> None:
         ("(d) memory-read floor", floor, f"lanecam = {lc[0] / floor[0]:.1f}× floor"),
         ("Stokes+DoLP+AoLP+I_min/max, lanecam", st, "1.0×"),
         ("Stokes+DoLP+AoLP+I_min/max, numpy", sn, f"{sn[0] / st[0]:.1f}× slower"),
+        ("DoFP analysis image, 4 ROIs 512²", t["dofp"], f"{t['dofp'][0] / st[0]:.2f}× Stokes"),
     ]
     for side in rois:
         mp = 16 * 4 * side * side / 1e6

@@ -102,6 +102,8 @@ class LaneCamera:
     #: its eye-safety interlock — before the frame is triggered; without a controller the
     #: pulse is written into ``camera.illumination`` (a camera that models its own lamp).
     illuminator: Illuminator | None = None
+    #: a polarization-mosaic camera's per-ROI choices so far (``"i_min"`` / ``"single"``)
+    dofp_choices: Counter[str] = field(default_factory=Counter)
     #: per burst (recent 16), per frame: the settings used and the metered face level (DN8,
     #: None when no face was found) — numbers only, for diagnostics and tests
     history: deque[list[tuple[ExposureSettings, float | None]]] = field(
@@ -195,7 +197,8 @@ class Lane:
         self._analysis_q: queue.Queue[_Job] = queue.Queue(maxsize=queue_size)
         self._track_lock = threading.Lock()
         self._handled: set[int] = set()
-        self._planned: deque[Track] = deque(maxlen=16)  # recent captures, for de-duplication
+        # recent captures (track, burst): de-duplication, and one burst at a time
+        self._planned: deque[tuple[Track, BurstPlan]] = deque(maxlen=16)
         self.duplicate_gate_m = duplicate_gate_m
         self._seq = 0
         self._stop = threading.Event()
@@ -217,6 +220,11 @@ class Lane:
             self.face_meter.warm_up()
         for lc in self.cameras:
             lc.camera.open()
+            layout, _ = self._view(lc)
+            if layout is not None:  # the mosaic kernels too (seconds of JIT on a cold cache)
+                from .quality.dofp import warm_up as warm_dofp
+
+                warm_dofp(layout)
         for s in self.sensors:  # stale readings would carry the wrong time: drop them
             flush = getattr(s, "flush", None)
             if flush is not None:
@@ -317,8 +325,12 @@ class Lane:
 
     def _consider(self, track: Track, now: int) -> None:
         sched = self.cameras[0].scheduler
-        for other in self._planned:  # the tracker may carry one vehicle twice for a while
-            if abs(other.predict(now)[0] - track.predict(now)[0]) < self.duplicate_gate_m:
+        # the tracker may carry one vehicle twice for a while (e.g. readings delayed on a busy
+        # host look like a range jump): a track within the gate of a captured vehicle's *live*
+        # estimate is that vehicle — its plan-time snapshot, extrapolated for seconds, may be
+        # metres off.  A real tailgater is a vehicle length or more behind (≥ ~3 m).
+        for other, _ in self._planned:
+            if abs(self._predict(other, now)[0] - track.predict(now)[0]) < self.duplicate_gate_m:
                 self._handled.add(track.id)
                 self.stats.faults["duplicate_track"] += 1
                 return
@@ -331,8 +343,13 @@ class Lane:
             return
         if (plan.start_ns - now) / 1e9 > self.plan_lead_s:
             return
+        later = self._after_leader(track, plan, now)
+        if later is not None:
+            plan = later
+            if (plan.start_ns - now) / 1e9 > self.plan_lead_s:
+                return
         self._handled.add(track.id)
-        self._planned.append(track)
+        self._planned.append((track, plan))
         job = _Job(self._next_seq(), track, plan, now)
         log.info("vehicle %s-%d: track %d at %.1f m, %.1f m/s; %d frames from %+.3f s",
                  self.lane_id, job.seq, track.id, track.range_m, track.speed_mps,
@@ -346,6 +363,91 @@ class Lane:
                 self._busy -= 1
             self.stats.faults["capture_queue_full"] += 1
             self._emit_failed(job.seq, track, now, "capture queue full")
+
+    #: The planner's picture of a vehicle ahead it cannot measure beyond its front (ASSUMED,
+    #: a large passenger car — SUV-like, cf. the simulator's classes): a body up to the belt
+    #: line, a narrower cabin above it from ``LEADER_CABIN[2]`` behind the front to the rear,
+    #: and a length capped by the measured front-to-front gap less half a metre of air.
+    LEADER_BODY = (1.9, 1.1)  # width, belt-line height (m)
+    LEADER_CABIN = (1.45, 1.75, 1.0)  # width, roof height, start behind the front (m)
+    LEADER_LENGTH_M = 4.8
+    #: Face centre height of the vehicle behind (ASSUMED: a sedan's front row, the lowest
+    #: common case, so the longest occlusion).
+    FOLLOWER_FACE_M = 1.2
+    _CLEAR_STEP_NS = 20_000_000
+
+    def _after_leader(self, track: Track, plan: BurstPlan, now: int) -> BurstPlan | None:
+        """``plan`` moved later (or None to keep it) for a vehicle behind another.
+
+        The burst starts no earlier than (1) one frame interval after the last planned burst's
+        last frame — the capture thread films one vehicle at a time, so an overlapping start
+        would only fire overdue frames in a clump — and (2) the first instant (20 ms steps) at
+        which the nearest tracked vehicle ahead, modelled as :data:`LEADER_BODY` /
+        :data:`LEADER_CABIN` boxes from its tracked front, no longer hides the line of sight
+        from the first camera to at least one front-row face of this one.  The burst still
+        ends at the window's near edge; if the face stays hidden all the way, only (1)
+        applies (a partly hidden face beats no frames).
+        """
+        lc = self.cameras[0]
+        start = plan.start_ns
+        for _, prev in self._planned:
+            if prev.frame_times_ns:
+                start = max(start, prev.frame_times_ns[-1] + round(prev.interval_s * 1e9))
+        r_now = track.predict(now)[0]
+        with self._track_lock:
+            ahead = [t for t in self.tracker.tracks(now)
+                     if t.id != track.id and t.range_m < r_now - self.duplicate_gate_m]
+        if ahead:
+            leader = max(ahead, key=lambda t: t.range_m)
+            t = start
+            while t <= plan.window_near_ns and self._hidden(lc.model, track, leader, t):
+                t += self._CLEAR_STEP_NS
+            if t <= plan.window_near_ns:
+                start = t
+        if start <= plan.start_ns:
+            return None
+        try:
+            return lc.scheduler.plan(track, start)
+        except LimitError:
+            return None  # no time left in the window after the leader: capture as planned
+
+    def _hidden(self, camera: CameraModel, track: Track, leader: Track, t_ns: int) -> bool:
+        """Whether ``leader`` (assumed shape) blocks the camera's view of every front-row face
+        of ``track`` at ``t_ns``."""
+        rf, rl = track.predict(t_ns)[0], leader.predict(t_ns)[0]
+        length = min(self.LEADER_LENGTH_M, rf - rl - 0.5)
+        if length <= 0:
+            return False
+        x0 = self.cabin.vehicle_lateral_m
+        (bw, belt), (cw, roof, c0) = self.LEADER_BODY, self.LEADER_CABIN
+        boxes = [((x0 - bw / 2, 0.0, rl), (x0 + bw / 2, belt, rl + length))]
+        if c0 < length:
+            boxes.append(((x0 - cw / 2, belt, rl + c0), (x0 + cw / 2, roof, rl + length)))
+        eye = camera.position
+        for seat, (row, x) in SEAT_ROWS.items():
+            if row != 0:
+                continue
+            face = np.array([x0 + x, self.FOLLOWER_FACE_M, rf + self.cabin.face_setback_m])
+            if not any(self._segment_hits_box(eye, face, lo, hi) for lo, hi in boxes):
+                return False
+        return True
+
+    @staticmethod
+    def _segment_hits_box(p0: np.ndarray, p1: np.ndarray, lo: Sequence[float],
+                          hi: Sequence[float]) -> bool:
+        """Whether the segment p0→p1 passes through the axis-aligned box [lo, hi] (slabs)."""
+        t0, t1 = 0.0, 1.0
+        for k in range(3):
+            d = float(p1[k] - p0[k])
+            if abs(d) < 1e-12:
+                if not lo[k] <= p0[k] <= hi[k]:
+                    return False
+                continue
+            a, b = (lo[k] - p0[k]) / d, (hi[k] - p0[k]) / d
+            t0, t1 = max(t0, min(a, b)), min(t1, max(a, b))
+            if t0 > t1:
+                return False
+        return True
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -408,12 +510,13 @@ class Lane:
                     k += f.meta.skipped_before
                     when = fired[min(k, len(fired) - 1)]
                     k += 1
+                    rng, _ = self._predict(job.track, when)
+                    f = self._develop(lc, f, rng, self.cabin)
                     moved = f.detach(self._frame_pool(f))
                     if moved is None:
                         self.stats.faults["pool_full"] += 1
                         continue
-                    rng, _ = self._predict(job.track, when)
-                    rois.append(occupant_rois(lc.model, rng, self.cabin))
+                    rois.append(occupant_rois(self._view(lc)[1], rng, self.cabin))
                     frames.append(moved)
             except BaseException:
                 for f in frames:
@@ -567,12 +670,14 @@ class Lane:
             """Fit the cabin to every face found so far; keep the meter's faces in place."""
             assert meter is not None
             boxes = meter.found()
-            items = [(self.cameras[k[0]].model, self._predict(track, w)[0], SEATS[k[1]], boxes[k])
+            items = [(self._view(self.cameras[k[0]])[1], self._predict(track, w)[0],  # type: ignore[index]
+                      SEATS[k[1]], boxes[k])  # type: ignore[index]
                      for k, w in found_at.items()]  # type: ignore[index]
             cabin[0] = fit_cabin(self.cabin, items)
             for k, w in found_at.items():
                 ci, seat = k  # type: ignore[misc]
-                meter.rebase(k, occupant_rois(self.cameras[ci].model, self._predict(track, w)[0],
+                meter.rebase(k, occupant_rois(self._view(self.cameras[ci])[1],
+                                              self._predict(track, w)[0],
                                               cabin[0])[seat])
 
         def grab(i: int, meter_it: bool) -> list[FaceMeasurement]:
@@ -590,7 +695,8 @@ class Lane:
                     if pending[i]:
                         when = pending[i].pop(0)
                 rng, _ = self._predict(track, when)
-                roi = occupant_rois(lc.model, rng, cabin[0])
+                f = self._develop(lc, f, rng, cabin[0])
+                roi = occupant_rois(self._view(lc)[1], rng, cabin[0])
                 if meter_it and meter is not None and not pending[i]:
                     seat = [((i, s), roi[s]) for s in lc.meter_seats if s < len(roi)]
                     faces = meter.measure(f.array, seat, bit_depth=bit_depth_of(f))
@@ -668,7 +774,7 @@ class Lane:
             raise
         if found_at:  # every frame's ROIs from the cabin measured on the faces
             for i, lc in enumerate(self.cameras):
-                rois[i] = [occupant_rois(lc.model, self._predict(track, w)[0], cabin[0])
+                rois[i] = [occupant_rois(self._view(lc)[1], self._predict(track, w)[0], cabin[0])
                            for w in whens[i]]
         if meter is not None:  # rank each metered seat on its face, not on its whole ROI
             for i in range(n_cam):
@@ -683,6 +789,45 @@ class Lane:
                 lc.history.append([(s, level) for s, level in logs[i]])
             job.bursts.append((lc, Burst(lc.camera.id, frames[i], requested=plan.frame_count),
                                rois[i]))
+
+    def _view(self, lc: LaneCamera) -> tuple[Any, CameraModel]:
+        """(polarization-mosaic layout or None, the camera model of the frames the lane
+        analyses).  A mosaic camera's frames are developed at capture (:meth:`_develop`) into
+        half-resolution analysis images: the same lens seen through half the pixels."""
+        layout = lc.camera.profile.polarization_layout if lc.camera.is_open else None
+        if layout is None:
+            return None, lc.model
+        return layout, lc.model.scaled(0.5)
+
+    def _develop(self, lc: LaneCamera, frame: Frame, range_m: float, cabin: CabinModel) -> Frame:
+        """A polarization-mosaic frame → its analysis image (:func:`~lanecam.quality.dofp.analysis_image`):
+        per occupant ROI the Stokes I_min image where the measured glare is strongly polarized,
+        else the analyzer channel that blocks it, told from the glass's own p-polarization by
+        the glare angle the geometry predicts.  The raw frame is released; other frames pass."""
+        layout, _ = self._view(lc)
+        if layout is None:
+            return frame
+        from .quality.dofp import analysis_image
+
+        try:
+            ctrl = lc.polarization or PolarizationController()
+            try:
+                glare: float | None = ctrl.glare_angle(
+                    lc.model, range_m + lc.scheduler.geometry.face_setback_m,
+                    vehicle_lateral_m=cabin.vehicle_lateral_m)
+            except LimitError:  # normal incidence: no plane of incidence
+                glare = None
+            raw = frame.array
+            depth = bit_depth_of(frame) or (8 if raw.dtype == np.uint8 else 16)
+            ai = analysis_image(raw, layout, occupant_rois(lc.model, range_m, cabin),
+                                bit_depth=depth, controller=ctrl, glare_deg=glare)
+            del raw
+        finally:
+            frame.release()
+        lc.dofp_choices.update(c for c in ai.choices if c is not None)
+        h, w = ai.image.shape
+        return Frame(ai.image, replace(frame.meta, width=w, height=h,
+                                       pixel_format="Mono8" if depth == 8 else f"Mono{depth}"))
 
     def _frame_pool(self, frame: Frame) -> BufferPool:
         need = frame.array.nbytes
@@ -828,10 +973,12 @@ class Lane:
                     "quality": round(float(cand.score), 2), "outcome": outcome})
             except LanecamError as exc:
                 self.stats.faults[f"vault:{type(exc).__name__}"] += 1
+        # the face box in sensor pixels (a mosaic camera's analysis image has half of them)
+        k = 2 if self._view(lc)[0] is not None else 1
         return OccupantResult(index, lc.camera.id, int(cand.roi.frame_number),
                               round(float(cand.score), 2), True, outcome, round(d.score, 4),
                               d.threshold, d.fmr, record, reason,
-                              box=tuple(int(v) for v in cand.face.box))
+                              box=tuple(int(v) * k for v in cand.face.box))
 
     # ------------------------------------------------------------------ output
     def _emit_failed(self, seq: int, track: Track, now: int, error: str, docs: int = 0) -> None:

@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -83,7 +83,7 @@ from ..errors import LimitError
 from .kernels import Roi, full_scale
 from .polarization import StokesImages, stokes, validate_layout
 
-__all__ = ["ANALYZER_ANGLES", "AnalysisImage", "analysis_image", "scale_roi"]
+__all__ = ["ANALYZER_ANGLES", "AnalysisImage", "analysis_image", "scale_roi", "warm_up"]
 
 ANALYZER_ANGLES = (0, 45, 90, 135)
 """The mosaic's analyzer angles (degrees), in the order of :func:`validate_layout`'s rows."""
@@ -129,7 +129,7 @@ class AnalysisImage:
     dolp: tuple[float, ...] = ()
     aolp_deg: tuple[float, ...] = ()
     channels_deg: tuple[int | None, ...] = ()
-    channel_deg: int = field(default=90)
+    channel_deg: int = 90
 
     @classmethod
     def empty(cls, shape: tuple[int, int], dtype: type | np.dtype = np.uint8,
@@ -141,24 +141,39 @@ class AnalysisImage:
 
 
 # --------------------------------------------------------------------------------- kernels
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, parallel=True)
 def _roi_sums(s0, s1, s2, boxes, sums):
-    """``sums[k] = (ΣS0, ΣS1, ΣS2)`` (float64) over box k = (y0, y1, x0, x1), super-pixels."""
-    for k in range(boxes.shape[0]):
+    """``sums[k] = (ΣS0, ΣS1, ΣS2)`` (float64) over box k = (y0, y1, x0, x1) of the
+    super-pixel grid; the rows of all boxes in parallel."""
+    n = boxes.shape[0]
+    first = np.zeros(n + 1, np.int64)
+    for k in range(n):
+        first[k + 1] = first[k] + boxes[k, 1] - boxes[k, 0]
+    part = np.zeros((first[n], 3))
+    for t in prange(first[n]):
+        k = 0
+        while first[k + 1] <= t:
+            k += 1
+        j = boxes[k, 0] + t - first[k]
+        r0 = s0[j]
+        r1 = s1[j]
+        r2 = s2[j]
         a = 0.0
         b = 0.0
         c = 0.0
-        for j in range(boxes[k, 0], boxes[k, 1]):
-            r0 = s0[j]
-            r1 = s1[j]
-            r2 = s2[j]
-            for i in range(boxes[k, 2], boxes[k, 3]):
-                a += r0[i]
-                b += r1[i]
-                c += r2[i]
-        sums[k, 0] = a
-        sums[k, 1] = b
-        sums[k, 2] = c
+        for i in range(boxes[k, 2], boxes[k, 3]):
+            a += r0[i]
+            b += r1[i]
+            c += r2[i]
+        part[t, 0] = a
+        part[t, 1] = b
+        part[t, 2] = c
+    for k in range(n):
+        for q in range(3):
+            acc = 0.0
+            for t in range(first[k], first[k + 1]):
+                acc += part[t, q]
+            sums[k, q] = acc
 
 
 @njit(nogil=True, cache=True, parallel=True)
@@ -183,49 +198,41 @@ def _frame_sums(s0, s1, s2):
 
 
 @njit(nogil=True, cache=True, parallel=True)
-def _fill_channel(raw, dy, dx, out, vmax):
-    """``out[j, i] = raw[2j + dy, 2i + dx]`` over the whole image; returns samples > vmax."""
+def _fill(raw, pos, bg, boxes, modes, imin, out, vmax):
+    """One pass over the output rows (in parallel): the background channel ``bg`` (index into
+    ``pos``), then each box k in order — rounded I_min where ``modes[k] < 0``, else channel
+    ``modes[k]``.  Returns how many written values exceeded ``vmax``."""
+    top = np.float32(vmax)
     bad = 0
     for j in prange(out.shape[0]):
-        src = raw[2 * j + dy]
-        dst = out[j]
         n = 0
+        dst = out[j]
+        src = raw[2 * j + pos[bg, 0]]
+        dx = pos[bg, 1]
         for i in range(dst.shape[0]):
             v = src[2 * i + dx]
             n += v > vmax
             dst[i] = v
+        for k in range(boxes.shape[0]):
+            if j < boxes[k, 0] or j >= boxes[k, 1]:
+                continue
+            m = modes[k]
+            if m < 0:
+                row = imin[j]
+                for i in range(boxes[k, 2], boxes[k, 3]):
+                    f = row[i] + np.float32(0.5)  # I_min ≥ 0 (floored by the Stokes kernel)
+                    if f >= top + np.float32(1.0):
+                        n += 1
+                        f = top
+                    dst[i] = np.uint32(f)
+            else:
+                src2 = raw[2 * j + pos[m, 0]]
+                dx2 = pos[m, 1]
+                for i in range(boxes[k, 2], boxes[k, 3]):
+                    v = src2[2 * i + dx2]
+                    n += v > vmax
+                    dst[i] = v
         bad += n
-    return bad
-
-
-@njit(nogil=True, cache=True)
-def _fill_box_channel(raw, dy, dx, out, y0, y1, x0, x1, vmax):
-    """One channel into ``out[y0:y1, x0:x1]``; returns samples > vmax."""
-    bad = 0
-    for j in range(y0, y1):
-        src = raw[2 * j + dy]
-        dst = out[j]
-        for i in range(x0, x1):
-            v = src[2 * i + dx]
-            bad += v > vmax
-            dst[i] = v
-    return bad
-
-
-@njit(nogil=True, cache=True)
-def _fill_box_imin(imin, out, y0, y1, x0, x1, vmax):
-    """Rounded I_min (already ≥ 0) into ``out[y0:y1, x0:x1]``; returns values > vmax."""
-    bad = 0
-    top = np.float32(vmax)
-    for j in range(y0, y1):
-        src = imin[j]
-        dst = out[j]
-        for i in range(x0, x1):
-            v = src[i] + np.float32(0.5)
-            if v >= top + np.float32(1.0):
-                bad += 1
-                v = top
-            dst[i] = np.uint32(v)
     return bad
 
 
@@ -296,7 +303,7 @@ def analysis_image(
     Raises :class:`LimitError` for a wrong dtype/shape/``bit_depth``, a negative ROI size, an
     ``out`` of the wrong shape or dtype, a controller answering something other than
     ``"i_min"``/``"single"``, or samples above ``2**bit_depth − 1`` in what is written (the
-    frame's ``bit_depth`` is wrong).
+    frame's ``bit_depth`` is wrong; ``out``'s contents are then undefined).
     """
     if not isinstance(raw, np.ndarray) or raw.ndim != 2 or raw.dtype not in (np.uint8, np.uint16):
         raise LimitError("a polarization mosaic must be a 2-D uint8 or uint16 array",
@@ -328,7 +335,8 @@ def analysis_image(
     dolps = [math.nan] * n
     aolps = [math.nan] * n
     chans: list[int | None] = [None] * n
-    for (k, _), (t0, t1, t2) in zip(live, sums.tolist(), strict=True):
+    modes = np.empty(len(live), np.int64)  # per live ROI: −1 = I_min, else channel index
+    for q, ((k, _), (t0, t1, t2)) in enumerate(zip(live, sums.tolist(), strict=True)):
         d = min(math.hypot(t1, t2) / t0, 1.0) if t0 > 0 else 0.0
         c = choose(d)
         if c not in _CHOICES:
@@ -337,24 +345,16 @@ def analysis_image(
         choices[k] = c
         dolps[k] = d
         aolps[k] = _aolp_deg(t1, t2)
-        chans[k] = ANALYZER_ANGLES[_single_channel(t1, t2, glare_deg)]
-    # outside the ROIs: the channel blocking all ROIs' polarized light (no ROI: the frame's)
+        ch = _single_channel(t1, t2, glare_deg)
+        chans[k] = ANALYZER_ANGLES[ch]
+        modes[q] = -1 if c == "i_min" else ch
+    # outside the ROIs: one channel, from all ROIs' polarization together (no ROI: the frame's)
     total = sums.sum(axis=0) if live else np.array(_frame_sums(st.s0, st.s1, st.s2))
     bg = _single_channel(float(total[1]), float(total[2]), glare_deg)
 
     view = raw.view()
     view.flags.writeable = False  # writable and borrowed frames share one specialization
-    img = out.image
-    bad = _fill_channel(view, pos[bg, 0], pos[bg, 1], img, vmax)
-    for r, c, ch in zip(scaled, choices, chans, strict=True):
-        if r is None or c is None:
-            continue
-        y0, y1, x0, x1 = r.y, r.y + r.height, r.x, r.x + r.width
-        if c == "i_min":
-            bad += _fill_box_channel(view, pos[2, 0], pos[2, 1], img, y0, y1, x0, x1, vmax)
-        else:  # (even when ch is the background's: an earlier ROI may overlap this one)
-            k = ANALYZER_ANGLES.index(ch)
-            bad += _fill_box_channel(view, pos[k, 0], pos[k, 1], img, y0, y1, x0, x1, vmax)
+    bad = _fill(view, pos, bg, boxes, modes, st.i_min, out.image, vmax)
     if bad:
         raise LimitError(f"{bad} samples above the {depth}-bit full scale {vmax}: "
                          "wrong bit_depth for this frame", feature="bit_depth",
@@ -368,3 +368,10 @@ def analysis_image(
     out.channels_deg = tuple(chans)
     out.channel_deg = ANALYZER_ANGLES[bg]
     return out
+
+
+def warm_up(layout: Sequence[Sequence[int]] = ((90, 45), (135, 0))) -> None:
+    """Compile (or load from Numba's cache) the mosaic kernels for 8- and 16-bit frames now —
+    seconds on a cold cache, which must not land inside a vehicle's burst."""
+    for dtype, depth in ((np.uint8, 8), (np.uint16, 12)):
+        analysis_image(np.zeros((16, 16), dtype), layout, [(0, 0, 8, 8), None], bit_depth=depth)

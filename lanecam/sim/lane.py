@@ -145,6 +145,10 @@ def _compile_kernels(world: Any) -> None:
 
     warm_up()
     Renderer(world, scale=0.05).render(Shot(0.0, 1e-3, 0.0))
+    if any(c.polarizer == "mosaic" for c in world.cameras):
+        from ..quality.dofp import warm_up as warm_dofp
+
+        warm_dofp()
 
 
 class _StrobeLamps:
@@ -264,6 +268,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         stats = lane.stats.summary()
     extra = {"control": control,
              "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams},
+             "dofp_choices": {lc.name: dict(lc.dofp_choices) for lc in cams},
              # what the strobe controller really fired: (channel, pulse s, brightness)
              "strobe_pulses": [(p.channel, p.pulse_ms / 1e3, p.brightness / 100)
                                for p in dev.illuminator.pulses]}

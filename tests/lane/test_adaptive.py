@@ -119,6 +119,30 @@ def test_two_cameras_are_controlled_independently_with_bracketing_on(
         _check_physics(run, cam)
 
 
+def test_a_polarization_mosaic_camera_is_developed_per_roi_and_verifies_through_glare(
+        matcher: DlibMatcher, templates: dict) -> None:
+    # low_sun_facing's windshield glare (DoLP ≈ 0.5 on the faces) on a polarization-mosaic
+    # (DoFP) camera: each frame is developed at capture into a half-resolution analysis image,
+    # I_min where the glare is polarized enough, one channel elsewhere
+    sc = load_scenario("low_sun_facing")
+    sc = replace(sc, world=replace(sc.world, cameras=tuple(
+        replace(c, polarizer="mosaic") for c in sc.world.cameras)))
+    run = run_sim_lane(sc, matcher, templates=templates, control="exposure")
+    outcomes = evaluate_run(run)
+    assert outcomes and all(o.captured for o in outcomes)
+    assert not any(o.false_match for o in outcomes)
+    assert sum(o.verified for o in outcomes) >= 1
+    # the crops are the right people's faces: the event's boxes are in sensor pixels
+    assert all(o.crop_identity == o.traveler for o in outcomes if o.verified)
+    # every frame was developed, a choice per ROI in view (which one depends on the ROI's
+    # measured DoLP: here 0.1–0.3 far out, ~0 near, so mostly one channel; the gate itself
+    # and the I_min image are tested in tests/quality/test_dofp.py)
+    choices = run.extra["dofp_choices"]["cam0"]
+    (burst,) = run.extra["exposure_history"]["cam0"]
+    assert sum(choices.values()) >= 2 * len(burst)
+    assert set(choices) <= {"i_min", "single"}
+
+
 def test_faces_are_ranked_across_cameras() -> None:
     def cand(score: float, frame: int, box: tuple[int, int, int, int]) -> SimpleNamespace:
         return SimpleNamespace(score=score, face=SimpleNamespace(box=box),
