@@ -104,8 +104,9 @@ class ControlConfig:
     pulse of the first camera, through the interlock); ``meter_rear``: meter the rear row too;
     ``bracket_max_stops``: bracket the open-loop rest brighter when the faces disagree (0 =
     off).  Cameras with a ``rotator`` turn it per burst to block the windshield glare predicted
-    for a windshield raked ``rake_deg`` (refined by a Malus fit of ``probe_frames`` frames at
-    different analyzer angles when > 0)."""
+    for a windshield raked ``rake_deg`` (refined by a Malus fit of frames at different
+    analyzer angles when ``malus_probe``: the predicted angle and ±60° from it,
+    filmed before the burst)."""
 
     exposure: bool = False
     target_dn8: float = field(default=110.0, metadata=_rng(25.0, 247.0, open_lo=True))
@@ -114,7 +115,7 @@ class ControlConfig:
     bracket_max_stops: float = field(default=0.0, metadata=_rng(0.0, 4.0))
     meter_rear: bool = False
     rake_deg: float = field(default=30.0, metadata=_rng(5.0, 85.0))
-    probe_frames: int = field(default=0, metadata=_rng(0, 8))
+    malus_probe: bool = True
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from .control.scheduler import BurstPlan, CaptureScheduler
 from .control.tracker import Track, VehicleTracker
 from .devices.camera import Camera, Trigger
 from .devices.illuminators import Illuminator
+from .devices.rotators import PolarizerRotator
 from .errors import DeviceLostError, DeviceTimeoutError, LanecamError, LimitError, ProtocolError
 from .events import LaneEvent, OccupantResult, Sink
 from .frames import BufferPool, Burst, Frame, IlluminationState
@@ -102,6 +103,11 @@ class LaneCamera:
     #: its eye-safety interlock — before the frame is triggered; without a controller the
     #: pulse is written into ``camera.illumination`` (a camera that models its own lamp).
     illuminator: Illuminator | None = None
+    #: the motorized analyzer in front of the lens (with ``polarization``); None: the camera
+    #: sets its own ``polarizer_deg`` (the simulator's analyzer without a rotator device)
+    rotator: PolarizerRotator | None = None
+    #: per burst (recent 16): (predicted analyzer angle, the Malus-refined one or None), deg
+    analyzer_log: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=16))
     #: a polarization-mosaic camera's per-ROI choices so far (``"i_min"`` / ``"single"``)
     dofp_choices: Counter[str] = field(default_factory=Counter)
     #: per burst (recent 16), per frame: the settings used and the metered face level (DN8,
@@ -323,6 +329,12 @@ class Lane:
                 self._consider(track, now)
             self.clock.sleep(0.005)
 
+    @property
+    def lead_s(self) -> float:
+        """How long before its burst a vehicle's capture is queued: ``plan_lead_s`` plus the
+        cameras' analyzer probes (:meth:`probe_time_s`), which run before the burst."""
+        return self.plan_lead_s + sum(self.probe_time_s(lc) for lc in self.cameras)
+
     def _consider(self, track: Track, now: int) -> None:
         sched = self.cameras[0].scheduler
         # the tracker may carry one vehicle twice for a while (e.g. readings delayed on a busy
@@ -341,12 +353,12 @@ class Lane:
                 self._handled.add(track.id)
                 self._emit_failed(self._next_seq(), track, now, f"not captured: {exc.message}")
             return
-        if (plan.start_ns - now) / 1e9 > self.plan_lead_s:
+        if (plan.start_ns - now) / 1e9 > self.lead_s:
             return
         later = self._after_leader(track, plan, now)
         if later is not None:
             plan = later
-            if (plan.start_ns - now) / 1e9 > self.plan_lead_s:
+            if (plan.start_ns - now) / 1e9 > self.lead_s:
                 return
         self._handled.add(track.id)
         self._planned.append((track, plan))
@@ -626,14 +638,20 @@ class Lane:
         logs: list[list[Any]] = [[] for _ in self.cameras]
         closed = [lc.exposure is not None for lc in self.cameras]
         mid = times[len(times) // 2]
+        probe: list[tuple[int, float]] = []  # (camera, predicted angle) to probe first
         for i, lc in enumerate(self.cameras):
             cam = lc.camera
             settings = self._prepare(lc, plan)
             if lc.polarization is not None:
                 g = lc.scheduler.geometry
-                cam.polarizer_deg = lc.polarization.predict(
-                    lc.model, self._predict(track, mid)[0] + g.face_setback_m,
-                    vehicle_lateral_m=self.cabin.vehicle_lateral_m)
+                pol = lc.polarization
+                pred = pol.predict(lc.model, self._predict(track, mid)[0] + g.face_setback_m,
+                                   vehicle_lateral_m=self.cabin.vehicle_lateral_m)
+                got = self._set_analyzer(lc, pred)
+                if lc.rotator is not None and got is not None and pol.probe_offsets_deg:
+                    probe.append((i, pred))
+                else:
+                    lc.analyzer_log.append((pred, None))
             if lc.exposure is not None:
                 el = cam.limits("exposure_time")
                 gl = cam.limits("gain") if cam.supports("gain") else None
@@ -654,6 +672,8 @@ class Lane:
                 cam.configure(settings)
             if not cam.is_armed or cam.trigger_mode != Trigger.software():
                 cam.arm(Trigger.software())
+        for i, pred in probe:
+            self._probe_glare(self.cameras[i], pred, track, times[0])
         frames: list[list[Frame]] = [[] for _ in self.cameras]
         rois: list[list[list[tuple[int, int, int, int] | None]]] = [[] for _ in self.cameras]
         pending: list[list[int]] = [[] for _ in self.cameras]  # trigger host ns, not grabbed
@@ -789,6 +809,85 @@ class Lane:
                 lc.history.append([(s, level) for s, level in logs[i]])
             job.bursts.append((lc, Burst(lc.camera.id, frames[i], requested=plan.frame_count),
                                rois[i]))
+
+    def _set_analyzer(self, lc: LaneCamera, angle_deg: float) -> float | None:
+        """Turn the analyzer to ``angle_deg`` (image frame): with the rotator (blocking until it
+        stops; a failure is counted and the burst goes on at whatever angle it reached — None),
+        else through the camera's own ``polarizer_deg`` (a simulated analyzer).  Returns the
+        angle reached."""
+        if lc.rotator is not None:
+            try:
+                return lc.rotator.move_to(angle_deg)
+            except LanecamError as exc:
+                self.stats.faults[f"rotator:{type(exc).__name__}"] += 1
+                return None
+        lc.camera.polarizer_deg = angle_deg % 180.0
+        return angle_deg % 180.0
+
+    def probe_time_s(self, lc: LaneCamera, predicted_deg: float = 90.0) -> float:
+        """How long (s) the analyzer probe of ``lc`` takes: the rotator's first move to the
+        predicted angle (from anywhere: 90° at most), its moves through the probe angles and
+        back to the fit's, and one frame at each angle."""
+        pol, rot = lc.polarization, lc.rotator
+        if pol is None or rot is None or not pol.probe_offsets_deg:
+            return 0.0
+        angles = [predicted_deg] + [predicted_deg + o for o in pol.probe_offsets_deg]
+        moves = rot.move_time_s(0.0, 90.0)
+        moves += sum(rot.move_time_s(a, b) for a, b in zip(angles, angles[1:]))
+        back = max(rot.move_time_s(angles[-1], a) for a in angles)  # the fit's angle: ≤ this
+        frame = 1.0 / lc.scheduler.timing.max_frame_rate_hz + PROBE_GRAB_S
+        return moves + back + len(angles) * frame
+
+    def _probe_glare(self, lc: LaneCamera, predicted: float, track: Track,
+                     deadline_ns: int) -> None:
+        """Malus probe before the burst: a frame at the predicted analyzer angle and at each
+        probe offset from it (the vehicle is already in view, farther out), the front-row
+        ROIs' glare per unit t·g in each, a Malus fit, and the analyzer turned to the angle
+        that blocks the measured glare — which absorbs a mis-calibrated mount offset or a
+        rake the geometry got wrong.  The prediction stands when there is no time before the
+        burst, a frame is lost, the glare clips or the fit is refused (counted)."""
+        pol = lc.polarization
+        assert pol is not None
+        first = lc.rotator.move_time_s(0.0, 90.0) if lc.rotator is not None else 0.0
+        if (deadline_ns - self.clock.now_ns()) / 1e9 < self.probe_time_s(lc, predicted) - first:
+            self.stats.faults["malus_no_time"] += 1
+            lc.analyzer_log.append((predicted, None))
+            return
+        samples: list[tuple[float, float, float]] = []
+        angle: float | None = predicted
+        for j, target in enumerate([predicted] + [predicted + o for o in pol.probe_offsets_deg]):
+            if j:
+                angle = self._set_analyzer(lc, target)
+            if angle is None:
+                break
+            when = self.clock.now_ns()
+            lc.camera.trigger()
+            try:
+                f = lc.camera.grab(timeout_s=1.0)
+            except DeviceTimeoutError:
+                self.stats.faults["frame_timeout"] += 1
+                break
+            try:
+                rng, _ = self._predict(track, when)
+                f = self._develop(lc, f, rng, self.cabin)
+                got = _glare_sample(f.array, occupant_rois(self._view(lc)[1], rng, self.cabin),
+                                    f.meta, bit_depth_of(f))
+            finally:
+                f.release()
+            if got is not None:
+                samples.append((angle, *got))
+        refined: float | None = None
+        if len(samples) >= 3:
+            if max(c for _, _, c in samples) > MALUS_CLIP_LIMIT:
+                self.stats.faults["malus_clipped"] += 1
+            else:
+                try:
+                    refined = pol.refine(predicted, [a for a, _, _ in samples],
+                                         [g for _, g, _ in samples])
+                except LimitError:
+                    self.stats.faults["malus_degenerate"] += 1
+        lc.analyzer_log.append((predicted, refined))
+        self._set_analyzer(lc, predicted if refined is None else refined)
 
     def _view(self, lc: LaneCamera) -> tuple[Any, CameraModel]:
         """(polarization-mosaic layout or None, the camera model of the frames the lane
@@ -996,6 +1095,35 @@ class Lane:
                 sink.emit(event)
             except Exception as exc:  # a broken sink must not stop the lane
                 self.stats.faults[f"sink:{type(exc).__name__}"] += 1
+
+
+#: A Malus probe whose front-row ROIs clip beyond this share is not fitted (a clipped mean
+#: under-states the glare, flattening the cos 2θ it should show).
+MALUS_CLIP_LIMIT = 0.05
+
+
+#: Host-side time to grab and analyse one probe frame (s), on top of the frame period.
+PROBE_GRAB_S = 0.06
+
+
+def _glare_sample(image: np.ndarray, roi: Sequence[tuple[int, int, int, int] | None],
+                  meta: Any, bit_depth: int | None) -> tuple[float, float] | None:
+    """The glare of one probe frame: the front-row ROIs' mean (the windshield in front of the
+    faces — mirrored sky over unpolarized skin and cabin) per unit exposure × gain, and the
+    share of those pixels clipped; None without front-row ROIs or exposure metadata."""
+    from .quality.kernels import region_stats
+
+    boxes = [b for b in roi[:2] if b is not None]
+    if not boxes or not meta.exposure_s:
+        return None
+    recs, _ = region_stats(image, boxes, bit_depth=bit_depth)
+    n = float(sum(r["n_pixels"] for r in recs))
+    if n <= 0:
+        return None
+    mean = float(sum(r["mean"] * r["n_pixels"] for r in recs)) / n
+    clip = float(sum(r["over_exposed"] * r["n_pixels"] for r in recs)) / n
+    linear = meta.exposure_s * 10.0 ** ((meta.gain_db or 0.0) / 20.0)
+    return mean / linear, clip
 
 
 def _respace(rest: list[int], now_ns: int, min_step_ns: int) -> list[int]:

@@ -18,11 +18,13 @@ import cv2
 from .clock import MONOTONIC, Clock
 from .config import LaneConfig
 from .control.exposure import ExposureController, PulseBudget
+from .control.polarization import PolarizationController
 from .control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from .control.tracker import Track, TrackerConfig, VehicleTracker
 from .devices.discovery import open_camera
 from .devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LoopDetector, ModemLineSource, OPS243Radar
 from .devices.illuminators import GardasoftRT
+from .devices.rotators import ElliptecRotator, load_rotator_profile
 from .devices.serial_link import SerialLink
 from .errors import ConfigError
 from .events import JsonlSink, LogSink, MemorySink, Sink
@@ -116,6 +118,23 @@ def _strobe(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack
     return lamp
 
 
+#: Malus probe angles from the predicted analyzer angle (deg): three angles 60° apart fix the
+#: fit's three unknowns with equal weight.
+PROBE_OFFSETS_DEG = (60.0, -60.0)
+
+
+def _rotator(c: Any, stack: contextlib.ExitStack, clock: Clock) -> ElliptecRotator:
+    """Open a camera's analyzer rotation mount (``rotator.model`` names its profile)."""
+    r = c.rotator
+    profile = load_rotator_profile(r.model)
+    rot = ElliptecRotator(SerialLink(r.url, baudrate=profile.baudrate), address=r.address,
+                          profile=profile, offset_deg=r.offset_deg, clock=clock,
+                          name=f"rotator-{c.name}")
+    rot.open()
+    stack.callback(rot.close)
+    return rot
+
+
 def _controller(cfg: LaneConfig, lamp: GardasoftRT | None) -> ExposureController | None:
     """The ``[control]`` exposure controller for one camera (None when it is off); the first
     camera's strobe budget comes from the illuminator's own profile and interlock."""
@@ -180,6 +199,12 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     if not sensors:
         raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
                           allowed=["radar", "lidar", "loop"])
+    for c, lc in zip(cfg.cameras, cams):
+        if c.rotator is not None:
+            lc.rotator = _rotator(c, stack, clock)
+            lc.polarization = PolarizationController(
+                rake_deg=cfg.control.rake_deg,
+                probe_offsets_deg=PROBE_OFFSETS_DEG if cfg.control.malus_probe else ())
     lamp = _strobe(cfg, cams, stack, clock) if cfg.illuminator is not None else None
     seats = tuple(range(len(SEAT_ROWS))) if cfg.control.meter_rear else (0, 1)
     for i, lc in enumerate(cams):

@@ -109,13 +109,24 @@ class PolarizationController:
     """
 
     def __init__(self, *, rake_deg: float = DEFAULT_RAKE_DEG, tolerance_deg: float = 2.0,
-                 min_dolp: float = 0.2) -> None:
+                 min_dolp: float = 0.2,
+                 probe_offsets_deg: Sequence[float] = ()) -> None:
         if not 0 < rake_deg < 90:
             raise ConfigError("rake must be between 0 and 90° from horizontal", key="rake_deg",
                               allowed=(0, 90))
+        offsets = tuple(float(o) for o in probe_offsets_deg)
+        if offsets and (len(offsets) < 2 or not all(math.isfinite(o) for o in offsets)
+                        or len({round(o % 180.0, 6) for o in (0.0, *offsets)}) < 3):
+            raise ConfigError("probe offsets: ≥ 2 finite angles, distinct from 0 and each "
+                              "other mod 180° (a Malus fit needs 3 angles)",
+                              key="probe_offsets_deg")
         self.rake_deg = rake_deg
         self.tolerance_deg = tolerance_deg
         self.min_dolp = min_dolp
+        #: with a rotator: the burst's first frames are filmed at the predicted angle, then at
+        #: these offsets from it, and a Malus fit of their glare sets the angle for the rest
+        #: (``()``: no probing — the prediction stands for the whole burst)
+        self.probe_offsets_deg = offsets
 
     def glare_angle(self, camera: CameraModel, face_range_m: float, *,
                     rake_deg: float | None = None, vehicle_lateral_m: float = 0.0) -> float:

@@ -380,7 +380,9 @@ class PolarizerRotator(ABC):
         Periodic: the short way modulo ``periodic_deg``.  Returns the image-frame angle the
         device reports after the move, in [0, periodic_deg).  DeviceError if the reported
         position is off the target by more than the profile's tolerance; DeviceTimeoutError if
-        no completion within ``timeout_s`` (default: from the estimated move time).
+        no completion within ``timeout_s`` (default: from the estimated move time).  The start
+        position is the one the device last reported (re-read after open, a fault or a
+        reconnect): another controller turning the mount in between is not noticed.
         """
         target = self._check_angle(angle_deg)
         if timeout_s is not None and not (math.isfinite(timeout_s) and timeout_s > 0):
@@ -627,8 +629,8 @@ class ElliptecRotator(PolarizerRotator):
         resync_quiet_s: how long the line must stay quiet before a resynchronising ``gs``.
     """
 
-    def __init__(self, link: SerialLink, address: str = "0", *,
-                 profile: str | RotatorProfile = "thorlabs-ell14", offset_deg: float = 0.0,
+    def __init__(self, link: SerialLink, address: str = "0",
+                 profile: str | RotatorProfile = "thorlabs-ell14", *, offset_deg: float = 0.0,
                  periodic_deg: float | None = 180.0, clock: Clock = MONOTONIC,
                  name: str | None = None, resync_quiet_s: float = 0.05) -> None:
         prof = profile if isinstance(profile, RotatorProfile) else load_rotator_profile(profile)

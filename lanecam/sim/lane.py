@@ -24,6 +24,7 @@ from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
 from ..devices.illuminators import GardasoftRT, load_illuminator_profile
+from ..devices.rotators import ElliptecRotator
 from ..devices.sensors import TF02_PRO, BenewakeLidar, OPS243Radar
 from ..devices.serial_link import SerialLink
 from ..errors import ConfigError
@@ -54,6 +55,9 @@ BRACKET_MAX_STOPS = 2.0
 #: jitter by a few ms, and a trigger inside the controller's retrigger delay is ignored (an
 #: unlit frame); the interlock is checked at this higher rate, so it only errs safe.
 STROBE_RATE_HEADROOM = 1.25
+#: Malus probe of the polarization arms: the predicted analyzer angle, then ±60° from it
+#: (three angles 60° apart fix the fit's three unknowns with equal weight).
+PROBE_OFFSETS_DEG = (60.0, -60.0)
 DETECT_RANGE_M = 45.0  # where vehicles start when the lane starts (inside radar range)
 FACE_HEIGHT_M = 1.2  # nominal face height for the scheduler's geometry (sedan, §3.1)
 
@@ -144,7 +148,9 @@ def _compile_kernels(world: Any) -> None:
     from .render import Renderer
 
     warm_up()
-    Renderer(world, scale=0.05).render(Shot(0.0, 1e-3, 0.0))
+    rotatable = any(c.polarizer == "rotatable" for c in world.cameras)
+    Renderer(world, scale=0.05).render(Shot(0.0, 1e-3, 0.0,
+                                            polarizer_deg=0.0 if rotatable else None))
     if any(c.polarizer == "mosaic" for c in world.cameras):
         from ..quality.dofp import warm_up as warm_dofp
 
@@ -189,7 +195,10 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                  scale: float = 1.0, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
                  vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock = MONOTONIC,
                  ranker: BurstRanker | None = None, timeout_s: float = 30.0,
-                 camera_faults: Any = None, control: str = "baseline") -> SimLaneRun:
+                 camera_faults: Any = None, control: str = "baseline",
+                 probe_offsets_deg: Sequence[float] = PROBE_OFFSETS_DEG,
+                 rotator_offset_error_deg: float = 0.0,
+                 polarization: PolarizationController | None = None) -> SimLaneRun:
     """Run the production lane over one scenario in real time until every vehicle has an event.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
@@ -204,6 +213,14 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     :class:`~lanecam.control.polarization.PolarizationController`'s geometric prediction (the
     polarizer halves the face's light: the exposure loop makes up for it); ``"all"`` is
     polarization + bracketing.
+
+    The analyzers are Thorlabs Elliptec rotation mounts: the firmware fake on a pty per
+    camera, turned by the production driver (:class:`~lanecam.devices.rotators.ElliptecRotator`);
+    the frame shows the analyzer where the fake's mount physically was at the exposure.  With
+    ``probe_offsets_deg`` the first frames probe the glare at the predicted angle and at those
+    offsets and a Malus fit sets the rest (``()``: the prediction stands);
+    ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
+    mount's true zero is the image's); ``polarization`` overrides the controller.
     """
     if control not in CONTROLS:
         raise ConfigError(f"unknown control {control!r}", key="control", allowed=list(CONTROLS))
@@ -222,7 +239,9 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     docs = SimDocuments(sc, templates)
     start = time.monotonic()
     with contextlib.ExitStack() as stack:
-        dev = stack.enter_context(SimDevices(world, clock=clock, epoch_ns=epoch))
+        rotatable = [c.name for c in world.cameras if polarize and c.polarizer == "rotatable"]
+        dev = stack.enter_context(SimDevices(world, clock=clock, epoch_ns=epoch,
+                                             rotators=tuple(rotatable)))
         radar = OPS243Radar(SerialLink(dev.ports["radar"], timeout=0.3), clock=clock)
         lidar = BenewakeLidar(SerialLink(dev.ports["lidar"], timeout=0.3), model=TF02_PRO,
                               frame_rate_hz=100, clock=clock)
@@ -248,11 +267,21 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                 lamp = lamps.strobe(cam, i + 1, sc.illumination,
                                     sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
             seats = tuple(range(len(SEAT_ROWS))) if control in ("bracket", "all") else (0, 1)
-            rotatable = polarize and pose.polarizer == "rotatable"
+            rotator = None
+            if pose.name in rotatable:
+                rotator = ElliptecRotator(SerialLink(dev.ports[f"rotator:{pose.name}"],
+                                                     baudrate=9600, timeout=0.5),
+                                          offset_deg=rotator_offset_error_deg, clock=clock,
+                                          name=f"rotator-{pose.name}")
+                rotator.open()
+                stack.callback(rotator.close)
+                cam.polarizer_source = dev.polarizer_source(cam)
+            pol = None
+            if rotator is not None:
+                pol = polarization or PolarizationController(probe_offsets_deg=probe_offsets_deg)
             cams.append(LaneCamera(pose.name, cam, cam.pose, sched, gain_db=settings.gain_db,
                                    exposure=_controller(control, sched, sc), meter_seats=seats,
-                                   polarization=PolarizationController() if rotatable else None,
-                                   illuminator=lamp))
+                                   polarization=pol, rotator=rotator, illuminator=lamp))
         lane = Lane("sim", cams, VehicleTracker(TrackerConfig()), [radar, lidar],
                     ranker or BurstRanker(top_k=3), matcher, docs, vault=vault,
                     sinks=[mem, *sinks], clock=clock)
@@ -269,6 +298,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     extra = {"control": control,
              "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams},
              "dofp_choices": {lc.name: dict(lc.dofp_choices) for lc in cams},
+             "analyzer": {lc.name: list(lc.analyzer_log) for lc in cams},
              # what the strobe controller really fired: (channel, pulse s, brightness)
              "strobe_pulses": [(p.channel, p.pulse_ms / 1e3, p.brightness / 100)
                                for p in dev.illuminator.pulses]}

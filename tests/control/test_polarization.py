@@ -16,7 +16,7 @@ from lanecam.control.polarization import (
     PolarizationController,
     fit_malus,
 )
-from lanecam.errors import LimitError
+from lanecam.errors import ConfigError, LimitError
 from lanecam.frames import IlluminationState
 from lanecam.geometry import CabinModel, CameraModel
 from lanecam.sim.render import Renderer, Shot
@@ -109,3 +109,11 @@ def test_choose_channel_gates_i_min_by_dolp() -> None:
     assert PolarizationController.choose_channel(0.1) == "single"
     with pytest.raises(LimitError):
         PolarizationController.choose_channel(1.5)
+
+
+def test_probe_offsets_must_determine_a_malus_fit() -> None:
+    assert PolarizationController(probe_offsets_deg=(60, -60)).probe_offsets_deg == (60.0, -60.0)
+    assert PolarizationController().probe_offsets_deg == ()
+    for bad in ((60,), (60, 240), (0, 90), (float("nan"), 30)):
+        with pytest.raises(ConfigError):
+            PolarizationController(probe_offsets_deg=bad)

@@ -143,6 +143,41 @@ def test_a_polarization_mosaic_camera_is_developed_per_roi_and_verifies_through_
     assert set(choices) <= {"i_min", "single"}
 
 
+def test_malus_probe_finds_the_glare_through_a_miscalibrated_rotator(
+        matcher: DlibMatcher, templates: dict) -> None:
+    # the Elliptec mount's zero is 25° off its calibration: the geometric prediction alone
+    # would leave the analyzer 25° off the glare; three probe frames before the burst, a Malus
+    # fit of their glare, and the rest is filmed through the analyzer that blocks it
+    err = 25.0
+    run = run_sim_lane("low_sun_facing", matcher, templates=templates, control="polarization",
+                       rotator_offset_error_deg=err)
+    ((predicted, refined),) = run.extra["analyzer"]["cam0"]
+    assert refined is not None
+    # refined in the driver's (mis-calibrated) frame: the physical blocking angle + the error
+    assert abs((refined - predicted - err + 90) % 180 - 90) < 5.0
+    cam = run.cameras[0]
+    truths = []
+    for fn in range(1, 40):
+        try:
+            truths.append(cam.ground_truth(fn))
+        except LookupError:
+            continue
+    probes, burst = truths[:3], truths[3:]
+    assert len(burst) >= 6
+    # the physical analyzer (ground truth) of the burst frames is at the predicted blocking
+    # angle, not 25° off it; the probe frames were at the three probe angles
+    for t in burst:
+        assert abs((t.polarizer_deg - predicted + 90) % 180 - 90) < 5.0
+    assert sorted(round((t.polarizer_deg - (predicted - err)) % 180) % 180 for t in probes) == [0, 60, 120]
+
+    def glare(t):  # type: ignore[no-untyped-def]
+        return max(f.glare_fraction for f in t.faces if f.in_view and f.seat == "driver")
+
+    assert max(glare(t) for t in burst) < 0.25 * glare(probes[0])
+    outcomes = evaluate_run(run)
+    assert outcomes and all(o.verified for o in outcomes)
+
+
 def test_faces_are_ranked_across_cameras() -> None:
     def cand(score: float, frame: int, box: tuple[int, int, int, int]) -> SimpleNamespace:
         return SimpleNamespace(score=score, face=SimpleNamespace(box=box),

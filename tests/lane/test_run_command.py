@@ -12,7 +12,14 @@ import pytest
 
 from lanecam.cli import main
 from lanecam.devices.illuminators import EyeSafetyInterlock, PulseSetting, load_illuminator_profile
-from lanecam.devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
+from lanecam.devices.fakes import (
+    BenewakeFake,
+    ElliptecFake,
+    GardasoftRTFake,
+    LidarTarget,
+    OPS243Fake,
+    RadarTarget,
+)
 
 pytestmark = pytest.mark.emulator
 FACES = Path(__file__).parent.parent / "data" / "faces"
@@ -39,7 +46,8 @@ def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.C
     docs.mkdir()
     shutil.copy(FACES / "biden2.jpg", docs / "traveler-1.jpg")
     with OPS243Fake("OPS243-C", target=radar) as rf, BenewakeFake("TF02-Pro", target=lidar) as lf, \
-            GardasoftRTFake(2) as lamp:
+            GardasoftRTFake(2) as lamp, ElliptecFake() as mount:
+        rotator = f'\n[cameras.rotator]\nurl = "{mount.port}"\noffset_deg = 2.0\n' if control else ""
         cfg = tmp_path / "lane.toml"
         cfg.write_text(f"""
 [lane]
@@ -54,7 +62,7 @@ pitch_deg = 3.0
 yaw_deg = -4.5
 width_px = 1024
 height_px = 1040
-
+{rotator}
 [capture]
 zone_near_m = 9.0
 zone_far_m = 22.0
@@ -115,6 +123,9 @@ path = "{tmp_path / 'events.jsonl'}"
             lock = EyeSafetyInterlock(load_illuminator_profile("gardasoft-rt"))
             for p in pulses:
                 lock.check_pulse(PulseSetting(float(p[1]) / 1e3, float(p[3]) / 100, 1 / 30.0))
+            # the analyzer was turned to the predicted angle and through the Malus probe
+            # angles (the emulator's test image has no glare: the prediction stands)
+            assert len(mount.moves) >= 3
         else:
             assert widths == {2.0}
     out = capsys.readouterr().out

@@ -38,7 +38,7 @@ GP_45 = (b"0gp", po(0x4600))
 
 @contextmanager
 def rotator(pairs: Sequence[Pair], **kw: Any) -> Iterator[ElliptecRotator]:
-    with expected_exchange(pairs, baudrate=9600) as link:
+    with expected_exchange(pairs, baudrate=9600, timeout=0.2) as link:
         kw.setdefault("clock", ManualClock())
         yield ElliptecRotator(link, resync_quiet_s=0.01, **kw)
 
@@ -84,10 +84,10 @@ def test_angle_is_mechanical_plus_offset_modulo_the_period() -> None:
 
 
 def test_moves_take_the_short_way_modulo_180_both_ways() -> None:
-    pairs = [IN, (b"0gp", po(0x2300)),                  # at 22.5°
-             (b"0mrFFFFBA00", po(0x20D00)),              # to 157.5 ≡ -22.5: turn -45° → 337.5°
-             (b"0mrFFFF7400", po(0x18100)),              # to 67.5: -90° (not +90) → 247.5°
-             (b"0mr00002300", po(0x1A400))]              # to 90: +22.5° → 270°
+    pairs = [IN, (b"0gp", po(0x2300)),       # at 22.5°
+             (b"0mrFFFFBA00", po(0x20D00)),   # to 157.5 ≡ -22.5: turn -45° → 337.5°
+             (b"0mrFFFF7400", po(0x18100)),   # to 67.5: -90° (not +90) → 247.5°
+             (b"0mr00002300", po(0x1A400))]   # to 90: +22.5° → 270°
     with rotator(pairs) as rot:
         rot.open()
         assert rot.move_to(157.5) == pytest.approx(157.5)
@@ -174,7 +174,8 @@ def test_a_latched_error_read_by_busy_is_typed() -> None:
 
 
 @pytest.mark.parametrize("reply", [b"0P\xff\x00garbage\r\n", b"0PO0000460\r\n",
-                                   b"0PO0000460g\r\n", b"0XX00004600\r\n", b"\r\n", b"0po00004600\r\n"])
+                                   b"0PO0000460g\r\n", b"0XX00004600\r\n", b"\r\n",
+                                   b"0po00004600\r\n"])
 def test_garbage_is_a_protocol_error_then_the_next_command_works(reply: bytes) -> None:
     with rotator([IN, (b"0gp", reply), (b"0gs", b"0GS00\r\n"), GP_45]) as rot:
         rot.open()

@@ -92,7 +92,7 @@ def test_driver_resynchronises_after_any_garbage_line(garbage: bytes) -> None:
     COUNTS["elliptec driver resync (garbage line + reply)"] += 1
     pairs = [IN, (b"0gp", garbage + b"\r\n0PO00004600\r\n"), (b"0gs", b"0GS00\r\n"),
              (b"0gp", b"0PO00008C00\r\n")]
-    with expected_exchange(pairs, baudrate=9600, timeout=0.02) as link:
+    with expected_exchange(pairs, baudrate=9600, timeout=0.5) as link:
         rot = ElliptecRotator(link, clock=ManualClock(), resync_quiet_s=0.001)
         rot.open()
         try:

@@ -106,15 +106,16 @@ def test_moves_block_until_done_and_last_as_estimated(fake: ElliptecFake,
 
 def test_busy_while_moving_and_a_timed_out_move_is_waited_out(fake: ElliptecFake,
                                                               rot: ElliptecRotator) -> None:
+    fake.speed_deg_s = 150.0  # slow enough that the exchanges below happen mid-move
     with link(fake) as lk:
-        lk.write(b"0ma00008C00")  # 90° from 30°: 0.14 s
+        lk.write(b"0ma00008C00")  # 90° from 30°: 0.4 s
         assert _raw(lk, b"0gs") == ("0", "GS", "09")
         assert _raw(lk, b"0ho0") == ("0", "GS", "09")  # motion refused while busy
         assert parse_elliptec_reply(lk.read_line(b"\n", timeout=2.0)) == ("0", "PO", "00008C00")
         assert _raw(lk, b"0gs") == ("0", "GS", "00")
     rot.open()
     with pytest.raises(DeviceTimeoutError):
-        rot.move_to(0.0, timeout_s=0.01)  # 90° back: 0.26 s
+        rot.move_to(0.0, timeout_s=0.01)  # 90° back: 0.6 s
     # the driver polled until idle, skipping the late PO: the next command is in step
     assert b"0GS09\r\n" in fake.replies[-3:] and rot.stale_replies == 1
     assert not rot.busy()
@@ -175,8 +176,10 @@ def test_a_hung_module_times_out(fake: ElliptecFake, rot: ElliptecRotator) -> No
 
 
 def test_the_command_gap_avoids_the_move_to_zero_quirk() -> None:
-    with ElliptecFake(early_move_window_s=0.1, power_on_deg=30.0) as fake:
-        with ElliptecRotator(link(fake)) as rot:
+    # a wide quirk window (0.3 s) and a matching gap, so that scheduling delays cannot hide it
+    with ElliptecFake(early_move_window_s=0.3, power_on_deg=30.0) as fake:
+        with ElliptecRotator(link(fake), profile=dataclasses.replace(PROFILE,
+                                                                     command_gap_s=0.3)) as rot:
             assert rot.move_to(60.0) == deg(60.0)
             assert rot.move_to(90.0) == deg(90.0)  # right after the last reply
         hasty = dataclasses.replace(PROFILE, command_gap_s=0.0)
@@ -223,8 +226,11 @@ def test_fake_status_codes_latch_until_read(fake: ElliptecFake) -> None:
         with pytest.raises(DeviceTimeoutError):
             lk.read_line(b"\n", timeout=0.05)
         lk.write(b"0g")  # an incomplete command is dropped after the comm time-out
-        time.sleep(fake.comm_timeout_s + 0.05)
+        deadline = time.monotonic() + 5.0
+        while fake.status != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert _raw(lk, b"0gs") == ("0", "GS", "01")
+        assert fake.commands[-1] == "gs"  # "0g" never became a command
 
 
 def test_fake_stops_where_it_is() -> None:

@@ -199,16 +199,17 @@ def test_a_frame_exposed_mid_move_sees_the_intermediate_angle() -> None:
     world = simple_world(polarizer="rotatable", speed_mps=0.2)
     with SimDevices(world, clock=clock, rotators=("cam0",)) as dev:
         fake = dev.rotators["cam0"]
-        cam = SimCamera(world, scale=SCALE, clock=clock, epoch_ns=0,
-                        polarizer_source=dev.polarizer_source(cam_name := "cam0"))
-        assert cam.pose.name == cam_name
+        cam = SimCamera(world, scale=SCALE, clock=clock, epoch_ns=0)
+        cam.polarizer_source = dev.polarizer_source(cam)  # the rotator in front of this camera
         with cam, SerialLink(dev.ports["rotator:cam0"], baudrate=9600, timeout=0.5) as lk:
             cam.arm(Trigger.software())
             lk.write(b"0ma00008C00")  # Elliptec absolute move 0 → 90°
-            for _ in range(2000):
+            nap = threading.Event()
+            for _ in range(2000):  # the fake's thread picks the command up within a tick
                 if fake.moving:
                     break
-                threading.Event().wait(0.001)
+                nap.wait(0.001)
+            assert fake.moving
             move = fake.moves[-1]
             clock.advance((move.arrive_ns - move.start_ns) / 2e9)
             cam.trigger()
