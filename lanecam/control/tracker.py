@@ -61,6 +61,10 @@ class TrackerConfig:
     spawn_agreement_m: float = 1.0  # two out-of-gate ranges must agree this well to spawn
     confirm_updates: int = 3  # range updates before a track counts as confirmed
     candidate_window_s: float = 0.5  # leftover multi-object ranges this old may start a track
+    #: closest front-to-front spacing of two vehicles in one lane (ASSUMED: a 2.7 m city car
+    #: plus 0.8 m of air at a standstill); a leftover multi-object range nearer a track than
+    #: this is that vehicle (its body, or a late-stamped reading), never a new one
+    min_spacing_m: float = 3.5
     max_coast_s: float = 3.0  # drop a track after this long without any update
     passed_range_m: float = -5.0  # drop a track once it is this far past the origin
     lidar_offset_m: float = 0.0  # lane range of the lidar (its reading adds to this)
@@ -71,7 +75,7 @@ class TrackerConfig:
         for k in ("lidar_sigma_m", "radar_speed_sigma_mps", "radar_range_sigma_m",
                   "loop_sigma_m", "jerk_psd", "initial_speed_sigma_mps",
                   "initial_accel_sigma_mps2", "gate_chi2", "max_coast_s",
-                  "candidate_window_s"):
+                  "candidate_window_s", "min_spacing_m"):
             v = getattr(self, k)
             if not (math.isfinite(v) and v > 0):
                 raise ConfigError("must be > 0", key=k)
@@ -214,7 +218,7 @@ class VehicleTracker:
         self._tracks: list[_Filter] = []
         self._next_id = 1
         self._last_speed: tuple[int, float] | None = None  # (t_ns, m/s) for seeding tracks
-        # the last multi-object speed report: (t_ns, every speed, speeds no track took)
+        # the last speed report: (t_ns, every speed, speeds no track took)
         self._last_speeds: tuple[int, tuple[float, ...], tuple[float, ...]] | None = None
         self._candidates: list[tuple[int, float]] = []  # leftover multi-object (t_ns, range)
         self.rejected = 0  # readings that fit no track and started none
@@ -263,6 +267,7 @@ class VehicleTracker:
             nu, s = f.innovation(t_ns, _H_SPEED, speed_mps, sigma_mps**2)
             if nu * nu / s <= self.config.gate_chi2 and (best is None or f.x[0] < best[1].x[0]):
                 best = (nu, f)
+        self._last_speeds = (t_ns, (speed_mps,), (speed_mps,) if best is None else ())
         if best is None:
             self.rejected += 1 if self._tracks else 0
             return
@@ -329,9 +334,10 @@ class VehicleTracker:
         its tailgater.  Each goes to at most one track and each track takes at most one, the
         best-fitting pairs first; a range no track takes is a candidate object, and a track
         starts when a candidate from a later measurement agrees with it — on a speed from
-        the latest multi-object speed report, preferring a speed no track took, else on the
-        nearest track's speed.  A leftover within ``min_jump_m`` of a track is that vehicle's
-        body (a second scattering centre), never a new one."""
+        the latest radar speed report, preferring a speed no track took, else on the nearest
+        track's speed.  A leftover within ``min_spacing_m`` of a track is that vehicle (a
+        second scattering centre on its body, or a reading stamped late on a busy host),
+        never a new one."""
         cfg = self.config
         zs = list(ranges_m)
         if not zs:
@@ -339,11 +345,11 @@ class VehicleTracker:
         self._expire(t_ns)
         var = sigma_m**2
         pairs = []
-        body: set[int] = set()  # measurements within min_jump_m of some track
+        body: set[int] = set()  # measurements within min_spacing_m of some track
         for i, z in enumerate(zs):
             for f in self._tracks:
                 nu, s = f.innovation(t_ns, _H_RANGE, z, var)
-                if abs(nu) < cfg.min_jump_m:
+                if abs(nu) < max(cfg.min_spacing_m, cfg.min_jump_m):
                     body.add(i)
                 if nu * nu / s <= cfg.gate_chi2 or abs(nu) < cfg.min_jump_m:
                     pairs.append((nu * nu / s, float(f.x[0]), i, f))
@@ -384,10 +390,10 @@ class VehicleTracker:
         speeds: list[tuple[float, float]] = []  # (m/s, seed variance), preferred first
         if self._last_speeds is not None and abs(t_ns - self._last_speeds[0]) <= window_ns:
             _, every, free = self._last_speeds
+            # a peak no track explains is the new object's; else it may share a tracked one's
+            # (one Doppler bin): still a measured speed, seeded a little looser
             speeds += [(v, (3 * cfg.radar_speed_sigma_mps) ** 2) for v in free]
             speeds += [(v, 1.0) for v in every if v not in free]
-        elif self._last_speed is not None and abs(t_ns - self._last_speed[0]) <= window_ns:
-            speeds.append((self._last_speed[1], (3 * cfg.radar_speed_sigma_mps) ** 2))
         if self._tracks:
             near = min(self._tracks, key=lambda f: abs(float(f.x[0]) - range_m))
             speeds.append((-float(near.x[1]), (0.5 * cfg.initial_speed_sigma_mps) ** 2))

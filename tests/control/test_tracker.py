@@ -245,13 +245,14 @@ def test_a_single_leftover_range_does_not_start_a_vehicle() -> None:
     assert tracker.spawned == 1 and tracker.rejected >= 1
 
 
-def test_a_second_return_off_the_same_body_is_not_a_vehicle() -> None:
-    # two scattering centres 1 m apart on one truck: both ranges are the truck
+@pytest.mark.parametrize("behind_m", [1.0, 3.0])
+def test_a_second_return_off_the_same_body_is_not_a_vehicle(behind_m: float) -> None:
+    # two scattering centres on one truck (front and cab / trailer): both are the truck
     tracker = VehicleTracker()
     for k in range(40):
         t = k * 50_000_000
         r = 40.0 - 0.5 * k
-        tracker.feed(RadarReading(t, 10.0, r, ranges=(r, r + 1.0)))
+        tracker.feed(RadarReading(t, 10.0, r, ranges=(r, r + behind_m)))
     assert tracker.spawned == 1
     lead = tracker.lead()
     assert lead is not None and lead.range_m == pytest.approx(40.0 - 0.5 * 39, abs=0.2)
