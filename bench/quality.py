@@ -4,6 +4,15 @@ Run ``python bench/quality.py``.  Prints a table (ms per frame and ratios, all m
 run on this machine); asserts nothing about time.  Frames are 2448×2048 mono8 (IMX250), built
 from a test face photo; 8 distinct frames (40 MB, more than a typical L3) are cycled so each
 pass reads from DRAM like a freshly grabbed frame would.
+
+``python bench/quality.py --faces [SCENARIO ...]`` instead times the burst ranker with face
+finding (ROI scoring + dlib face finder, what the lane's analysis thread pays per burst before
+matching) on simulator bursts: per scenario one 10-frame 5 MP burst rendered while the first
+vehicle closes from 20 to 10 m, with the five seat ROIs predicted by
+:func:`lanecam.geometry.occupant_rois` from the simulator's true range (a stand-in for the
+tracker).  Arms: the old eager search at full resolution, eager with the shrunk detection crop,
+and the lazy default; per arm ms per burst (round-robin, best and median), finder calls, and how
+many seats end with the same face as the old eager search.
 """
 
 from __future__ import annotations
@@ -252,5 +261,119 @@ def main() -> None:
           f"{lc[0] / floor[0]:.1f}× | Stokes ≥ 5× numpy: {sn[0] / st[0]:.1f}×")
 
 
+# --- face search on simulator bursts -----------------------------------------------------------
+
+def sim_bursts(names: list[str], n_frames: int = 10) -> list[tuple[str, Burst, list[list]]]:
+    """One burst per scenario: ``n_frames`` 5 MP frames while the first vehicle closes from 20
+    to 10 m, and the seat ROIs of every frame (from the true range)."""
+    from lanecam.geometry import occupant_rois
+    from lanecam.sim.render import Renderer, Shot
+    from lanecam.sim.scenario import load_scenario
+
+    out = []
+    for name in names:
+        sc = load_scenario(name)
+        ren = Renderer(sc.world, scale=1.0)
+        settings = sc.settings[ren.pose.name]
+        kin = sc.world.vehicles[0].kinematics
+        t20 = (kin.range_at(0.0) - 20.0) / max(kin.speed_mps, 0.5)
+        t10 = (kin.range_at(0.0) - 10.0) / max(kin.speed_mps, 0.5)
+        frames, rois = [], []
+        for i, t in enumerate(np.linspace(t20, t10, n_frames)):
+            img, truth = ren.render(Shot(
+                t_s=float(t), exposure_s=settings.exposure_s, gain_db=settings.gain_db,
+                polarizer_deg=settings.polarizer_deg, illumination=sc.illumination, seed=i))
+            frames.append(Frame(img, FrameMeta(camera_id=name, frame_number=i, host_ns=0,
+                                               width=img.shape[1], height=img.shape[0],
+                                               pixel_format="Mono8")))
+            rois.append(occupant_rois(ren.pose, truth.vehicles[0].range_m))
+        out.append((name, Burst(name, frames, requested=n_frames), rois))
+    return out
+
+
+class _Counting:
+    def __init__(self, finder: object) -> None:
+        self.finder, self.calls = finder, 0
+
+    def find(self, image, roi, *, bit_depth=None):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return self.finder.find(image, roi, bit_depth=bit_depth)  # type: ignore[attr-defined]
+
+
+def faces_main(names: list[str]) -> None:
+    from lanecam.quality.faces import RANKER_MAX_SIDE, DlibFaceFinder
+    from lanecam.quality.rank import GOOD_FACE
+    from lanecam.sim.scenario import SUITE
+
+    names = names or list(SUITE)
+    print(f"rendering {len(names)} simulator bursts ...", flush=True)
+    bursts = sim_bursts(names)
+    full, small = DlibFaceFinder(), DlibFaceFinder(max_side=RANKER_MAX_SIDE)
+    full.load()
+    arms = {
+        "eager, full-res crops (before)": {"finder": full, "face_search": "all"},
+        f"eager, max_side {RANKER_MAX_SIDE}": {"finder": small, "face_search": "all"},
+        f"lazy good_face {GOOD_FACE:g}, full-res": {"finder": full},
+        f"lazy good_face {GOOD_FACE:g}, max_side {RANKER_MAX_SIDE} (default)": {"finder": small},
+    }
+    calls: dict[str, int] = {a: 0 for a in arms}
+    same: dict[str, int] = {a: 0 for a in arms}
+    found: dict[str, int] = {a: 0 for a in arms}
+    seats = faces_eager = 0
+    timings: dict[str, list[tuple[float, float]]] = {a: [] for a in arms}
+    for name, burst, rois in bursts:
+        chosen = {}
+        for arm, kw in arms.items():
+            spy = _Counting(kw["finder"])
+            r = BurstRanker(top_k=3, face_finder=spy,
+                            face_search=kw.get("face_search", "lazy")).rank(burst, rois)
+            calls[arm] += spy.calls
+            chosen[arm] = {j: (c.roi.frame_index, c.face) if c and c.face else None
+                           for j, c in ((j, r.best(j)) for j in r.top)}
+        ref = chosen[next(iter(arms))]
+        seats += len(ref)
+        faces_eager += sum(v is not None for v in ref.values())
+        for arm in arms:
+            same[arm] += sum(_same_face(ref[j], chosen[arm].get(j)) for j in ref)
+            found[arm] += sum(chosen[arm].get(j) is not None for j in ref)
+        pipes = {arm: (lambda r, kw=kw, burst=burst, rois=rois: BurstRanker(
+            top_k=3, face_finder=kw["finder"], face_search=kw.get("face_search", "lazy"),
+        ).rank(burst, rois)) for arm, kw in arms.items()}
+        for arm, t in measure(pipes, rounds=3).items():
+            timings[arm].append(t)
+    n = len(bursts)
+    print(f"\n{n} bursts × 10 frames, 5 seats; {seats} seats ranked, {faces_eager} with a face "
+          f"in the eager search\n")
+    print(f"| {'arm':<44} | best ms/burst | median ms/burst | finder calls/burst | "
+          f"seats with a face | same face as before |")
+    print(f"|{'-' * 46}|--------------:|----------------:|-------------------:|"
+          f"------------------:|--------------------:|")
+    for arm in arms:
+        best = statistics.median(t[0] for t in timings[arm]) * 1e3
+        med = statistics.median(t[1] for t in timings[arm]) * 1e3
+        print(f"| {arm:<44} | {best:13.0f} | {med:15.0f} | {calls[arm] / n:18.1f} | "
+              f"{found[arm]:>17} | {same[arm]:>12}/{seats:<6} |")
+    print("\nms per burst: median over bursts of each burst's best / median of 3 round-robin "
+          "runs; 'same face': the seat's chosen frame and a face box overlapping the "
+          "eager full-res choice by IoU > 0.5 (or no face in both) — among near-equal frames the "
+          "lazy search often keeps another one, which measured as good for matching (see "
+          "lanecam.quality.rank)")
+
+
+def _same_face(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a[0] != b[0]:
+        return False
+    ax, ay, aw, ah = a[1].box
+    bx, by, bw, bh = b[1].box
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return ix * iy / float(aw * ah + bw * bh - ix * iy) > 0.5
+
+
 if __name__ == "__main__":
-    main()
+    if "--faces" in sys.argv[1:]:
+        faces_main([a for a in sys.argv[1:] if a != "--faces"])
+    else:
+        main()

@@ -213,9 +213,9 @@ class Lane:
         self._busy_lock = threading.Lock()
         self.face_meter = face_meter
         if face_meter is None and any(lc.exposure is not None for lc in self.cameras):
-            from .quality.faces import DlibFaceFinder
+            from .quality.faces import RANKER_MAX_SIDE, DlibFaceFinder
 
-            self.face_meter = FaceMeter(DlibFaceFinder(upsample=0))
+            self.face_meter = FaceMeter(DlibFaceFinder(upsample=0, max_side=RANKER_MAX_SIDE))
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Lane:
@@ -224,6 +224,9 @@ class Lane:
         warm_up()  # the kernels compile (or load from cache) now, not inside the first burst
         if self.face_meter is not None:  # models load now, not inside the first burst
             self.face_meter.warm_up()
+        load = getattr(self.matcher, "load", None)
+        if load is not None:  # the matcher's models too (dlib's 68-point model: ~0.9 s)
+            load()
         for lc in self.cameras:
             lc.camera.open()
             layout, _ = self._view(lc)

@@ -4,8 +4,8 @@
 needs the ``dlib`` extra; importing this package does not load dlib.
 """
 
-from .base import Decision, FaceHint, FaceNotFoundError, Matcher, Template
+from .base import Decision, FaceHint, FaceNotFoundError, Matcher, Template, template_many
 from .evaluate import ErrorRates, Evaluation, ScoredPair, evaluate
 
 __all__ = ["Decision", "ErrorRates", "Evaluation", "FaceHint", "FaceNotFoundError", "Matcher",
-           "ScoredPair", "Template", "evaluate"]
+           "ScoredPair", "Template", "evaluate", "template_many"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError, LanecamError
 
-__all__ = ["FaceNotFoundError", "Template", "Decision", "Matcher", "FaceHint"]
+__all__ = ["Decision", "FaceHint", "FaceNotFoundError", "Matcher", "Template", "template_many"]
 
 _MAGIC = b"LCT1"
 
@@ -132,3 +133,21 @@ class Matcher(Protocol):
     def verify(self, probe: Template, reference: Template) -> Decision:
         """Compare and decide against this matcher's threshold."""
         ...
+
+
+def template_many(matcher: Matcher, images: Sequence[np.ndarray],
+                  faces: Sequence[FaceHint | None] | None = None) -> Template:
+    """One template from several images of the same person, best first (e.g. a seat's crops).
+
+    Calls ``matcher.template_many(images, faces)`` when the matcher offers it (an optional
+    extension of :class:`Matcher`, see
+    :meth:`lanecam.match.dlib_matcher.DlibMatcher.template_many`); otherwise templates the first
+    image alone, so any :class:`Matcher` works.
+    """
+    if not len(images):
+        raise ConfigError("template_many needs at least one image", key="images")
+    fuse = getattr(matcher, "template_many", None)
+    if callable(fuse):
+        return fuse(images, faces)
+    hints = list(faces or ())
+    return matcher.template(images[0], hints[0] if hints else None)
