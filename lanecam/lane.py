@@ -19,9 +19,17 @@ the faces found in the predicted occupant ROIs (:class:`~lanecam.control.exposur
 and sets exposure, gain and the strobe pulse for the next frame before triggering it
 (software re-configuration between frames: settings never change while a triggered frame is
 outstanding), bounded by the motion blur of the tracked speed, the camera's live limits, the
-gain noise budget and the illuminator's eye-safety interlock; once settled, the rest of the
-burst runs open loop (optionally bracketed brighter for dim or unfound faces).  A rotatable
-polarizer is turned once per burst to the angle that blocks the predicted windshield glare.
+gain noise budget and the illuminator's eye-safety interlock (the pulse goes to the strobe
+controller through its driver, :attr:`LaneCamera.illuminator`); once settled, the rest of the
+burst runs open loop (optionally bracketed brighter for dim or unfound faces).  A motorized
+analyzer (:attr:`LaneCamera.rotator`) is turned once per burst to the angle that blocks the
+predicted windshield glare — refined, when the controller asks for it, by a Malus fit of probe
+frames filmed before the burst.  A polarization-mosaic camera's frames are developed at
+capture into analysis images (per ROI I_min or the blocking channel).
+
+Each frame's ROIs come from the tracker's live estimate at its exposure time, and from this
+vehicle's cabin (face setback and height) as measured on the faces found; metered seats are
+ranked on the face, not on their whole ROI.
 
 One vehicle's failure (a lost camera, a full vault, a matcher error) becomes a ``failed`` or
 ``partial`` event and is counted; the lane keeps running, and a lost camera is reconnected

@@ -279,7 +279,7 @@ class BurstRanker:
         for s in best:
             frame = burst[s.frame_index]
             depth = self._depth(frame)
-            faces = tuple(finder.find(frame.array, s.roi, bit_depth=depth))
+            faces = _seat_first(finder.find(frame.array, s.roi, bit_depth=depth), s.roi)
             rec = region_stats(frame.array, [tuple(faces[0].box)], bit_depth=depth)[0][0] \
                 if faces else None
             found.append((s, faces, rec))
@@ -305,3 +305,21 @@ class BurstRanker:
         if frame.array.dtype == np.uint8:
             return None
         return self.bit_depth if self.bit_depth is not None else bit_depth_of(frame)
+
+
+def _seat_first(faces: Sequence[Face], roi: Sequence[int]) -> tuple[Face, ...]:
+    """The faces found in an occupant's ROI, the occupant's own first: the one whose centre
+    lies nearest the ROI's centre (in ROI widths/heights).  A rear seat's ROI also shows the
+    front-row head in front of it, larger and higher-scoring, near the ROI's edge; taking the
+    detector's best there would hand the front occupant's face to the rear seat (and the
+    cross-seat de-duplication would then drop the rear traveler altogether)."""
+    if len(faces) < 2:
+        return tuple(faces)
+    rx, ry, rw, rh = roi
+    cx, cy = rx + rw / 2, ry + rh / 2
+
+    def off(f: Face) -> float:
+        x, y, w, h = f.box
+        return ((x + w / 2 - cx) / max(rw, 1)) ** 2 + ((y + h / 2 - cy) / max(rh, 1)) ** 2
+
+    return tuple(sorted(faces, key=off))

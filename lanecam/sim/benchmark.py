@@ -80,4 +80,7 @@ def ablation(scenarios: Sequence[str] | None = None, controls: Sequence[str] = C
     print(f"| rear seats | | {cells} |", file=stream)
     cells = " | ".join(str(sums[c]["false_matches"]) for c in controls)
     print(f"| false matches | | {cells} |", file=stream)
+    cells = " | ".join(str(sums[c]["other_occupant"]) for c in controls)
+    print(f"| matched with the other occupant's face (one person seated twice; not counted) "
+          f"| | {cells} |", file=stream)
     return {c: [x for o in per[c].values() for x in o] for c in controls}

@@ -1,8 +1,11 @@
 """Score a simulated lane run against ground truth (evaluation only — the lane never sees it).
 
 Per traveler with a document on file: was a face crop captured for them, was it verified, and
-did a verification land on the wrong person (a false match)?  The crop's true identity comes
-from the simulator's truth for the frame the crop was cut from.
+did a verification land on the wrong person (a false match)?  The crop's true identity and
+seat come from the simulator's truth for the frame the crop was cut from.  A traveler counts as
+verified only with *their own* face: a scenario may seat the same person twice (one face
+texture, one document photo), and a document verified with the other occupant's face is
+neither this traveler's capture nor a false match (``other_occupant``).
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ class TravelerOutcome:
     false_match: bool  # verified, but the crop shows someone else
     crop_identity: str | None
     decision_latency_s: float | None
+    crop_seat: str | None = None
+    other_occupant: bool = False  # matched, but with another occupant's face of the same person
 
 
 def _crop_identity(run: SimLaneRun, camera_id: str | None, frame_number: int | None,
-                   box: tuple[int, int, int, int] | None) -> str | None:
+                   box: tuple[int, int, int, int] | None) -> tuple[str, str] | None:
+    """(person, seat) of the face under the crop's box centre, from ground truth."""
     if camera_id is None or frame_number is None or box is None:
         return None
     cam = next((c for c in run.cameras if f"{c.backend}:{c.serial}" == camera_id), None)
@@ -42,7 +48,7 @@ def _crop_identity(run: SimLaneRun, camera_id: str | None, frame_number: int | N
     for f in truth.faces:
         x0, y0, x1, y1 = f.box
         if x0 <= cx <= x1 and y0 <= cy <= y1:
-            return f.face
+            return f.face, f.seat
     return None
 
 
@@ -56,14 +62,17 @@ def evaluate_run(run: SimLaneRun) -> list[TravelerOutcome]:
         seats = run.documents.seats[seq]
         for j, doc in enumerate(docs):
             occ = event.occupants[j] if event is not None and j < len(event.occupants) else None
-            ident = _crop_identity(run, occ.camera_id, occ.frame_number, occ.box) if occ else None
-            verified = bool(occ and occ.outcome == "verified")
+            hit = _crop_identity(run, occ.camera_id, occ.frame_number, occ.box) if occ else None
+            ident, crop_seat = hit if hit is not None else (None, None)
+            matched = bool(occ and occ.outcome == "verified")
             latency = event.latency_s.get("decision") if event is not None else None
             seat = seats[j]
+            own = ident == doc.traveler_id and crop_seat == seat
             out.append(TravelerOutcome(
                 run.scenario, name, doc.traveler_id, seat, seat.startswith("rear"),
-                bool(occ and occ.face_found), verified,
-                verified and ident != doc.traveler_id, ident, latency))
+                bool(occ and occ.face_found), matched and own,
+                matched and ident != doc.traveler_id, ident, latency, crop_seat,
+                matched and ident == doc.traveler_id and not own))
     return out
 
 
@@ -78,6 +87,7 @@ def summarize(outcomes: list[TravelerOutcome]) -> dict[str, float | int]:
     return {"travelers": n, "captured": sum(o.captured for o in outcomes),
             "verified": sum(o.verified for o in outcomes),
             "false_matches": sum(o.false_match for o in outcomes),
+            "other_occupant": sum(o.other_occupant for o in outcomes),
             "verified_rate": rate(outcomes, "verified"),
             "front_verified_rate": rate(front, "verified"),
             "rear_verified_rate": rate(rear, "verified")}

@@ -174,3 +174,15 @@ def test_the_finder_and_the_matcher_share_one_model_set():
     assert finder._detector.model is det is dlib_models.frontal_face_detector().model
     assert finder._predictor.model is sp5 is dlib_models.shape_predictor(5).model
     assert enc is dlib_models.face_encoder().model
+
+
+def test_an_occupant_roi_offers_its_own_face_first_not_the_front_row_head_in_it() -> None:
+    from types import SimpleNamespace as NS
+
+    from lanecam.quality.rank import _seat_first
+
+    roi = (1000, 800, 400, 300)  # a rear seat's ROI: centre (1200, 950)
+    front = NS(box=(1010, 930, 160, 160))  # the larger front-row head at the ROI's edge
+    own = NS(box=(1150, 900, 100, 100))  # the rear occupant, near the centre
+    assert _seat_first([front, own], roi) == (own, front)  # type: ignore[list-item]
+    assert _seat_first([front], roi) == (front,)  # type: ignore[list-item]
