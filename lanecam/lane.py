@@ -1041,8 +1041,9 @@ class Lane:
                 ) -> list[OccupantResult]:
         """Assign faces to documents by similarity (greedy, best first); one result per traveler."""
         sims = [[self.matcher.compare(p[5], d.template) for d in docs] for p in probes]
+        # best first; ties (one person's document presented twice) in presentation order
         pairs = sorted(((sims[i][j], i, j) for i in range(len(probes)) for j in range(len(docs))),
-                       reverse=True)
+                       key=lambda p: (-p[0], p[2], p[1]))
         face_of: dict[int, int] = {}
         used: set[int] = set()
         for s, i, j in pairs:
