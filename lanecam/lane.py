@@ -650,6 +650,7 @@ class Lane:
         closed = [lc.exposure is not None for lc in self.cameras]
         mid = times[len(times) // 2]
         probe: list[tuple[int, float]] = []  # (camera, predicted angle) to probe first
+        sequenced: dict[int, tuple[int, ExposureSettings]] = {}  # camera → (from frame, bracket)
         for i, lc in enumerate(self.cameras):
             cam = lc.camera
             settings = self._prepare(lc, plan)
@@ -765,7 +766,8 @@ class Lane:
                         lc.camera.trigger()
                         pending[i].append(when)
                         if lc.exposure is not None:
-                            logs[i].append([state[i], None])
+                            seq = sequenced.get(i)
+                            logs[i].append([seq[1] if seq and k >= seq[0] else state[i], None])
                 if k + 1 == len(times):
                     break
                 for i, lc in enumerate(self.cameras):
@@ -791,9 +793,18 @@ class Lane:
                     state[i] = ctrl.update(state[i], faces, bounds, light)
                     self._apply(lc, state[i])
                     if settled:
-                        brighter = ctrl.bracket(state[i], faces, len(lc.meter_seats), bounds)
-                        if brighter is not None:  # the second half of the rest, brighter
-                            later[i][(k + 1 + len(times)) // 2] = brighter
+                        at = (k + 1 + len(times)) // 2  # the second half of the rest, brighter
+                        if lc.camera.supports_sequence:  # the camera switches, no host stall
+                            brighter = ctrl.bracket(state[i], faces, len(lc.meter_seats),
+                                                    self._sequence_bounds(lc, state[i], bounds))
+                            if brighter is not None and self._program_rest(
+                                    lc, state[i], brighter, at - k - 1, len(times) - at):
+                                sequenced[i] = (at, brighter)
+                                brighter = None
+                        else:
+                            brighter = ctrl.bracket(state[i], faces, len(lc.meter_seats), bounds)
+                        if brighter is not None:  # re-configured between frames
+                            later[i][at] = brighter
                 if not any(closed) and k + 1 < len(times):
                     times[k + 1:] = _respace(times[k + 1:], self.clock.now_ns(), min_step)
             for i in range(n_cam):
@@ -803,6 +814,12 @@ class Lane:
                 for f in fs:
                     f.release()
             raise
+        finally:
+            for i in sequenced:  # the next burst starts from the configured settings
+                try:
+                    self.cameras[i].camera.clear_sequence()
+                except LanecamError:
+                    self.stats.faults["sequence_clear"] += 1
         if found_at:  # every frame's ROIs from the cabin measured on the faces
             for i, lc in enumerate(self.cameras):
                 rois[i] = [occupant_rois(self._view(lc)[1], self._predict(track, w)[0], cabin[0])
@@ -820,6 +837,34 @@ class Lane:
                 lc.history.append([(s, level) for s, level in logs[i]])
             job.bursts.append((lc, Burst(lc.camera.id, frames[i], requested=plan.frame_count),
                                rois[i]))
+
+    @staticmethod
+    def _sequence_bounds(lc: LaneCamera, s: ExposureSettings,
+                         bounds: ExposureBounds) -> ExposureBounds:
+        """Limits of a bracket the camera's sequencer runs: with a controlled strobe the
+        exposure stays (the lamp's pulse, aligned with it, is set by the host and cannot follow
+        mid-burst) and gain carries the bracket."""
+        if s.pulse_s is None or lc.illuminator is None:
+            return bounds
+        return replace(bounds, exposure_min_s=s.exposure_s, exposure_max_s=s.exposure_s)
+
+    def _program_rest(self, lc: LaneCamera, settled: ExposureSettings,
+                      brighter: ExposureSettings, n_settled: int, n_brighter: int) -> bool:
+        """The open-loop rest in the camera's sequencer: ``n_settled`` frames as settled, then
+        ``n_brighter`` brighter.  False (re-configure between frames instead) when the camera
+        refuses it."""
+        def step(x: ExposureSettings) -> dict[str, float]:
+            out = {"exposure_time": x.exposure_s}
+            if lc.camera.supports("gain"):
+                out["gain"] = x.gain_db
+            return out
+
+        try:
+            lc.camera.program_sequence([step(settled)] * n_settled + [step(brighter)] * n_brighter)
+        except LanecamError as exc:
+            self.stats.faults[f"sequence:{type(exc).__name__}"] += 1
+            return False
+        return True
 
     def _set_analyzer(self, lc: LaneCamera, angle_deg: float) -> float | None:
         """Turn the analyzer to ``angle_deg`` (image frame): with the rotator (blocking until it

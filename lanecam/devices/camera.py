@@ -15,7 +15,7 @@ import abc
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any
@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Features a sequencer step may set (:meth:`Camera.program_sequence`).
+SEQUENCE_FEATURES = ("exposure_time", "gain")
 
 #: Applied first, in this order, because the limits of later features depend on them.
 _APPLY_FIRST = ("pixel_format", "width", "height", "offset_x", "offset_y")
@@ -93,6 +96,10 @@ class RawGrab:
     device_ns: int | None = None
     skipped: int = 0
     pixel_format: str = "Mono8"
+    #: what the device says this frame was exposed with (chunk data, a sequencer step), if it
+    #: says; otherwise the frame's metadata carries the last configured values
+    exposure_s: float | None = None
+    gain_db: float | None = None
 
 
 @dataclass(frozen=True)
@@ -462,6 +469,42 @@ class Camera(abc.ABC):
             self._refresh_meta_cache()
             return applied
 
+    def program_sequence(self, steps: Sequence[Mapping[str, Any]]) -> None:
+        """Per-frame settings held by the camera (a sequencer): ``steps[k]`` applies to the
+        k-th frame triggered after this call and the last step to every later frame, until
+        :meth:`clear_sequence`.  Steps take :data:`SEQUENCE_FEATURES` only (SI units), each
+        checked against the live limits before anything is sent; nothing is clamped.
+        UnsupportedFeatureError when the camera has no sequencer — re-configure between frames
+        instead (with no frame outstanding)."""
+        if not steps:
+            raise LimitError("a sequence needs at least one step", device=self._name_for_errors(),
+                             feature="sequence", allowed="≥ 1 step")
+        with self._lock:
+            self._require_open()
+            raw: list[dict[str, Any]] = []
+            for k, step in enumerate(steps):
+                if not isinstance(step, Mapping) or not step or set(step) - set(SEQUENCE_FEATURES):
+                    raise ConfigError("a sequence step sets some of the sequencer's features",
+                                      device=self._name_for_errors(), key=f"steps[{k}]",
+                                      allowed=list(SEQUENCE_FEATURES))
+                checked = [self._check_value(name, value) for name, value in step.items()]
+                raw.append({fmap.node: value for fmap, value in checked})
+            self._do_program_sequence(raw)
+
+    @property
+    def supports_sequence(self) -> bool:
+        """Whether :meth:`program_sequence` is available (the backend has a sequencer)."""
+        return type(self)._do_program_sequence is not Camera._do_program_sequence
+
+    def clear_sequence(self) -> None:
+        """Back to the configured settings for every frame (no-op without a sequence)."""
+        with self._lock:
+            if self.is_open:
+                try:
+                    self._do_program_sequence([])
+                except UnsupportedFeatureError:
+                    pass  # no sequencer: nothing was programmed
+
     def _refresh_meta_cache(self) -> None:
         for name, attr in (("exposure_time", "_exposure_s"), ("gain", "_gain_db"),
                            ("pixel_format", "_pixel_format")):
@@ -556,8 +599,10 @@ class Camera(abc.ABC):
         meta = FrameMeta(
             camera_id=info.id, frame_number=raw.frame_number, host_ns=self.clock.now_ns(),
             width=a.shape[1] if a.ndim >= 2 else 0, height=a.shape[0] if a.ndim >= 2 else 0,
-            pixel_format=raw.pixel_format, device_ns=raw.device_ns, exposure_s=self._exposure_s,
-            gain_db=self._gain_db, illumination=self.illumination,
+            pixel_format=raw.pixel_format, device_ns=raw.device_ns,
+            exposure_s=self._exposure_s if raw.exposure_s is None else raw.exposure_s,
+            gain_db=self._gain_db if raw.gain_db is None else raw.gain_db,
+            illumination=self.illumination,
             polarizer_deg=self.polarizer_deg, complete=raw.complete,
             incomplete_reason=raw.reason if not raw.complete else None,
             skipped_before=raw.skipped)
@@ -686,6 +731,12 @@ class Camera(abc.ABC):
 
     @abc.abstractmethod
     def _do_execute(self, node: str) -> None: ...
+
+    def _do_program_sequence(self, steps: list[dict[str, Any]]) -> None:
+        """Hold per-frame node values (``[]`` clears).  Default: the camera has no sequencer."""
+        info = self._require_open()
+        raise UnsupportedFeatureError(f"{info.vendor} {info.model} has no sequencer in lanecam",
+                                      device=info.id, feature="sequence")
 
     @abc.abstractmethod
     def _do_start(self, buffer_count: int) -> None:

@@ -63,7 +63,7 @@ from ..clock import ManualClock, MonotonicClock
 from ..devices.camera import Camera, CameraInfo, NodeInfo, RawGrab
 from ..devices.profiles import FeatureKind
 from ..errors import (ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError,
-                      LanecamError, LimitError)
+                      LanecamError, LimitError, UnsupportedFeatureError)
 from ..frames import IlluminationState
 from .render import DEFAULT_LAYOUT, Renderer, Shot
 from .sensor import splitmix64
@@ -205,6 +205,8 @@ class SimCamera(Camera):
         self._buffers: list[np.ndarray] = []
         self._free: collections.deque[int] = collections.deque()
         self._pending: list[tuple[int, _Latch]] = []  # (exposure start ns, latch), by start
+        self._sequence: list[dict[str, Any]] = []  # sequencer steps (node → value), [] = off
+        self._seq_pos = 0  # the step the next exposure takes
         self._next_free_run_ns = 0
         self._free_run_latch: _Latch | None = None  # the free-run slot's, once it started
         self._claimed: collections.deque[_Job] = collections.deque()  # due, not yet rendered
@@ -477,13 +479,20 @@ class SimCamera(Camera):
                 return sel
         return None
 
-    def _latch(self) -> _Latch:
-        """The settings an exposure starting now is made with."""
+    def _latch(self, advance: bool = False) -> _Latch:
+        """The settings an exposure starting now is made with; ``advance``: it does start now
+        (a programmed sequence moves on to its next step — peeks leave it)."""
         nd = self._nodes
-        exposure_us = nd["ExposureTime"].value
+        exposure_us, gain_db = nd["ExposureTime"].value, nd["Gain"].value
+        if self._sequence:  # the sequencer's step for this exposure overrides the nodes
+            step = self._sequence[min(self._seq_pos, len(self._sequence) - 1)]
+            if advance:
+                self._seq_pos += 1
+            exposure_us = step.get("ExposureTime", exposure_us)
+            gain_db = step.get("Gain", gain_db)
         return _Latch(
             exposure_us=exposure_us, exp_ns=round(exposure_us * 1000),
-            readout_ns=round(self._readout_s() * 1e9), gain_db=nd["Gain"].value,
+            readout_ns=round(self._readout_s() * 1e9), gain_db=gain_db,
             window=(nd["OffsetX"].value, nd["OffsetY"].value, nd["Width"].value,
                     nd["Height"].value),
             pixel_format=nd["PixelFormat"].value, illumination=self.illumination,
@@ -495,8 +504,7 @@ class SimCamera(Camera):
         start = trigger_ns + round(self._sel[sel]["TriggerDelay"] * 1000)
         n = int(self._nodes["AcquisitionBurstFrameCount"].value) if sel == "FrameBurstStart" else 1
         period = round(1e9 / self._frame_rate())
-        latch = self._latch()
-        self._pending.extend((start + k * period, latch) for k in range(n))
+        self._pending.extend((start + k * period, self._latch(advance=True)) for k in range(n))
         self._pending.sort(key=lambda p: p[0])
         self._cv.notify_all()
 
@@ -523,6 +531,19 @@ class SimCamera(Camera):
                 self._worker = threading.Thread(target=self._work, args=(self._gen,),
                                                 name=f"SimCamera-{self.serial}", daemon=True)
                 self._worker.start()
+
+    def _do_program_sequence(self, steps: list[dict[str, Any]]) -> None:
+        """A sequencer over ExposureTime and Gain, advancing at each exposure's start (every
+        frame of a burst trigger too); ``[]`` turns it off."""
+        for step in steps:
+            extra = set(step) - {"ExposureTime", "Gain"}
+            if extra:
+                raise UnsupportedFeatureError("the simulated sequencer holds ExposureTime and "
+                                              "Gain only", device=self._where(),
+                                              feature=sorted(extra)[0])
+        with self._stream_lock:
+            self._sequence = [dict(step) for step in steps]
+            self._seq_pos = 0
 
     def _do_stop(self) -> None:
         with self._stream_lock:
@@ -634,7 +655,8 @@ class SimCamera(Camera):
             self._truth.popitem(last=False)
         return RawGrab(array=buf, release=lambda: self._give_back(idx, gen), frame_number=job.fid,
                        complete=complete, reason=reason, device_ns=job.start,
-                       skipped=job.skipped, pixel_format=job.latch.pixel_format)
+                       skipped=job.skipped, pixel_format=job.latch.pixel_format,
+                       exposure_s=job.latch.exposure_us * 1e-6, gain_db=job.latch.gain_db)
 
     def _failed(self, job: _Job, exc: BaseException) -> None:
         """``job`` was not produced: its buffer goes back, and the drops before it are told by
@@ -668,7 +690,8 @@ class SimCamera(Camera):
                 now = self.clock.now_ns()
                 if nxt is not None and ready is not None and ready <= now:
                     start, latch = nxt
-                    job = self._claim(start, latch if latch is not None else self._latch())
+                    job = self._claim(start, latch if latch is not None else
+                                      self._latch(advance=True))
                     if job is None:
                         continue  # dropped
             if job is not None:
@@ -788,7 +811,7 @@ class SimCamera(Camera):
             if latch is None:  # free run: the slot's exposure starts at ``start``
                 if now < start:
                     return start
-                latch = self._free_run_latch = self._latch()
+                latch = self._free_run_latch = self._latch(advance=True)
             ready = start + latch.exp_ns + latch.readout_ns
             if ready > now:
                 return ready

@@ -115,6 +115,14 @@ def test_two_cameras_are_controlled_independently_with_bracketing_on(
         assert 1 <= len(steps) <= 2, steps
         assert all(s.brightness == steps[0].brightness and s.gain_db <= 24.0 for s in rest)
         assert steps[-1].linear >= steps[0].linear * 0.99
+        if len(steps) == 2:  # the SimCamera's sequencer ran the bracket: gain only, the
+            assert steps[1].exposure_s == steps[0].exposure_s  # strobe's pulse cannot follow
+    # every frame was exposed as the controller logged it (the sequencer's steps included)
+    for cam, burst in zip(run.cameras, (b0, b1)):
+        truths = [cam.ground_truth(n) for n in range(1, len(burst) + 1)]
+        for (s, _), t in zip(burst, truths):
+            assert t.exposure_s == pytest.approx(s.exposure_s, rel=1e-6)
+            assert t.gain_db == pytest.approx(s.gain_db, abs=1e-6)
     for cam in run.cameras:
         _check_physics(run, cam)
 
