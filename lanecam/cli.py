@@ -212,10 +212,64 @@ def cmd_vault_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The distributions whose versions ``lanecam info`` reports (what a bug report needs).
+INFO_DISTRIBUTIONS = ("numpy", "numba", "llvmlite", "opencv-python-headless", "pypylon",
+                      "harvesters", "genicam", "pyserial", "cryptography", "dlib-bin",
+                      "face_recognition_models")
+
+
+def info() -> dict[str, object]:
+    """What this installation is: versions, where the package and its kernel cache live."""
+    import platform
+    from importlib import metadata
+
+    from . import __version__
+    from .jit import cache_status
+
+    versions: dict[str, str | None] = {}
+    for dist in INFO_DISTRIBUTIONS:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    cache = cache_status()
+    return {"lanecam": __version__, "python": platform.python_version(),
+            "package": str(Path(__file__).resolve().parent),
+            "kernel_cache": {"path": str(cache.path), "usable": cache.usable,
+                             "source": cache.source, "reason": cache.reason},
+            "dependencies": versions}
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    data = info()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    cache = data["kernel_cache"]
+    assert isinstance(cache, dict)
+    state = "writable" if cache["usable"] else f"NOT usable ({cache['reason']}); compiling in memory"
+    print(f"lanecam {data['lanecam']} (Python {data['python']}) at {data['package']}")
+    print(f"kernel cache: {cache['path']} [{state}; chosen by {cache['source']}]")
+    deps = data["dependencies"]
+    assert isinstance(deps, dict)
+    for name, version in deps.items():
+        print(f"  {name:<24} {version or 'not installed'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    p.add_argument("--version", action="version", version=f"lanecam {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+
+    i = sub.add_parser("info", help="versions, package location and the kernel cache directory")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=cmd_info)
 
     def cam_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--emulate", type=int, metavar="N",

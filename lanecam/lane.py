@@ -69,9 +69,10 @@ from .events import LaneEvent, OccupantResult, Sink
 from .frames import BufferPool, Burst, Frame, IlluminationState
 from .geometry import SEAT_ROWS, CabinModel, CameraModel, fit_cabin, occupant_rois
 from .match.base import FaceHint, FaceNotFoundError, Matcher, Template
-from .quality.rank import BurstRanker, BurstRanking, Candidate, bit_depth_of
+from .quality.pixels import bit_depth_of, to_dn8
+from .quality.rank import BurstRanker, BurstRanking, Candidate
 
-__all__ = ["LaneCamera", "TravelDocument", "DocumentSource", "Lane", "LaneStats"]
+__all__ = ["LaneCamera", "TravelDocument", "DocumentSource", "Lane", "LaneStats", "face_crop"]
 
 log = logging.getLogger(__name__)
 
@@ -1024,8 +1025,8 @@ class Lane:
         faces = self._best_faces(rankings)
         probes: list[tuple[int, Candidate, LaneCamera, Burst, np.ndarray, Template]] = []
         for seat, (cand, lc, burst) in faces.items():
-            frame = burst[cand.roi.frame_index]
-            crop, hint = self._crop(frame.array, cand)
+            assert cand.face is not None
+            crop, hint = face_crop(burst[cand.roi.frame_index], cand.face.box, self.crop_margin)
             try:
                 tpl = self.matcher.template(crop, hint)
             except FaceNotFoundError:
@@ -1065,21 +1066,6 @@ class Lane:
                 continue
             kept[seat] = item
         return kept
-
-    def _crop(self, image: np.ndarray, cand: Candidate) -> tuple[np.ndarray, FaceHint]:
-        face = cand.face
-        assert face is not None
-        x, y, w, h = face.box
-        m = self.crop_margin
-        x0, y0 = max(0, int(x - m * w)), max(0, int(y - m * h))
-        x1 = min(image.shape[1], int(x + w + m * w))
-        y1 = min(image.shape[0], int(y + h + m * h))
-        crop = image[y0:y1, x0:x1]
-        if crop.dtype != np.uint8:
-            shift = max(0, int(crop.dtype.itemsize * 8) - 8)
-            crop = (crop >> shift).astype(np.uint8)
-        crop = np.ascontiguousarray(crop)
-        return crop, FaceHint((x - x0, y - y0, x - x0 + w, y - y0 + h))
 
     def _decide(self, job: _Job, docs: list[TravelDocument],
                 probes: list[tuple[int, Candidate, LaneCamera, Burst, np.ndarray, Template]]
@@ -1193,6 +1179,20 @@ def _respace(rest: list[int], now_ns: int, min_step_ns: int) -> list[int]:
     end = max(rest[-1], now_ns + (n - 1) * min_step_ns)
     step = (end - now_ns) / (n - 1) if n > 1 else 0
     return [round(now_ns + j * step) for j in range(n)]
+
+
+def face_crop(frame: Frame, box: Sequence[int], margin: float) -> tuple[np.ndarray, FaceHint]:
+    """The crop stored and matched for a face ``box`` (x, y, w, h) of ``frame``: the box grown
+    by ``margin`` of its size on each side (clipped to the frame), on the 8-bit scale of the
+    frame's own bit depth (:func:`~lanecam.quality.pixels.to_dn8`, as the face finder sees
+    it), and the face's box inside the crop."""
+    x, y, w, h = (int(v) for v in box)
+    image = frame.array
+    x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
+    x1 = min(image.shape[1], int(x + w + margin * w))
+    y1 = min(image.shape[0], int(y + h + margin * h))
+    crop = to_dn8(image[y0:y1, x0:x1], bit_depth_of(frame))
+    return crop, FaceHint((x - x0, y - y0, x - x0 + w, y - y0 + h))
 
 
 def _iou(a: Sequence[int], b: Sequence[int]) -> float:

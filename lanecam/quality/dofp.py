@@ -76,11 +76,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ..control.polarization import PolarizationController
 from ..errors import LimitError
-from .kernels import Roi, full_scale
+from ..jit import njit
+from .kernels import Roi
+from .pixels import full_scale
 from .polarization import StokesImages, stokes, validate_layout
 
 __all__ = ["ANALYZER_ANGLES", "AnalysisImage", "analysis_image", "scale_roi", "warm_up"]

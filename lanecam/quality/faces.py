@@ -28,7 +28,8 @@ import numpy as np
 from ..errors import LanecamError, LimitError
 from ..match import dlib_models
 from ..match.dlib_models import SharedModel, model_path
-from .kernels import Roi, as_roi_array, full_scale, region_stats
+from .kernels import Roi, as_roi_array, region_stats
+from .pixels import to_dn8
 from .scoring import (
     COMPONENTS,
     DEFAULT_WEIGHTS,
@@ -96,13 +97,6 @@ class FaceFinder(Protocol):
 def _predictor_path() -> Path | None:
     """The 5-point model inside ``face_recognition_models``, located without importing it."""
     return model_path(_PREDICTOR_FILE)
-
-
-def _to_gray8(crop: np.ndarray, bit_depth: int | None) -> np.ndarray:
-    depth, _ = full_scale(crop.dtype, bit_depth)
-    if crop.dtype == np.uint8:
-        return np.ascontiguousarray(crop)
-    return np.minimum(crop >> (depth - 8), 255).astype(np.uint8)  # a fresh C-contiguous copy
 
 
 def _scaled_rect(rect: Any, kx: float, ky: float) -> Any:
@@ -205,7 +199,7 @@ class DlibFaceFinder:
         y0, y1, x0, x1 = (int(v) for v in as_roi_array([tuple(roi)], image.shape)[0])
         if y1 - y0 < 2 or x1 - x0 < 2:
             return []
-        crop = _to_gray8(image[y0:y1, x0:x1], bit_depth)
+        crop = to_dn8(image[y0:y1, x0:x1], bit_depth)
         small = crop
         if self.max_side is not None and max(crop.shape) > self.max_side:
             f = self.max_side / max(crop.shape)

@@ -46,10 +46,12 @@ import numpy as np
 from numba import float32 as f32
 from numba import float64 as f64
 from numba import int32 as i32
-from numba import njit, prange, types
+from numba import prange, types
 from numba.typed import List
 
 from ..errors import LimitError
+from ..jit import njit
+from .pixels import full_scale
 
 __all__ = [
     "warm_up",
@@ -63,7 +65,6 @@ __all__ = [
     "Roi",
     "as_roi_array",
     "frame_stats",
-    "full_scale",
     "region_stats",
     "region_stats_many",
 ]
@@ -161,27 +162,6 @@ class RegionStats:
     @classmethod
     def from_record(cls, record: np.void, hist: np.ndarray) -> RegionStats:
         return cls(*record.tolist(), hist)  # type: ignore[arg-type]  # field order = STATS_FIELDS
-
-
-def full_scale(dtype: np.dtype, bit_depth: int | None) -> tuple[int, int]:
-    """``(bit_depth, 2**bit_depth - 1)`` for a frame dtype; validates ``bit_depth``.
-
-    ``uint8`` frames are 8-bit; ``uint16`` frames default to 16 and accept 8–16 (LSB-aligned
-    Mono10/12/14 in a 16-bit container).
-    """
-    dt = np.dtype(dtype)
-    if dt == np.uint8:
-        limit = 8
-    elif dt == np.uint16:
-        limit = 16
-    else:
-        raise LimitError("frames must be uint8 or uint16", feature="dtype",
-                         allowed=["uint8", "uint16"])
-    depth = limit if bit_depth is None else int(bit_depth)
-    if not 8 <= depth <= limit:
-        raise LimitError(f"bit_depth {depth} does not fit a {dt.name} frame",
-                         feature="bit_depth", allowed=(8, limit))
-    return depth, (1 << depth) - 1
 
 
 def as_roi_array(rois: Iterable[Sequence[int]] | np.ndarray, shape: tuple[int, int]) -> np.ndarray:

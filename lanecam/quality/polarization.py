@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ..errors import ConfigError, LimitError
+from ..jit import njit
 from .kernels import Roi, as_roi_array
 
 __all__ = [

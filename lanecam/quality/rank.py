@@ -35,7 +35,6 @@ result keeps frame indices and numbers, never pixels.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -46,6 +45,7 @@ from ..errors import LimitError
 from ..frames import Frame
 from .faces import Face, FaceFinder, default_face_finder, face_score, face_sharpness
 from .kernels import RegionStats, Roi, region_stats, region_stats_many
+from .pixels import bit_depth_of
 from .scoring import (
     COMPONENTS,
     DEFAULT_WEIGHTS,
@@ -55,18 +55,9 @@ from .scoring import (
     score_records,
 )
 
-__all__ = ["GOOD_FACE", "BurstRanker", "BurstRanking", "Candidate", "RoiScore", "bit_depth_of"]
+__all__ = ["GOOD_FACE", "BurstRanker", "BurstRanking", "Candidate", "RoiScore"]
 
 log = logging.getLogger(__name__)
-
-_MONO = re.compile(r"^Mono(\d+)")
-
-
-def bit_depth_of(frame: Frame) -> int | None:
-    """Significant bits from the frame's GenICam pixel format (``Mono12`` → 12), else ``None``."""
-    m = _MONO.match(frame.meta.pixel_format or "")
-    return int(m.group(1)) if m else None
-
 
 @dataclass(frozen=True, slots=True)
 class RoiScore:

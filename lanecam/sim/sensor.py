@@ -19,8 +19,9 @@ from functools import cache
 from statistics import NormalDist
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
+
+from ..jit import njit
 
 __all__ = ["background", "expose", "face_stats", "normal_table", "splitmix64"]
 
@@ -153,7 +154,6 @@ def background(out: NDArray[np.float32], abs_y: int, abs_x: int, cam: NDArray[np
                 g = math.acos(min(1.0, max(-1.0, c)))
                 val += sun_lobe * math.exp(-0.5 * (g / sun_sigma) ** 2)
             out[yy, xx] = val
-
 
 
 @njit(cache=True, nogil=True)

@@ -15,7 +15,8 @@ from quality_helpers import gray, make_burst, make_frame
 from lanecam.errors import ConfigError, LimitError
 from lanecam.quality import faces as faces_mod
 from lanecam.quality.faces import DlibFaceFinder, FaceFinderUnavailableError, default_face_finder
-from lanecam.quality.rank import BurstRanker, bit_depth_of
+from lanecam.quality.pixels import bit_depth_of
+from lanecam.quality.rank import BurstRanker
 from lanecam.quality.scoring import COMPONENTS, ScoreWeights, score_records
 
 FRAME_SHAPE = (900, 1200)
