@@ -145,9 +145,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"lane {cfg.lane_id} running with {len(cfg.cameras)} camera(s); Ctrl-C stops",
               flush=True)
         end = time.monotonic() + args.duration if args.duration else None
+        reported: set[str] = set()
         try:
             while end is None or time.monotonic() < end:
                 time.sleep(0.2)
+                for name, kind in list(lane.stats.faulted.items()):
+                    if name not in reported:  # a worker the lane stopped: say so at once
+                        reported.add(name)
+                        print(f"FAULTED: lane thread {name} stopped after repeated {kind}",
+                              flush=True)
         except KeyboardInterrupt:
             pass
         print(f"stats: {lane.stats.summary()}")

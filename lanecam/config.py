@@ -44,7 +44,7 @@ from typing import Any, get_args, get_origin
 from .errors import ConfigError
 
 __all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "RotatorConfig", "MatcherConfig", "VaultConfig", "SinkConfig",
-           "SerialDeviceConfig", "LaneConfig", "load_lane_config", "parse_lane_config"]
+           "SerialDeviceConfig", "LoopSensorConfig", "LaneConfig", "load_lane_config", "parse_lane_config"]
 
 
 def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
@@ -125,6 +125,21 @@ class SerialDeviceConfig:
 
 
 @dataclass(frozen=True)
+class LoopSensorConfig:
+    """An inductive loop detector's presence output wired to a modem-status line of a serial
+    port (``[sensors.loop]``).  ``position_m``: the lane range of the loop's leading edge from
+    the cameras' reference line (m, measured at installation; the tracker places a vehicle's
+    front there at the entry edge); ``line``: the input (``cts``, ``dsr`` or ``cd``);
+    ``active_low``: presence pulls the line low; ``debounce_s``: a state must hold this long (s)."""
+
+    url: str
+    position_m: float = field(metadata=_rng(0.0, 500.0, open_lo=True))
+    line: str = field(default="cts", metadata={"choices": ("cts", "dsr", "cd")})
+    active_low: bool = False
+    debounce_s: float = field(default=0.02, metadata=_rng(0.0, 1.0))
+
+
+@dataclass(frozen=True)
 class MatcherConfig:
     kind: str = field(default="dlib", metadata={"choices": ("dlib",)})
     distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
@@ -152,7 +167,7 @@ class LaneConfig:
     control: ControlConfig = ControlConfig()
     radar: SerialDeviceConfig | None = None
     lidar: SerialDeviceConfig | None = None
-    loop: SerialDeviceConfig | None = None
+    loop: LoopSensorConfig | None = None
     illuminator: SerialDeviceConfig | None = None
     matcher: MatcherConfig = MatcherConfig()
     vault: VaultConfig | None = None
@@ -251,7 +266,8 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         if k not in ("radar", "lidar", "loop"):
             raise ConfigError("unknown sensor", key=f"sensors.{k}", allowed=["lidar", "loop", "radar"])
     parts: dict[str, Any] = {
-        k: _build(SerialDeviceConfig, sensors[k], f"sensors.{k}") for k in sensors}
+        k: _build(LoopSensorConfig if k == "loop" else SerialDeviceConfig, sensors[k],
+                  f"sensors.{k}") for k in sensors}
     if "illuminator" in doc:
         parts["illuminator"] = _build(SerialDeviceConfig, doc["illuminator"], "illuminator")
     capture = _build(CaptureConfig, doc.get("capture", {}), "capture")

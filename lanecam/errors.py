@@ -22,6 +22,7 @@ __all__ = [
     "ProtocolError",
     "UnsupportedFeatureError",
     "LimitError",
+    "NotCapturableError",
     "ConfigError",
     "StorageError",
     "vendor_errors",
@@ -85,6 +86,22 @@ class UnsupportedFeatureError(DeviceError):
 
 class LimitError(LanecamError, ValueError):
     """A value is outside the allowed range (device live limits or a safety interlock)."""
+
+
+class NotCapturableError(LimitError):
+    """The scheduler can never capture this vehicle; ``reason`` says why, as a code:
+    ``"passed"`` (it is past the capture window), ``"stops_short"`` (predicted to stop before
+    the window) or ``"too_fast"`` (its speed needs an exposure below the camera's minimum).
+
+    Callers decide on ``reason`` (or the type), never on the message's words."""
+
+    REASONS = ("passed", "stops_short", "too_fast")
+
+    def __init__(self, message: str, *, reason: str, **context: Any) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown reason {reason!r}; one of {self.REASONS}")
+        self.reason = reason
+        super().__init__(message, **context)
 
 
 class ConfigError(LanecamError, ValueError):

@@ -79,6 +79,9 @@ class LaneEvent:
     frames: int = 0
     incomplete_frames: int = 0
     error: str | None = None  # the failure, in words (type and message), when status="failed"
+    #: the failure as a code, for machines: a NotCapturableError reason ("passed",
+    #: "stops_short", "too_fast") or "queue_full"; None when not failed or not coded
+    failure: str | None = None
     latency_s: dict[str, float] = field(default_factory=dict)  # per stage, seconds
 
     def __post_init__(self) -> None:

@@ -43,6 +43,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -64,7 +65,14 @@ from .control.tracker import Track, VehicleTracker
 from .devices.camera import Camera, Trigger
 from .devices.illuminators import Illuminator
 from .devices.rotators import PolarizerRotator
-from .errors import DeviceLostError, DeviceTimeoutError, LanecamError, LimitError, ProtocolError
+from .errors import (
+    DeviceLostError,
+    DeviceTimeoutError,
+    LanecamError,
+    LimitError,
+    NotCapturableError,
+    ProtocolError,
+)
 from .events import LaneEvent, OccupantResult, Sink
 from .frames import BufferPool, Burst, Frame, IlluminationState
 from .geometry import SEAT_ROWS, CabinModel, CameraModel, fit_cabin, occupant_rois
@@ -151,6 +159,8 @@ class LaneStats:
     events: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     latency: dict[str, deque[float]] = field(default_factory=dict)
+    #: workers stopped for failing the same way repeatedly: thread name → error type
+    faulted: dict[str, str] = field(default_factory=dict)
 
     def record(self, stage: str, seconds: float) -> None:
         self.latency.setdefault(stage, deque(maxlen=1000)).append(seconds)
@@ -159,7 +169,7 @@ class LaneStats:
         lat = {k: {"median_s": float(np.median(v)), "max_s": float(max(v)), "n": len(v)}
                for k, v in self.latency.items() if v}
         return {"vehicles": self.vehicles, "events": dict(self.events),
-                "faults": dict(self.faults), "latency": lat}
+                "faults": dict(self.faults), "faulted": dict(self.faulted), "latency": lat}
 
 
 @dataclass
@@ -279,8 +289,6 @@ class Lane:
             return self._busy == 0 and self._capture_q.empty() and self._analysis_q.empty()
 
     def wait_idle(self, timeout_s: float) -> bool:
-        import time
-
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
             if self.idle():
@@ -288,15 +296,35 @@ class Lane:
             time.sleep(0.01)
         return self.idle()
 
+    #: A worker that fails with the same error type this many times in a row, each failure
+    #: within ``GUARD_REPEAT_WINDOW_S`` of the one before, is stopped and reported faulted
+    #: (``stats.faulted``): a fault that recurs at once will not clear by restarting.
+    GUARD_MAX_REPEATS = 5
+    GUARD_REPEAT_WINDOW_S = 30.0
+    #: Restart back-off after the n-th repeat: ``GUARD_BACKOFF_S * 2**(n-1)``, at most 2 s.
+    GUARD_BACKOFF_S = 0.05
+
     def _guard(self, name: str, fn: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
+            last: str | None = None
+            repeats, last_t = 0, 0.0
             while not self._stop.is_set():
                 try:
                     fn()
                     return
                 except Exception as exc:  # a thread must never die silently: count, restart
-                    self.stats.faults[f"{name}:{type(exc).__name__}"] += 1
-                    log.error("lane thread %s: %s; restarting", name, type(exc).__name__)
+                    kind = type(exc).__name__
+                    self.stats.faults[f"{name}:{kind}"] += 1
+                    t = time.monotonic()
+                    same = kind == last and t - last_t <= self.GUARD_REPEAT_WINDOW_S
+                    repeats, last, last_t = (repeats + 1 if same else 1), kind, t
+                    if repeats >= self.GUARD_MAX_REPEATS:
+                        self.stats.faulted[name] = kind
+                        log.error("lane thread %s failed %d times in a row with %s; stopped, "
+                                  "its device is reported faulted", name, repeats, kind)
+                        return
+                    log.error("lane thread %s: %s; restarting", name, kind)
+                    self._stop.wait(min(self.GUARD_BACKOFF_S * 2 ** (repeats - 1), 2.0))
         return run
 
     # ------------------------------------------------------------------ sensing
@@ -360,10 +388,15 @@ class Lane:
                 return
         try:
             plan = sched.plan(track, now)
-        except LimitError as exc:
-            if "passed" in exc.message or "stop" in exc.message or "fast" in exc.message:
-                self._handled.add(track.id)
-                self._emit_failed(self._next_seq(), track, now, f"not captured: {exc.message}")
+        except NotCapturableError as exc:  # final: one failed event with the reason code
+            self._handled.add(track.id)
+            self.stats.faults[f"not_captured:{exc.reason}"] += 1
+            self._emit_failed(self._next_seq(), track, now, f"not captured: {exc.message}",
+                              failure=exc.reason)
+            return
+        except LimitError as exc:  # another limit: the next planning tick tries again
+            self.stats.faults[f"plan_limit:{exc.feature}"] += 1
+            log.warning("track %d: planning refused (%s); retrying", track.id, exc)
             return
         if (plan.start_ns - now) / 1e9 > self.lead_s:
             return
@@ -386,7 +419,7 @@ class Lane:
             with self._busy_lock:
                 self._busy -= 1
             self.stats.faults["capture_queue_full"] += 1
-            self._emit_failed(job.seq, track, now, "capture queue full")
+            self._emit_failed(job.seq, track, now, "capture queue full", failure="queue_full")
 
     #: The planner's picture of a vehicle ahead it cannot measure beyond its front (ASSUMED,
     #: a large passenger car — SUV-like, cf. the simulator's classes): a body up to the belt
@@ -1123,11 +1156,13 @@ class Lane:
                               box=tuple(int(v) * k for v in cand.face.box))
 
     # ------------------------------------------------------------------ output
-    def _emit_failed(self, seq: int, track: Track, now: int, error: str, docs: int = 0) -> None:
+    def _emit_failed(self, seq: int, track: Track, now: int, error: str, docs: int = 0,
+                     failure: str | None = None) -> None:
         occ = tuple(OccupantResult(j, None, None, None, False, "refer_to_officer",
                                    reason="vehicle not captured") for j in range(docs))
         self._emit(LaneEvent(self.lane_id, f"{self.lane_id}-{seq}", "failed", now,
-                             self.clock.now_ns(), float(track.speed_mps), occ, error=error))
+                             self.clock.now_ns(), float(track.speed_mps), occ, error=error,
+                             failure=failure))
 
     def _emit(self, event: LaneEvent) -> None:
         self.stats.events[event.status] += 1

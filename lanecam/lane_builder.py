@@ -148,6 +148,11 @@ def _controller(cfg: LaneConfig, lamp: GardasoftRT | None) -> ExposureController
                               bracket_max_stops=ctl.bracket_max_stops, pulse=pulse)
 
 
+def tracker_config(cfg: LaneConfig) -> TrackerConfig:
+    """The tracker's configuration for a lane: the loop's station (m) when it has a loop."""
+    return TrackerConfig(loop_position_m=cfg.loop.position_m if cfg.loop is not None else None)
+
+
 def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
                *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = ()) -> Lane:
     """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started.
@@ -191,10 +196,11 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
         stack.callback(li.close)
         sensors.append(li)
     if cfg.loop is not None:
-        link = SerialLink(cfg.loop.url)
-        link.open()
-        stack.callback(link.close)
-        sensors.append(LoopReader(LoopDetector(ModemLineSource(link, cfg.loop.model), clock=clock),
+        loop = cfg.loop
+        source = ModemLineSource(SerialLink(loop.url), loop.line, active_low=loop.active_low)
+        source.open()  # opens the port and raises the supply line feeding the contact
+        stack.callback(source.link.close)
+        sensors.append(LoopReader(LoopDetector(source, debounce_s=loop.debounce_s, clock=clock),
                                   clock))
     if not sensors:
         raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
@@ -225,7 +231,6 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
             out.append(LogSink())
         else:
             out.append(MemorySink())
-    cfg_tracker = TrackerConfig()
-    return Lane(cfg.lane_id, cams, VehicleTracker(cfg_tracker), sensors,
+    return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
                 BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault, sinks=out,
                 cabin=CabinModel(face_setback_m=cap.face_setback_m), clock=clock)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..clock import MONOTONIC, Clock
-from ..errors import ConfigError, LimitError, UnsupportedFeatureError
+from ..errors import ConfigError, LimitError, NotCapturableError, UnsupportedFeatureError
 from .tracker import Track
 
 __all__ = [
@@ -244,20 +244,22 @@ class CaptureScheduler:
         self.clock = clock
 
     def plan(self, track: Track, now_ns: int | None = None) -> BurstPlan:
-        """The burst for ``track``.  LimitError if the vehicle has passed the window, stops
-        short of it, or is too fast for the camera's shortest exposure."""
+        """The burst for ``track``.  :class:`NotCapturableError` (a LimitError, with its
+        ``reason``) if the vehicle has passed the window, stops short of it, or is too fast
+        for the camera's shortest exposure."""
         g, tm = self.geometry, self.timing
         now = self.clock.now_ns() if now_ns is None else now_ns
         win_near, win_far = g.window()
         if track.predict(now)[0] < win_near - g.face_setback_m:
-            raise LimitError("vehicle has already passed the capture window",
-                             device=f"track {track.id}", feature="window_near")
+            raise NotCapturableError("vehicle has already passed the capture window",
+                                     reason="passed", device=f"track {track.id}",
+                                     feature="window_near")
         t_far = track.time_at_range(win_far - g.face_setback_m)
         t_near = track.time_at_range(win_near - g.face_setback_m)
         if t_far is None:
-            raise LimitError("vehicle is predicted to stop before the capture window",
-                             device=f"track {track.id}", feature="window_far",
-                             allowed=(win_near, win_far))
+            raise NotCapturableError("vehicle is predicted to stop before the capture window",
+                                     reason="stops_short", device=f"track {track.id}",
+                                     feature="window_far", allowed=(win_near, win_far))
         if t_near is None:
             # it stops inside the window: capture until it stops
             v, a = track.speed_mps, track.accel_mps2
@@ -268,10 +270,10 @@ class CaptureScheduler:
         speed = max(v_start, v_end, 0.0)
         exposure = min(g.max_exposure(speed, win_near, self.blur_budget_px), tm.max_exposure_s)
         if exposure < tm.min_exposure_s:
-            raise LimitError(
+            raise NotCapturableError(
                 f"{speed:.1f} m/s needs exposures <= {exposure:.3g} s for "
                 f"{self.blur_budget_px:g} px blur; the camera's minimum is {tm.min_exposure_s:g} s",
-                device=f"track {track.id}", feature="exposure_time",
+                reason="too_fast", device=f"track {track.id}", feature="exposure_time",
                 allowed=(tm.min_exposure_s, tm.max_exposure_s))
         duration = (t_near - start) / 1e9
         min_interval = max(1.0 / tm.max_frame_rate_hz, exposure)

@@ -39,7 +39,9 @@ def _grab(cam: PylonCamera, folder: Path, fmt: str) -> np.ndarray:
         frame = burst[0]
         assert frame.meta.pixel_format == fmt
         crop, hint = face_crop(frame, (200, 120, 200, 220), 0.25)
-        return np.asarray(frame.array).copy(), bit_depth_of(frame), crop, hint  # type: ignore[return-value]
+        out = np.asarray(frame.array).copy(), bit_depth_of(frame), crop, hint
+    cam.disarm()
+    return out  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("fmt,depth", [("Mono10", 10), ("Mono12", 12), ("Mono16", 16)])

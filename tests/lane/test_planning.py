@@ -12,6 +12,7 @@ import pytest
 from lanecam.control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from lanecam.control.tracker import TrackerConfig, VehicleTracker
 from lanecam.devices.sensors import LidarReading, RadarReading
+from lanecam.events import MemorySink
 from lanecam.geometry import CameraModel
 from lanecam.lane import Lane, LaneCamera
 
@@ -160,3 +161,32 @@ def test_duplicate_gate_uses_the_live_track_not_the_plan_snapshot() -> None:
                            True)
     lane._consider(twin, now)
     assert lane.stats.faults["duplicate_track"] == 1 and lane._capture_q.empty()
+
+
+def test_a_vehicle_too_fast_for_the_shortest_exposure_gets_one_failed_event() -> None:
+    """The scheduler's too-fast refusal is final: one ``failed`` event coded ``too_fast``, no
+    job, and no retry at every planning tick (decided on the error's type and reason)."""
+    slow_shutter = CameraTiming(max_frame_rate_hz=30.0, min_exposure_s=2e-3,
+                                max_exposure_s=3e-3, max_frames=10)
+    sink = MemorySink()
+    cam = LaneCamera("cam0", camera=None, model=CAM,  # type: ignore[arg-type]
+                     scheduler=CaptureScheduler(GEOM, slow_shutter))
+    nothing: object = None
+    lane = Lane("t", [cam], VehicleTracker(TrackerConfig()), [], nothing,  # type: ignore[arg-type]
+                nothing, nothing, sinks=[sink], queue_size=8)  # type: ignore[arg-type]
+    jobs = _drive(lane, [40.0], 15.0, 2.0)
+    assert jobs == []
+    events = list(sink)
+    assert [e.status for e in events] == ["failed"]
+    assert events[0].failure == "too_fast"
+    assert lane.stats.faults["not_captured:too_fast"] == 1
+    assert lane.stats.events["failed"] == 1
+
+
+def test_a_vehicle_past_the_window_is_reported_once_as_passed() -> None:
+    lane = _lane()
+    sink = MemorySink()
+    lane.sinks.append(sink)
+    jobs = _drive(lane, [4.0], 10.0, 1.0)  # first seen already inside the near edge
+    assert jobs == []
+    assert [(e.status, e.failure) for e in sink] == [("failed", "passed")]

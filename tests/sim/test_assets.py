@@ -1,4 +1,5 @@
-"""The shipped face textures are exactly what their manifest says, small, and licensed."""
+"""The shipped face textures are what their manifest says (re-derived within the rounding of
+the image libraries), small, and licensed."""
 
 from __future__ import annotations
 
@@ -23,7 +24,17 @@ def test_texture_is_rederived_from_its_source_photo(name: str) -> None:
     photo = cv2.imread(str(PHOTOS / entry["source"]))
     made = make_face_texture(photo, tuple(entry["left_eye"]), tuple(entry["right_eye"]))
     shipped = cv2.imread(str(ASSETS / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
-    np.testing.assert_array_equal(made, shipped)
+    assert made.shape == shipped.shape and made.dtype == shipped.dtype == np.uint8
+    # Not byte-exact across library versions: the JPEG decoder's IDCT, INTER_AREA's and
+    # warpAffine's fixed-point weights each round once, and OpenCV 4.x and 5.x round some
+    # pixels differently (seen: 5-7 pixels of 16,384 off by 1 DN).  So: every pixel within
+    # 2 DN (two roundings), at most 1 % of pixels different at all, the same mean level
+    # (0.1 DN) and the same picture (correlation > 0.999: the eyes sit where the manifest says).
+    diff = np.abs(made.astype(np.int16) - shipped.astype(np.int16))
+    assert int(diff.max()) <= 2
+    assert np.count_nonzero(diff) <= 0.01 * diff.size
+    assert abs(float(made.mean()) - float(shipped.mean())) < 0.1
+    assert np.corrcoef(made.ravel(), shipped.ravel())[0, 1] > 0.999
     tex = load_face(name)
     assert tex.grey.shape == tex.mask.shape == (128, 128)
     assert entry["source"] not in DOCUMENT_PHOTOS
