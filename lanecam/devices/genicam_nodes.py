@@ -34,7 +34,12 @@ class PylonNodes:
         self._g = genicam
 
     def _node(self, name: str) -> Any:
-        node = self._nm.GetNode(name)
+        try:
+            node = self._nm.GetNode(name)
+        except self._g.LogicalErrorException:
+            # pypylon 4.x raises "Node not existing" for a node the map lacks; 26.x returns
+            # None.  Both mean the same: the model has no such node.
+            return None
         if node is None or type(node).__name__ == "PlaceholderParameter":
             return None
         if not self._g.IsAvailable(node):

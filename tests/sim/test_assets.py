@@ -25,16 +25,15 @@ def test_texture_is_rederived_from_its_source_photo(name: str) -> None:
     made = make_face_texture(photo, tuple(entry["left_eye"]), tuple(entry["right_eye"]))
     shipped = cv2.imread(str(ASSETS / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
     assert made.shape == shipped.shape and made.dtype == shipped.dtype == np.uint8
-    # Not byte-exact across library versions: the JPEG decoder's IDCT, INTER_AREA's and
-    # warpAffine's fixed-point weights each round once, and OpenCV 4.x and 5.x round some
-    # pixels differently (seen: 5-7 pixels of 16,384 off by 1 DN).  So: every pixel within
-    # 2 DN (two roundings), at most 1 % of pixels different at all, the same mean level
-    # (0.1 DN) and the same picture (correlation > 0.999: the eyes sit where the manifest says).
+    # Not byte-exact across library versions: OpenCV's INTER_AREA and warpAffine round their
+    # fixed-point weights differently between releases.  Measured against the shipped PNGs:
+    # OpenCV 5.1 differs by <= 1 DN (mean |diff| 0.000 DN), 4.9 by <= 3 DN in 3-7 % of the
+    # pixels (mean |diff| <= 0.074 DN).  A manifest eye off by half a pixel differs by 22-97 DN
+    # (mean 1.9-3.6 DN).  So: every pixel within 4 DN and a mean |diff| under 0.25 DN, an order
+    # of magnitude below a half-pixel eye error.
     diff = np.abs(made.astype(np.int16) - shipped.astype(np.int16))
-    assert int(diff.max()) <= 2
-    assert np.count_nonzero(diff) <= 0.01 * diff.size
-    assert abs(float(made.mean()) - float(shipped.mean())) < 0.1
-    assert np.corrcoef(made.ravel(), shipped.ravel())[0, 1] > 0.999
+    assert int(diff.max()) <= 4
+    assert float(diff.mean()) < 0.25
     tex = load_face(name)
     assert tex.grey.shape == tex.mask.shape == (128, 128)
     assert entry["source"] not in DOCUMENT_PHOTOS
