@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import ConfigError, LimitError
 from ..geometry import CameraModel
+from ..quality.polarization import DOLP_GATE, choose_channel
 
 __all__ = [
     "DEFAULT_RAKE_DEG",
@@ -56,9 +57,6 @@ GLASS_AHEAD_M = 0.6
 """How far ahead of the front-row faces the windshield's centre lies (ASSUMED, passenger car:
 dashboard depth); the predicted angle changes by < 1° per 0.5 m of this at 10–25 m."""
 
-DOLP_GATE = 0.3
-"""Below this measured DoLP the Stokes ``I_min`` image adds noise without removing much glare
-(physics_quality.md §1.5 practical notes: gate I_min by DoLP); use a single channel."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +176,4 @@ class PolarizationController:
         """For a polarization (mosaic) sensor, per ROI: ``"i_min"`` (the Stokes minimum image,
         glare removed) when the measured DoLP reaches :data:`DOLP_GATE`, else ``"single"``
         (one analyzer channel: less noise where there is little polarized glare)."""
-        if not (math.isfinite(dolp) and 0.0 <= dolp <= 1.0 + 1e-9):
-            raise LimitError("DoLP must be in [0, 1]", feature="dolp", allowed=(0.0, 1.0))
-        return "i_min" if dolp >= DOLP_GATE else "single"
+        return choose_channel(dolp)

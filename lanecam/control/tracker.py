@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..devices.sensors import LidarReading, LoopEdge, RadarReading
+from ..readings import LidarReading, LoopEdge, RadarReading
 from ..errors import ConfigError
 
 __all__ = ["TrackerConfig", "Track", "VehicleTracker"]

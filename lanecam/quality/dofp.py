@@ -8,7 +8,8 @@ into a half-resolution image the lane can rank and crop like a normal mono frame
    DoLP, AoLP, I_min, I_max per super-pixel; reusable planes).
 2. Per occupant ROI, the ROI's polarization from its **summed Stokes vector**
    ``DoLP_roi = |Σ(S1, S2)| / ΣS0`` and ``AoLP_roi = ½·atan2(ΣS2, ΣS1)`` (see below).
-3. :meth:`PolarizationController.choose_channel` (``DOLP_GATE``) picks ``"i_min"`` or
+3. :func:`~lanecam.quality.polarization.choose_channel` (``DOLP_GATE``), or the
+   controller's own ``choose_channel``, picks ``"i_min"`` or
    ``"single"`` per ROI.  ``"i_min"`` fills the ROI with the Stokes minimum image, which removes
    the polarized glare pixel by pixel; ``"single"`` fills it with the one analyzer channel that
    passes least glare — the channel closest to ``AoLP_roi + 90°``, i.e. blocking the measured
@@ -24,7 +25,7 @@ does (e.g. at night: no glare, the simulator's strobe-lit faces read DoLP ≈ 0.
 Blocking a p measurement would pick the channel that darkens the face most (about −30 % in
 that case) for no glare gain.  Both cases want the same analyzer — passing p, blocking s — so
 when the caller knows the glare's angle from the geometry (``glare_deg``, e.g.
-:meth:`PolarizationController.glare_angle`, image frame, counter-clockwise from the 0°
+``PolarizationController.glare_angle`` (lanecam.control), image frame, counter-clockwise from the 0°
 analyzer), a measured AoLP more than 45° from it is taken as transmitted light and the channel
 closest to it (passing it) is used instead.  The measured angle still decides, the geometry
 only says which of the two orthogonal kinds of polarization was measured.  Without
@@ -74,16 +75,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numba import prange
 
-from ..control.polarization import PolarizationController
 from ..errors import LimitError
 from ..jit import njit
 from .kernels import Roi
 from .pixels import full_scale
-from .polarization import StokesImages, stokes, validate_layout
+from .polarization import StokesImages, choose_channel, stokes, validate_layout
 
 __all__ = ["ANALYZER_ANGLES", "AnalysisImage", "analysis_image", "scale_roi", "warm_up"]
 
@@ -94,6 +95,12 @@ SCALE = 0.5
 """Analysis image pixels per full-sensor pixel (one per 2×2 super-pixel)."""
 
 _CHOICES = ("i_min", "single")
+
+
+class ChannelChooser(Protocol):
+    """Decides per ROI between ``"i_min"`` and ``"single"`` from the measured DoLP."""
+
+    def choose_channel(self, dolp: float) -> str: ...
 
 
 @dataclass(slots=True)
@@ -285,7 +292,7 @@ def analysis_image(
     rois: Sequence[Roi | Sequence[int] | None],
     *,
     bit_depth: int,
-    controller: PolarizationController | None = None,
+    controller: ChannelChooser | None = None,
     glare_deg: float | None = None,
     out: AnalysisImage | None = None,
 ) -> AnalysisImage:
@@ -295,10 +302,11 @@ def analysis_image(
     strides; ``layout``: the 2×2 analyzer angles (``Profile.polarization_layout``);
     ``rois``: occupant ROIs ``(x, y, w, h)`` in the raw frame's pixels, ``None`` entries
     allowed; ``bit_depth``: significant bits (8 for ``uint8``, 8–16 for ``uint16``);
-    ``controller``: whose :meth:`~PolarizationController.choose_channel` decides per ROI
-    (default: the class's, gate ``DOLP_GATE``); ``glare_deg``: the windshield glare's
+    ``controller``: whose ``choose_channel(dolp)`` decides per ROI (e.g. a
+    ``lanecam.control.polarization.PolarizationController``; default:
+    :func:`~lanecam.quality.polarization.choose_channel`, gate ``DOLP_GATE``); ``glare_deg``: the windshield glare's
     predicted polarization angle in the image (degrees, from the 0° analyzer toward 45°; e.g.
-    :meth:`PolarizationController.glare_angle`) to tell glare from transmitted light when
+    ``PolarizationController.glare_angle``) to tell glare from transmitted light when
     picking single channels, or None to always block the measured polarization; ``out``: a
     previous result or :meth:`AnalysisImage.empty` to reuse (updated in place and returned).
 
@@ -324,7 +332,7 @@ def analysis_image(
         raise LimitError("out= image must match the frame's super-pixel grid and dtype",
                          feature="out", allowed=((hh, ww), raw.dtype.name))
     st = stokes(raw, layout, out=out.stokes)
-    choose = (controller or PolarizationController).choose_channel
+    choose = controller.choose_channel if controller is not None else choose_channel
 
     scaled = [None if roi is None else scale_roi(roi, raw.shape) for roi in rois]
     live = [(k, r) for k, r in enumerate(scaled) if r is not None and r.width and r.height]

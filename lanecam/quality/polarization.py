@@ -30,11 +30,13 @@ from ..jit import njit
 from .kernels import Roi, as_roi_array
 
 __all__ = [
+    "DOLP_GATE",
     "LAYOUT_90_45_135_0",
     "LAYOUT_SFNC",
     "Layout",
     "MalusFit",
     "StokesImages",
+    "choose_channel",
     "fit_malus",
     "stokes",
     "validate_layout",
@@ -258,3 +260,18 @@ def fit_malus(
         polarized_fraction=float(amp / a) if a > 0 else 0.0,
         rms_residual=float(np.sqrt(np.mean(resid**2))),
     )
+
+
+DOLP_GATE = 0.3
+"""Below this measured DoLP the Stokes ``I_min`` image adds noise without removing much glare
+(physics_quality.md §1.5 practical notes: gate I_min by DoLP); use a single channel."""
+
+
+def choose_channel(dolp: float) -> str:
+    """For a polarization (mosaic) sensor, per ROI: ``"i_min"`` (the Stokes minimum image,
+    glare removed) when the measured DoLP reaches :data:`DOLP_GATE`, else ``"single"`` (one
+    analyzer channel: less noise where there is little polarized glare).  LimitError for a
+    DoLP outside [0, 1]."""
+    if not (math.isfinite(dolp) and 0.0 <= dolp <= 1.0 + 1e-9):
+        raise LimitError("DoLP must be in [0, 1]", feature="dolp", allowed=(0.0, 1.0))
+    return "i_min" if dolp >= DOLP_GATE else "single"

@@ -1,0 +1,69 @@
+"""Trigger-sensor readings: plain data on the ground floor, shared by the sensor drivers
+(``lanecam.devices.sensors``), the simulator and the tracker (``lanecam.control.tracker``).
+
+Every reading carries ``t_ns``, the host monotonic time at which the driver received it.
+Speeds are m/s with **positive = approaching** (inbound); ranges are metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LidarReading", "LoopEdge", "RadarReading"]
+
+
+@dataclass(frozen=True, slots=True)
+class RadarReading:
+    """One radar report: speed (m/s, + = approaching) and/or range (m).
+
+    With several reports per measurement
+    (:attr:`lanecam.devices.sensors.RadarSettings.reports`), ``speeds`` and
+    ``ranges`` hold every reported value in the device's order (strongest return first);
+    ``speed_mps`` / ``range_m`` are the first of them.  The two lists are separate
+    measurements (Doppler and FMCW spectra): ``speeds[i]`` and ``ranges[i]`` need not be the
+    same object, and two vehicles at the same speed share one Doppler peak, so ``speeds`` may
+    be shorter than ``ranges``.  A single-value reading may be built with ``speed_mps`` /
+    ``range_m`` alone: the tuples are filled from them.
+    """
+
+    t_ns: int
+    speed_mps: float | None
+    range_m: float | None
+    source: str = ""
+    speeds: tuple[float, ...] = ()
+    ranges: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        for one, many in (("speed_mps", "speeds"), ("range_m", "ranges")):
+            first, values = getattr(self, one), tuple(getattr(self, many))
+            if not values and first is not None:
+                values = (first,)
+            elif values and first is None:
+                object.__setattr__(self, one, values[0])
+            elif values and first != values[0]:
+                raise ValueError(f"{one} must be the first of {many}")
+            object.__setattr__(self, many, values)
+
+
+@dataclass(frozen=True, slots=True)
+class LidarReading:
+    """One lidar frame: range (m), return strength (raw), sensor temperature (°C)."""
+
+    t_ns: int
+    range_m: float
+    strength: int
+    temperature_c: float
+    reliable: bool
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoopEdge:
+    """A debounced loop edge: ``present`` True = a vehicle entered, False = it left.
+
+    ``t_ns`` is when the new state was first seen (the debounce delay is not added).
+    """
+
+    t_ns: int
+    present: bool
+    source: str = ""
