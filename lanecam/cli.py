@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import time
 
     from .config import load_lane_config
-    from .lane_builder import FolderDocuments, build_lane
+    from .lane.builder import FolderDocuments, build_lane
     from .match.dlib_matcher import DlibMatcher
 
     _emulate(args.emulate)

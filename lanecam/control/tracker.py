@@ -25,9 +25,12 @@ single Doppler peak, which goes to one track only.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -205,6 +208,18 @@ _H_RANGE = np.array([1.0, 0.0, 0.0])
 _H_SPEED = np.array([0.0, -1.0, 0.0])  # approach speed = -ṙ
 
 
+_R = TypeVar("_R")
+
+
+def _locked(method: Callable[..., _R]) -> Callable[..., _R]:
+    """Run a :class:`VehicleTracker` method under the tracker's own lock."""
+    @functools.wraps(method)
+    def run(self: VehicleTracker, *args: object, **kwargs: object) -> _R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return run
+
+
 class VehicleTracker:
     """Multi-vehicle tracker for one lane.
 
@@ -215,6 +230,9 @@ class VehicleTracker:
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
+        #: the tracker owns its lock: sensor threads feed it while the planner and the capture
+        #: engines read it (every public method holds it; re-entrant, feed calls update_*)
+        self._lock = threading.RLock()
         self._tracks: list[_Filter] = []
         self._next_id = 1
         self._last_speed: tuple[int, float] | None = None  # (t_ns, m/s) for seeding tracks
@@ -225,6 +243,7 @@ class VehicleTracker:
         self.spawned = 0
 
     # -- input ---------------------------------------------------------------------------------
+    @_locked
     def feed(self, reading: RadarReading | LidarReading | LoopEdge) -> None:
         """Fold one sensor reading into the tracks."""
         if isinstance(reading, LidarReading):
@@ -254,10 +273,12 @@ class VehicleTracker:
         else:
             raise TypeError(f"not a sensor reading: {type(reading).__name__}")
 
+    @_locked
     def feed_all(self, readings: Iterable[RadarReading | LidarReading | LoopEdge]) -> None:
         for r in readings:
             self.feed(r)
 
+    @_locked
     def update_speed(self, t_ns: int, speed_mps: float, sigma_mps: float) -> None:
         """Approach-speed measurement (m/s): applied to the nearest track it gates with."""
         self._last_speed = (t_ns, speed_mps)
@@ -273,6 +294,7 @@ class VehicleTracker:
             return
         best[1].update(t_ns, _H_SPEED, speed_mps, sigma_mps**2)
 
+    @_locked
     def update_range(self, t_ns: int, range_m: float, sigma_m: float, *,
                      spawn_immediately: bool = False) -> None:
         """Lane-range measurement (m) of a vehicle front."""
@@ -308,6 +330,7 @@ class VehicleTracker:
         del lead.outliers[:-4]
         self.rejected += 1
 
+    @_locked
     def update_speeds(self, t_ns: int, speeds: Iterable[float], sigma_mps: float) -> None:
         """Several approach speeds from one measurement (m/s, strongest first): each to at
         most one track and each track at most one, the best-fitting pairs first."""
@@ -329,6 +352,7 @@ class VehicleTracker:
         self._last_speeds = (t_ns, tuple(zs), tuple(z for i, z in enumerate(zs)
                                                   if i not in taken))
 
+    @_locked
     def update_ranges(self, t_ns: int, ranges_m: Iterable[float], sigma_m: float) -> None:
         """Several lane ranges from one measurement (m, strongest first), e.g. a leader and
         its tailgater.  Each goes to at most one track and each track takes at most one, the
@@ -438,6 +462,7 @@ class VehicleTracker:
         self._tracks = keep
 
     # -- output --------------------------------------------------------------------------------
+    @_locked
     def tracks(self, t_ns: int | None = None) -> list[Track]:
         """All live tracks, nearest first, extrapolated to ``t_ns`` if given."""
         if t_ns is not None:
@@ -445,6 +470,7 @@ class VehicleTracker:
         snaps = [f.snapshot(t_ns) for f in self._tracks]
         return sorted(snaps, key=lambda s: s.range_m)
 
+    @_locked
     def lead(self, t_ns: int | None = None, *, min_range_m: float = -math.inf) -> Track | None:
         """The nearest confirmed track at or beyond ``min_range_m`` (None if there is none)."""
         for t in self.tracks(t_ns):
@@ -452,8 +478,17 @@ class VehicleTracker:
                 return t
         return None
 
+    @_locked
     def track(self, track_id: int, t_ns: int | None = None) -> Track | None:
         for f in self._tracks:
             if f.id == track_id:
                 return f.snapshot(t_ns)
         return None
+
+    def live_predict(self, track: Track, t_ns: int) -> tuple[float, float]:
+        """(range m, speed m/s) of ``track``'s vehicle at ``t_ns`` from the tracker's *live*
+        estimate: the tracker keeps fusing readings during a burst, and a vehicle braking
+        towards the booth is ~1.6 m short of a constant-speed extrapolation from a snapshot a
+        second old (rear_seat scenario).  The snapshot stands in once the track is gone."""
+        live = self.track(track.id)
+        return (live if live is not None else track).predict(t_ns)

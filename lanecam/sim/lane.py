@@ -19,9 +19,9 @@ from typing import Any
 import cv2
 
 from ..clock import MONOTONIC, Clock
-from ..control.exposure import ExposureController, PulseBudget
+from ..control.exposure import ExposureController
 from ..control.polarization import PolarizationController
-from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
+from ..control.scheduler import CameraTiming, CaptureScheduler
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
 from ..devices.illuminators import GardasoftRT, load_illuminator_profile
 from ..devices.rotators import ElliptecRotator
@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..events import LaneEvent, MemorySink, Sink
 from ..geometry import SEAT_ROWS, CabinModel
 from ..lane import Lane, LaneCamera, TravelDocument
+from ..lane.builder import PROBE_OFFSETS_DEG, STROBE_RATE_HEADROOM, camera_scheduler, strobe_budget
 from ..match.base import Matcher, Template
 from ..quality.rank import BurstRanker
 from .camera import SimCamera
@@ -51,15 +52,7 @@ ILLUMINATOR_PROFILE = "gardasoft-rt"  # firmware_profiles/illuminator-gardasoft-
 #: Largest bracket step of the ``"bracket"`` arm: rear-row faces render ~2 stops below the
 #: front row behind the same glass (measured on the rear_seat scenario: 13–31 vs 64–86 DN8).
 BRACKET_MAX_STOPS = 2.0
-#: The strobe controller's pulse-rate ceiling over the camera's frame rate: software triggers
-#: jitter by a few ms, and a trigger inside the controller's retrigger delay is ignored (an
-#: unlit frame); the interlock is checked at this higher rate, so it only errs safe.
-STROBE_RATE_HEADROOM = 1.25
-#: Malus probe of the polarization arms: the predicted analyzer angle, then ±60° from it
-#: (three angles 60° apart fix the fit's three unknowns with equal weight).
-PROBE_OFFSETS_DEG = (60.0, -60.0)
 DETECT_RANGE_M = 45.0  # where vehicles start when the lane starts (inside radar range)
-FACE_HEIGHT_M = 1.2  # nominal face height for the scheduler's geometry (sedan, §3.1)
 
 
 def document_templates(matcher: Matcher) -> dict[str, Template]:
@@ -107,15 +100,10 @@ class SimLaneRun:
 
 def _scheduler(pose: Any, settings: Any, zone: tuple[float, float], frames: int,
                clock: Clock) -> CaptureScheduler:
-    near, far = dof_limits(pose.focal_m, pose.f_number, 2 * pose.pixel_m, pose.focus_m)
-    geom = LaneGeometry(
-        focal_length_m=pose.focal_m, pixel_size_m=pose.pixel_m,
-        lateral_offset_m=pose.lateral_m, height_offset_m=pose.height_m - FACE_HEIGHT_M,
-        zone_near_m=zone[0], zone_far_m=zone[1], dof_near_m=near, dof_far_m=far,
-        camera_range_m=pose.station_m, face_setback_m=CabinModel().face_setback_m)
     timing = CameraTiming(max_frame_rate_hz=30.0, min_exposure_s=1e-5,
                           max_exposure_s=settings.exposure_s, max_frames=frames)
-    return CaptureScheduler(geom, timing, blur_budget_px=1.0, clock=clock)
+    return camera_scheduler(pose, zone, timing, face_setback_m=CabinModel().face_setback_m,
+                            blur_budget_px=1.0, clock=clock, camera_range_m=pose.station_m)
 
 
 def _warm_up(cam: SimCamera, sc: Scenario, settings: Any) -> None:
@@ -134,8 +122,8 @@ def _controller(control: str, sched: CaptureScheduler, sc: Scenario
         return None
     pulse = None
     if sc.illumination.mode == "strobe":
-        pulse = PulseBudget(load_illuminator_profile(ILLUMINATOR_PROFILE),
-                            rate_hz=sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
+        pulse = strobe_budget(load_illuminator_profile(ILLUMINATOR_PROFILE),
+                              sched.timing.max_frame_rate_hz)
     if control in ("bracket", "all"):
         return ExposureController(pulse=pulse, bracket_max_stops=BRACKET_MAX_STOPS)
     return ExposureController(pulse=pulse)

@@ -10,7 +10,8 @@ import pytest
 
 from lanecam.control.exposure import DEFAULT_TARGET_DN8
 from lanecam.devices.illuminators import EyeSafetyInterlock, PulseSetting, load_illuminator_profile
-from lanecam.lane import Lane, _respace
+from lanecam.lane.analysis import Ranked, best_faces
+from lanecam.lane.closed_loop import respace
 from lanecam.match.dlib_matcher import DlibMatcher
 from lanecam.sim.evaluate import evaluate_run
 from lanecam.sim.lane import ILLUMINATOR_PROFILE, document_templates, run_sim_lane
@@ -191,22 +192,22 @@ def test_faces_are_ranked_across_cameras() -> None:
         return SimpleNamespace(score=score, face=SimpleNamespace(box=box),
                                roi=SimpleNamespace(frame_index=frame))
 
-    lane = Lane.__new__(Lane)  # _best_faces uses no lane state
     cam_a, cam_b = SimpleNamespace(name="a"), SimpleNamespace(name="b")
     rank_a = SimpleNamespace(top={0: [cand(0.9, 1, (0, 0, 50, 50))],
                                   1: [cand(0.3, 2, (100, 0, 50, 50))]})
     rank_b = SimpleNamespace(top={0: [cand(0.5, 4, (0, 0, 50, 50))],
                                   1: [cand(0.8, 3, (100, 0, 50, 50))]})
-    best = lane._best_faces([(cam_a, "burst-a", rank_a), (cam_b, "burst-b", rank_b)])
-    assert best[0][1] is cam_a and best[0][0].score == 0.9  # driver: camera a's frame
-    assert best[1][1] is cam_b and best[1][0].score == 0.8  # passenger: camera b's frame
+    best = best_faces([Ranked(cam_a, "burst-a", rank_a),  # type: ignore[arg-type]
+                       Ranked(cam_b, "burst-b", rank_b)])  # type: ignore[arg-type]
+    assert best[0].lane_cam is cam_a and best[0].candidate.score == 0.9  # camera a's frame
+    assert best[1].lane_cam is cam_b and best[1].candidate.score == 0.8  # camera b's frame
 
 
 def test_respace_spreads_an_overdue_rest_evenly() -> None:
     rest = [100, 200, 300, 400]
-    assert _respace(rest, 50, 10) == rest  # on time: untouched
-    out = _respace(rest, 250, 10)
+    assert respace(rest, 50, 10) == rest  # on time: untouched
+    out = respace(rest, 250, 10)
     assert out[0] == 250 and out[-1] == 400
     assert all(b - a == pytest.approx(50, abs=1) for a, b in zip(out, out[1:]))
-    out = _respace(rest, 395, 10)  # too late for the plan: no closer than the camera allows
+    out = respace(rest, 395, 10)  # too late for the plan: no closer than the camera allows
     assert [b - a for a, b in zip(out, out[1:])] == [10, 10, 10]

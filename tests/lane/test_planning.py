@@ -15,6 +15,7 @@ from lanecam.devices.sensors import LidarReading, RadarReading
 from lanecam.events import MemorySink
 from lanecam.geometry import CameraModel
 from lanecam.lane import Lane, LaneCamera
+from lanecam.lane.planning import Planner
 
 NS = 1_000_000_000
 # the tailgating_pair scenario's camera and the simulated lane's scheduler (9-22 m zone ∩ DOF)
@@ -55,7 +56,7 @@ def _drive(lane: Lane, fronts: list[float], speed: float, until_s: float,
                                            ranges=tuple(round(r, 2) for r in seen)))
         tracks = [tr for tr in lane.tracker.tracks(t_ns) if tr.confirmed]
         for tr in sorted(tracks, key=lambda tr: tr.range_m):
-            if tr.id not in lane._handled:
+            if tr.id not in lane.planner.handled:
                 lane._consider(tr, t_ns)
         while not lane._capture_q.empty():
             jobs.append(lane._capture_q.get_nowait())
@@ -82,7 +83,7 @@ def test_tailgater_half_a_second_behind_is_planned_after_its_leader() -> None:
     step = round(lead.plan.interval_s * NS)
     assert foll.plan.start_ns >= lead.plan.frame_times_ns[-1] + step
     assert abs(foll.plan.start_ns - _natural_start(55.5, 11.176)) < 0.03 * NS
-    assert not lane._hidden(CAM, foll.track, lead.track, foll.plan.start_ns)
+    assert not lane.planner.hidden(CAM, foll.track, lead.track, foll.plan.start_ns)
     assert foll.plan.frame_count == TIMING.max_frames
 
 
@@ -94,8 +95,8 @@ def test_a_tailgater_hidden_by_its_leader_waits_until_its_driver_is_in_view() ->
     lead, foll = jobs
     start = foll.plan.start_ns
     assert start > _natural_start(37.9, 3.0) + 0.5 * NS  # hidden as it entered the window
-    assert not lane._hidden(CAM, foll.track, lead.track, start)
-    assert lane._hidden(CAM, foll.track, lead.track, start - Lane._CLEAR_STEP_NS)
+    assert not lane.planner.hidden(CAM, foll.track, lead.track, start)
+    assert lane.planner.hidden(CAM, foll.track, lead.track, start - Planner.CLEAR_STEP_NS)
     # the burst still spans the rest of the window, to its near edge
     assert foll.plan.window_near_ns == pytest.approx(
         foll.track.time_at_range(GEOM.window()[0] - GEOM.face_setback_m), abs=1)
@@ -113,7 +114,7 @@ def test_a_tailgater_hidden_all_through_the_window_is_still_filmed_in_it() -> No
     after_leader = lead.plan.frame_times_ns[-1] + round(lead.plan.interval_s * NS)
     assert after_leader > _natural_start(36.9, 3.0)  # the leader's burst is still running
     assert abs(foll.plan.start_ns - after_leader) < 0.01 * NS
-    assert lane._hidden(CAM, foll.track, lead.track, foll.plan.window_near_ns)
+    assert lane.planner.hidden(CAM, foll.track, lead.track, foll.plan.window_near_ns)
 
 
 def test_one_vehicle_tracked_twice_makes_one_event() -> None:
@@ -153,7 +154,7 @@ def test_duplicate_gate_uses_the_live_track_not_the_plan_snapshot() -> None:
     (job,) = _drive(lane, [45.0], 11.176, 4.0)
     bad = type(job.track)(job.track.id, job.trigger_ns, job.track.range_m, job.track.speed_mps,
                           -2.0, 0.1, 0.1, 0.9, 5, True)
-    lane._planned[0] = (bad, job.plan)
+    lane.planner.planned[0] = (bad, job.plan)
     now = round(4.0 * NS)
     live = lane.tracker.track(job.track.id, now)
     assert live is not None and abs(bad.predict(now)[0] - live.range_m) > 3.0

@@ -3,7 +3,6 @@ measured from the faces found (setback and face height), so predicted ROIs stay 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 from lanecam.control.exposure import FACE_CORE, FaceMeter
 from lanecam.control.tracker import TrackerConfig, VehicleTracker
 from lanecam.geometry import SEAT_ROWS, CabinModel, CameraModel, fit_cabin, occupant_rois
-from lanecam.lane import Lane
 
 CAM = CameraModel(lateral_m=1.6, height_m=2.0, pitch_deg=3.0, yaw_deg=-4.5, focus_m=17.0)
 
@@ -71,11 +69,9 @@ def test_meter_keeps_the_face_in_place_when_the_roi_is_re_predicted() -> None:
     assert FACE_CORE < 1.0
 
 
-def test_lane_predicts_from_the_live_track_not_the_plan_snapshot() -> None:
+def test_the_lane_predicts_from_the_live_track_not_the_plan_snapshot() -> None:
     """A vehicle braking at 2 m/s² after the plan: the snapshot extrapolates its old speed."""
     tracker = VehicleTracker(TrackerConfig())
-    lane = Lane.__new__(Lane)  # _predict needs only the tracker and its lock
-    lane.tracker, lane._track_lock = tracker, threading.Lock()
 
     def truth(t: float) -> tuple[float, float]:
         v0, a, t_brake = 10.0, -2.0, 1.0  # constant speed, then braking from t = 1 s
@@ -97,4 +93,4 @@ def test_lane_predicts_from_the_live_track_not_the_plan_snapshot() -> None:
     t = round(2.0 * 1e9)
     true_range = truth(2.0)[0]
     assert abs(plan.predict(t)[0] - true_range) > 0.5  # the plan's snapshot is a metre off
-    assert lane._predict(plan, t)[0] == pytest.approx(true_range, abs=0.15)
+    assert tracker.live_predict(plan, t)[0] == pytest.approx(true_range, abs=0.15)

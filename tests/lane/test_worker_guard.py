@@ -14,7 +14,7 @@ from lanecam.devices.serial_link import SerialLink
 from lanecam.errors import UnsupportedFeatureError
 from lanecam.geometry import CameraModel
 from lanecam.lane import Lane, LaneCamera
-from lanecam.lane_builder import LoopReader
+from lanecam.lane.builder import LoopReader
 
 
 def _lane(sensors: list) -> Lane:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from lanecam.config import LaneConfig, parse_lane_config
 from lanecam.control.tracker import VehicleTracker
 from lanecam.devices.sensors import LoopDetector
 from lanecam.errors import ConfigError
-from lanecam.lane_builder import LoopReader, tracker_config
+from lanecam.lane.builder import LoopReader, tracker_config
 from lanecam.sim.devices import SimDevices
 
 BASE = """

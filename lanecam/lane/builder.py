@@ -1,7 +1,7 @@
-"""Build a :class:`~lanecam.lane.Lane` from a validated :class:`~lanecam.config.LaneConfig`
+"""Build a :class:`~lanecam.lane.runner.Lane` from a validated :class:`~lanecam.config.LaneConfig`
 for real (or emulated) hardware: cameras by id, serial sensors by URL, the vault and sinks.
 
-Travel documents come from a :class:`~lanecam.lane.DocumentSource`; :class:`FolderDocuments`
+Travel documents come from a :class:`~lanecam.lane.types.DocumentSource`; :class:`FolderDocuments`
 is the simple one ``lanecam run`` uses (every photo in a folder is a traveler expected at the
 lane).  A booth integration supplies its own source.
 """
@@ -15,26 +15,29 @@ from typing import Any
 
 import cv2
 
-from .clock import MONOTONIC, Clock
-from .config import LaneConfig
-from .control.exposure import ExposureController, PulseBudget
-from .control.polarization import PolarizationController
-from .control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
-from .control.tracker import Track, TrackerConfig, VehicleTracker
-from .devices.discovery import open_camera
-from .devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LoopDetector, ModemLineSource, OPS243Radar
-from .devices.illuminators import GardasoftRT
-from .devices.rotators import ElliptecRotator, load_rotator_profile
-from .devices.serial_link import SerialLink
-from .errors import ConfigError
-from .events import JsonlSink, LogSink, MemorySink, Sink
-from .geometry import SEAT_ROWS, CabinModel, CameraModel
-from .lane import Lane, LaneCamera, TravelDocument
-from .match.base import Matcher
-from .quality.rank import BurstRanker
-from .store import CaptureVault, MasterKey
+from ..clock import MONOTONIC, Clock
+from ..config import LaneConfig
+from ..control.exposure import ExposureController, PulseBudget
+from ..control.polarization import PolarizationController
+from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
+from ..control.tracker import Track, TrackerConfig, VehicleTracker
+from ..devices.discovery import open_camera
+from ..devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LoopDetector, ModemLineSource, OPS243Radar
+from ..devices.illuminators import GardasoftRT
+from ..devices.rotators import ElliptecRotator, load_rotator_profile
+from ..devices.serial_link import SerialLink
+from ..errors import ConfigError
+from ..events import JsonlSink, LogSink, MemorySink, Sink
+from ..geometry import SEAT_ROWS, CabinModel, CameraModel
+from .camera import LaneCamera
+from .runner import Lane
+from .types import TravelDocument
+from ..match.base import Matcher
+from ..quality.rank import BurstRanker
+from ..store import CaptureVault, MasterKey
 
-__all__ = ["FolderDocuments", "build_lane", "LoopReader"]
+__all__ = ["FACE_HEIGHT_M", "PROBE_OFFSETS_DEG", "STROBE_RATE_HEADROOM", "FolderDocuments",
+           "LoopReader", "build_lane", "camera_scheduler", "strobe_budget", "tracker_config"]
 
 FACE_HEIGHT_M = 1.2  # nominal face height above the road for the blur geometry
 
@@ -141,8 +144,7 @@ def _controller(cfg: LaneConfig, lamp: GardasoftRT | None) -> ExposureController
     ctl = cfg.control
     if not ctl.exposure:
         return None
-    pulse = None if lamp is None else PulseBudget(
-        lamp.profile, rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
+    pulse = None if lamp is None else strobe_budget(lamp.profile, cfg.capture.frame_rate_hz)
     return ExposureController(target_dn8=ctl.target_dn8, max_gain_db=ctl.max_gain_db,
                               closed_loop_frames=ctl.closed_loop_frames,
                               bracket_max_stops=ctl.bracket_max_stops, pulse=pulse)
@@ -153,12 +155,30 @@ def tracker_config(cfg: LaneConfig) -> TrackerConfig:
     return TrackerConfig(loop_position_m=cfg.loop.position_m if cfg.loop is not None else None)
 
 
-def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
-               *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = ()) -> Lane:
-    """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started.
+def camera_scheduler(model: CameraModel, zone_m: tuple[float, float], timing: CameraTiming, *,
+                     face_setback_m: float, blur_budget_px: float, clock: Clock,
+                     camera_range_m: float = 0.0) -> CaptureScheduler:
+    """The capture scheduler of one camera: its lens and pose (``model``), the capture zone
+    (near, far lane range m) ∩ its depth of field (circle of confusion: two pixels), and a
+    nominal face :data:`FACE_HEIGHT_M` above the road for the blur geometry."""
+    near, far = dof_limits(model.focal_m, model.f_number, 2 * model.pixel_m, model.focus_m)
+    geom = LaneGeometry(focal_length_m=model.focal_m, pixel_size_m=model.pixel_m,
+                        lateral_offset_m=model.lateral_m,
+                        height_offset_m=model.height_m - FACE_HEIGHT_M,
+                        zone_near_m=zone_m[0], zone_far_m=zone_m[1], dof_near_m=near,
+                        dof_far_m=far, camera_range_m=camera_range_m,
+                        face_setback_m=face_setback_m)
+    return CaptureScheduler(geom, timing, blur_budget_px=blur_budget_px, clock=clock)
 
-    A configured illuminator is strobed by the first camera (``illuminator.model`` is its
-    profile name, e.g. ``"gardasoft-rt"``)."""
+
+def strobe_budget(profile: Any, frame_rate_hz: float) -> PulseBudget:
+    """The strobe's per-pulse budget from the illuminator's profile and interlock, checked at
+    :data:`STROBE_RATE_HEADROOM` × the camera's frame rate (Hz)."""
+    return PulseBudget(profile, rate_hz=frame_rate_hz * STROBE_RATE_HEADROOM)
+
+
+def _open_cameras(cfg: LaneConfig, clock: Clock) -> list[LaneCamera]:
+    """Open every configured camera by id, with its pose and scheduler."""
     cap = cfg.capture
     cams = []
     for c in cfg.cameras:
@@ -175,15 +195,16 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
                             pitch_deg=c.pitch_deg or 0.0, yaw_deg=c.yaw_deg or 0.0,
                             focal_m=c.focal_length_m, f_number=c.f_number, focus_m=c.focus_m,
                             pixel_m=c.pixel_size_m, width_px=c.width_px, height_px=c.height_px)
-        near, far = dof_limits(c.focal_length_m, c.f_number, 2 * c.pixel_size_m, c.focus_m)
-        geom = LaneGeometry(focal_length_m=c.focal_length_m, pixel_size_m=c.pixel_size_m,
-                            lateral_offset_m=c.lateral_m, height_offset_m=c.height_m - FACE_HEIGHT_M,
-                            zone_near_m=cap.zone_near_m, zone_far_m=cap.zone_far_m,
-                            dof_near_m=near, dof_far_m=far, face_setback_m=cap.face_setback_m)
         timing = CameraTiming(cap.frame_rate_hz, 1e-5, cap.exposure_s, cap.frames)
-        cams.append(LaneCamera(c.name, cam, model,
-                               CaptureScheduler(geom, timing, blur_budget_px=cap.blur_budget_px,
-                                                clock=clock), gain_db=cap.gain_db or None))
+        sched = camera_scheduler(model, (cap.zone_near_m, cap.zone_far_m), timing,
+                                 face_setback_m=cap.face_setback_m,
+                                 blur_budget_px=cap.blur_budget_px, clock=clock)
+        cams.append(LaneCamera(c.name, cam, model, sched, gain_db=cap.gain_db or None))
+    return cams
+
+
+def _open_sensors(cfg: LaneConfig, stack: contextlib.ExitStack, clock: Clock) -> list[Any]:
+    """Open the radar, lidar and loop of ``cfg`` (closed again by ``stack``)."""
     sensors: list[Any] = []
     if cfg.radar is not None:
         r = _radar(cfg.radar, clock)
@@ -205,6 +226,34 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     if not sensors:
         raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
                           allowed=["radar", "lidar", "loop"])
+    return sensors
+
+
+def _sinks(cfg: LaneConfig, extra: Sequence[Sink]) -> list[Sink]:
+    out: list[Sink] = list(extra)
+    for s in cfg.sinks:
+        if s.kind == "jsonl":
+            if not s.path:
+                raise ConfigError("a jsonl sink needs a path", key="sinks.path")
+            out.append(JsonlSink(s.path))
+        elif s.kind == "log":
+            out.append(LogSink())
+        else:
+            out.append(MemorySink())
+    return out
+
+
+def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
+               *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = ()) -> Lane:
+    """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started.
+
+    A configured illuminator is strobed by the first camera (``illuminator.model`` is its
+    profile name, e.g. ``"gardasoft-rt"``)."""
+    cap = cfg.capture
+    cams = _open_cameras(cfg, clock)
+    for lc in cams:
+        stack.callback(lc.camera.close)
+    sensors = _open_sensors(cfg, stack, clock)
     for c, lc in zip(cfg.cameras, cams):
         if c.rotator is not None:
             lc.rotator = _rotator(c, stack, clock)
@@ -221,16 +270,6 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
         v = cfg.vault
         key = MasterKey.from_file(v.key_file) if v.key_file else MasterKey.from_env(v.key_env or "")
         vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s))
-    out: list[Sink] = list(sinks)
-    for s in cfg.sinks:
-        if s.kind == "jsonl":
-            if not s.path:
-                raise ConfigError("a jsonl sink needs a path", key="sinks.path")
-            out.append(JsonlSink(s.path))
-        elif s.kind == "log":
-            out.append(LogSink())
-        else:
-            out.append(MemorySink())
     return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
-                BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault, sinks=out,
+                BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault, sinks=_sinks(cfg, sinks),
                 cabin=CabinModel(face_setback_m=cap.face_setback_m), clock=clock)

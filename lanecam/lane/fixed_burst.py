@@ -1,0 +1,79 @@
+"""The fixed-settings burst engine: every camera at its baseline settings, triggered by the
+host at the planned frame times, the frames grabbed at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..devices.camera import Trigger
+from ..errors import DeviceTimeoutError
+from ..frames import Burst, Frame
+from ..geometry import occupant_rois
+from .camera import LaneCamera, analysis_view, develop, prepare
+from .context import CaptureContext
+from .types import Box, CameraBurst, VehicleJob
+
+__all__ = ["FixedBurst"]
+
+
+class FixedBurst:
+    """One setting per camera for the whole burst (the plan's exposure, the configured gain)."""
+
+    def __init__(self, ctx: CaptureContext, cameras: Sequence[LaneCamera]) -> None:
+        self.ctx = ctx
+        self.cameras = list(cameras)
+
+    def run(self, job: VehicleJob) -> None:
+        """Configure, trigger and collect every camera's burst into ``job.bursts``."""
+        for lane_cam in self.cameras:
+            cam = lane_cam.camera
+            cam.configure(prepare(lane_cam, job.plan, self.ctx.stats))
+            if not cam.is_armed or cam.trigger_mode != Trigger.software():
+                cam.arm(Trigger.software())
+        fired = self._trigger_all(job.plan.frame_times_ns)
+        for lane_cam in self.cameras:
+            job.bursts.append(self._collect(lane_cam, job, fired))
+
+    def _trigger_all(self, times_ns: Sequence[int]) -> list[int]:
+        """Trigger every camera at each planned time; when each trigger went out (host ns)."""
+        clock = self.ctx.clock
+        fired: list[int] = []
+        for t in times_ns:
+            wait = (t - clock.now_ns()) / 1e9
+            if wait > 0:
+                clock.sleep(wait)
+            fired.append(clock.now_ns())
+            for lane_cam in self.cameras:
+                lane_cam.camera.trigger()
+        return fired
+
+    def _collect(self, lane_cam: LaneCamera, job: VehicleJob, fired: list[int]) -> CameraBurst:
+        """Grab one camera's frames, predict their ROIs and move them into the lane's pool."""
+        ctx, plan = self.ctx, job.plan
+        frames: list[Frame] = []
+        rois: list[list[Box | None]] = []
+        k = 0  # which trigger the next frame answers (a dropped frame skips one)
+        try:
+            for _ in range(plan.frame_count):
+                try:
+                    f = lane_cam.camera.grab(timeout_s=1.0)
+                except DeviceTimeoutError:
+                    ctx.stats.faults["frame_timeout"] += 1
+                    break
+                k += f.meta.skipped_before
+                when = fired[min(k, len(fired) - 1)]
+                k += 1
+                rng, _ = ctx.predict(job.track, when)
+                f = develop(lane_cam, f, rng, ctx.cabin, ctx.stats)
+                moved = f.detach(ctx.pool.for_frame(f))
+                if moved is None:
+                    ctx.stats.faults["pool_full"] += 1
+                    continue
+                rois.append(occupant_rois(analysis_view(lane_cam)[1], rng, ctx.cabin))
+                frames.append(moved)
+        except BaseException:
+            for f in frames:
+                f.release()
+            raise
+        return CameraBurst(lane_cam, Burst(lane_cam.camera.id, frames,
+                                           requested=plan.frame_count), rois)

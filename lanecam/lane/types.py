@@ -1,0 +1,100 @@
+"""The lane's plain data: travel documents and their source, the sensor-reader protocol, the
+lane's counters, and one vehicle's job as it passes from planning to capture to analysis."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ..control.scheduler import BurstPlan
+from ..control.tracker import Track
+from ..frames import Burst
+from ..geometry import SEAT_ROWS
+from ..match.base import Template
+
+if TYPE_CHECKING:
+    from .camera import LaneCamera
+
+__all__ = ["SEATS", "Box", "CameraBurst", "DocumentSource", "LaneStats", "SensorReader", "TravelDocument",
+           "VehicleJob"]
+
+#: Seat names in the order of :func:`~lanecam.geometry.occupant_rois` (index = seat index).
+SEATS = tuple(SEAT_ROWS)
+#: An occupant ROI or face box in frame pixels: (x, y, width, height).
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class TravelDocument:
+    """A traveler's reference: an id (never a name in logs) and the document photo's template."""
+
+    traveler_id: str
+    template: Template
+
+
+class DocumentSource(Protocol):
+    """Gives the travel documents presented for the ``seq``-th vehicle (the booth's scan)."""
+
+    def documents(self, seq: int, track: Track) -> Sequence[TravelDocument]: ...
+
+
+class SensorReader(Protocol):
+    """A trigger sensor as the lane reads it: one reading (or None) within ``timeout`` s."""
+
+    def read(self, timeout: float) -> Any: ...
+
+
+@dataclass
+class LaneStats:
+    """Counters and recent stage latencies (seconds) — numbers only."""
+
+    vehicles: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    latency: dict[str, deque[float]] = field(default_factory=dict)
+    #: workers stopped for failing the same way repeatedly: thread name → error type
+    faulted: dict[str, str] = field(default_factory=dict)
+
+    def record(self, stage: str, seconds: float) -> None:
+        self.latency.setdefault(stage, deque(maxlen=1000)).append(seconds)
+
+    def summary(self) -> dict[str, Any]:
+        lat = {k: {"median_s": float(np.median(v)), "max_s": float(max(v)), "n": len(v)}
+               for k, v in self.latency.items() if v}
+        return {"vehicles": self.vehicles, "events": dict(self.events),
+                "faults": dict(self.faults), "faulted": dict(self.faulted), "latency": lat}
+
+
+@dataclass
+class CameraBurst:
+    """What one camera filmed of one vehicle: the burst and each frame's occupant ROIs (per
+    seat, None where a seat is out of the frame)."""
+
+    camera: LaneCamera
+    burst: Burst
+    rois: list[list[Box | None]]
+
+
+@dataclass
+class VehicleJob:
+    """One vehicle from planning to its event: ``seq`` numbers the vehicles of the lane,
+    ``trigger_ns`` is when it was queued (host monotonic ns); ``error`` says why its capture
+    failed (type and message), ``captured_ns`` when capture ended."""
+
+    seq: int
+    track: Track
+    plan: BurstPlan
+    trigger_ns: int
+    bursts: list[CameraBurst] = field(default_factory=list)
+    error: str | None = None
+    captured_ns: int = 0
+
+    def release(self) -> None:
+        """Give every burst's frames back to their pool."""
+        for b in self.bursts:
+            b.burst.release()
+        self.bursts.clear()
