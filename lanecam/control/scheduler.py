@@ -1,4 +1,4 @@
-"""Capture scheduling: from a vehicle track and the lane geometry to a burst plan and triggers.
+"""Capture scheduling: from a vehicle track and the lane geometry to a burst plan.
 
 Geometry (physics_quality.md §3.1): a face at camera distance Z moving at v along the lane has
 a transverse velocity ``v⊥ = v·sin φ`` with ``sin φ = √(L² + h²)/Z`` (L, h: lateral and
@@ -29,12 +29,6 @@ __all__ = [
     "LaneGeometry",
     "CameraTiming",
     "BurstPlan",
-    "TriggerCamera",
-    "ActionCommandIssuer",
-    "SoftwareTrigger",
-    "HardwareLineTrigger",
-    "ActionCommandTrigger",
-    "IssueReport",
     "CaptureScheduler",
 ]
 
@@ -164,68 +158,8 @@ class BurstPlan:
         return tuple(self.start_ns + k * step for k in range(self.frame_count))
 
 
-class TriggerCamera(Protocol):
-    """The camera methods the scheduler uses (lanecam.devices.camera.Camera has them)."""
-
-    @property
-    def id(self) -> str: ...
-
-    def supports(self, name: str) -> bool: ...
-
-    def configure(self, settings: Any) -> Any: ...
-
-    def arm(self, trigger: Any = None) -> None: ...
-
-    def trigger(self) -> None: ...
-
-
-class ActionCommandIssuer(Protocol):
-    """Sends GigE Vision scheduled action commands; maps host monotonic ns to camera time."""
-
-    def issue_scheduled(self, device_key: int, group_key: int, group_mask: int,
-                        host_time_ns: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class SoftwareTrigger:
-    """One software trigger per frame, timed on the scheduler's clock."""
-
-
-@dataclass(frozen=True)
-class HardwareLineTrigger:
-    """A hardware edge on ``line`` fired when the vehicle front reaches ``edge_range_m``
-    (e.g. the loop detector's relay); the camera's trigger delay places the burst, whose
-    later frames come at the camera's own burst rate.  The camera's trigger-delay range
-    bounds how far up-lane the edge may be."""
-
-    edge_range_m: float
-    line: str = "Line1"
-    activation: str = "RisingEdge"
-
-
-@dataclass(frozen=True)
-class ActionCommandTrigger:
-    """Scheduled GigE Vision action commands, one per frame, at the planned times."""
-
-    issuer: ActionCommandIssuer
-    device_key: int
-    group_key: int
-    group_mask: int
-    source: str = "Action1"
-
-
-@dataclass(frozen=True)
-class IssueReport:
-    """What :meth:`CaptureScheduler.issue` did."""
-
-    method: str
-    triggers: int
-    max_late_s: float  # worst lateness of a software trigger (0 for hardware/action)
-    trigger_delay_s: float | None = None
-
-
 class CaptureScheduler:
-    """Plans bursts from tracks and issues the camera triggers.
+    """Plans bursts from tracks (:mod:`lanecam.control.triggering` fires them).
 
     Args:
         geometry: camera pose, optics and capture zone.
@@ -287,64 +221,3 @@ class CaptureScheduler:
             exposure_s=exposure, window_far_ns=t_far, window_near_ns=t_near, speed_mps=speed,
             max_blur_px=g.blur_px(speed, win_near, exposure),
         )
-
-    def issue(self, plan: BurstPlan, camera: TriggerCamera,
-              method: SoftwareTrigger | HardwareLineTrigger | ActionCommandTrigger,
-              track: Track | None = None) -> IssueReport:
-        """Set the plan's exposure and trigger the camera by ``method``.
-
-        Software triggers block until the last frame time.  A hardware line needs ``track``
-        to predict when its edge fires.  Action commands need a camera that supports them,
-        else UnsupportedFeatureError (the pylon emulator has none).
-        """
-        from ..devices.camera import Trigger  # the camera layer owns the Trigger type
-
-        if isinstance(method, ActionCommandTrigger):
-            # check before touching the camera: nothing half-configured on refusal
-            if not camera.supports("action_device_key"):
-                raise UnsupportedFeatureError(
-                    f"camera {camera.id} does not support scheduled action commands",
-                    device=camera.id, feature="action_command")
-        camera.configure({"exposure_time": plan.exposure_s})
-        if isinstance(method, SoftwareTrigger):
-            camera.arm(Trigger.software())
-            late = 0.0
-            for t in plan.frame_times_ns:
-                wait = (t - self.clock.now_ns()) / 1e9
-                if wait > 0:
-                    self.clock.sleep(wait)
-                else:
-                    late = max(late, -wait)
-                camera.trigger()
-            if late:
-                log.warning("track %d: software triggers up to %.1f ms late", plan.track_id,
-                            late * 1e3)
-            return IssueReport("software", plan.frame_count, late)
-        if isinstance(method, HardwareLineTrigger):
-            if track is None:
-                raise ConfigError("a hardware-line trigger needs the track", key="track")
-            if track.predict(self.clock.now_ns())[0] <= method.edge_range_m:
-                raise LimitError("the vehicle has already passed the trigger line",
-                                 device=camera.id, feature="edge_range_m")
-            edge = track.time_at_range(method.edge_range_m)
-            if edge is None:
-                raise LimitError("vehicle is predicted never to reach the trigger line",
-                                 device=camera.id, feature="edge_range_m")
-            delay = (plan.start_ns - edge) / 1e9
-            if delay < 0:
-                raise LimitError(
-                    f"the hardware edge fires {-delay * 1e3:.1f} ms after the burst must start; "
-                    "move the trigger up-lane", device=camera.id, feature="trigger_delay")
-            camera.arm(Trigger.hardware(method.line, method.activation,
-                                        burst_frames=plan.frame_count, delay_s=delay))
-            return IssueReport("hardware", 1, 0.0, delay)
-        if isinstance(method, ActionCommandTrigger):
-            camera.configure({"action_device_key": method.device_key,
-                              "action_group_key": method.group_key,
-                              "action_group_mask": method.group_mask})
-            camera.arm(Trigger.action(source=method.source))
-            for t in plan.frame_times_ns:
-                method.issuer.issue_scheduled(method.device_key, method.group_key,
-                                              method.group_mask, t)
-            return IssueReport("action", plan.frame_count, 0.0)
-        raise TypeError(f"unknown trigger method {type(method).__name__}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..control.exposure import ExposureBounds, ExposureSettings, FaceMeasurement
 from ..control.tracker import Track
+from ..control.triggering import paced
 from ..devices.camera import Trigger
 from ..errors import DeviceTimeoutError, LanecamError
 from ..frames import Burst, Frame
@@ -138,10 +139,7 @@ class ClosedLoopBurst:
     def _film(self) -> None:
         """Trigger frame after frame; step the closed-loop cameras between frames."""
         ctx, times = self.ctx, self.times
-        for k in range(len(times)):
-            wait = (times[k] - ctx.clock.now_ns()) / 1e9
-            if wait > 0:
-                ctx.clock.sleep(wait)
+        for k in paced(ctx.clock, times):  # times: re-spaced below when the loop falls behind
             for run in self.runs:
                 change = run.later.pop(k, None)
                 if change is not None and not run.done:

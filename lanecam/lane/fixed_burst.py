@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..control.triggering import paced
 from ..devices.camera import Trigger
 from ..errors import DeviceTimeoutError
 from ..frames import Burst, Frame
@@ -38,10 +39,7 @@ class FixedBurst:
         """Trigger every camera at each planned time; when each trigger went out (host ns)."""
         clock = self.ctx.clock
         fired: list[int] = []
-        for t in times_ns:
-            wait = (t - clock.now_ns()) / 1e9
-            if wait > 0:
-                clock.sleep(wait)
+        for _ in paced(clock, times_ns):
             fired.append(clock.now_ns())
             for lane_cam in self.cameras:
                 lane_cam.camera.trigger()

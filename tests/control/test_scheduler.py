@@ -8,14 +8,12 @@ from typing import Any
 import pytest
 
 from lanecam.clock import ManualClock
-from lanecam.control.scheduler import (
+from lanecam.control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
+from lanecam.control.triggering import (
     ActionCommandTrigger,
-    CameraTiming,
-    CaptureScheduler,
     HardwareLineTrigger,
-    LaneGeometry,
     SoftwareTrigger,
-    dof_limits,
+    issue,
 )
 from lanecam.control.tracker import Track
 from lanecam.errors import ConfigError, LimitError, UnsupportedFeatureError
@@ -137,7 +135,7 @@ def test_software_triggers_fire_at_the_planned_times() -> None:
     sched = CaptureScheduler(GEOM, TIMING, clock=clock)
     plan = sched.plan(_track(), now_ns=0)
     cam = RecordingCamera(clock)
-    report = sched.issue(plan, cam, SoftwareTrigger())
+    report = issue(plan, cam, SoftwareTrigger(), clock=sched.clock)
     assert cam.calls[0] == ("configure", {"exposure_time": plan.exposure_s})
     assert cam.calls[1][0] == "arm" and cam.calls[1][1].kind is TriggerKind.SOFTWARE
     assert [t for kind, t in cam.calls[2:]] == list(plan.frame_times_ns)
@@ -149,7 +147,7 @@ def test_late_software_triggers_are_reported() -> None:
     sched = CaptureScheduler(GEOM, TIMING, clock=clock)
     plan = sched.plan(_track(), now_ns=0)
     clock.advance(plan.start_ns / NS + 0.010)
-    report = sched.issue(plan, RecordingCamera(clock), SoftwareTrigger())
+    report = issue(plan, RecordingCamera(clock), SoftwareTrigger(), clock=sched.clock)
     assert report.max_late_s == pytest.approx(0.010, abs=1e-6)
 
 
@@ -161,7 +159,7 @@ def test_hardware_line_trigger_sets_the_delay_from_the_loop_edge() -> None:
     track = _track()
     plan = sched.plan(track, now_ns=0)
     cam = RecordingCamera(clock)
-    report = sched.issue(plan, cam, HardwareLineTrigger(edge_range_m=45.0), track=track)
+    report = issue(plan, cam, HardwareLineTrigger(edge_range_m=45.0), track=track, clock=sched.clock)
     edge = track.time_at_range(45.0)
     assert edge is not None
     assert report.trigger_delay_s == pytest.approx((plan.start_ns - edge) / NS)
@@ -169,9 +167,9 @@ def test_hardware_line_trigger_sets_the_delay_from_the_loop_edge() -> None:
     assert trig.kind is TriggerKind.HARDWARE and trig.source == "Line1"
     assert trig.delay_s == report.trigger_delay_s and trig.burst_frames == plan.frame_count
     with pytest.raises(LimitError, match="up-lane"):
-        sched.issue(plan, cam, HardwareLineTrigger(edge_range_m=10.0), track=track)
+        issue(plan, cam, HardwareLineTrigger(edge_range_m=10.0), track=track, clock=sched.clock)
     with pytest.raises(ConfigError):
-        sched.issue(plan, cam, HardwareLineTrigger(edge_range_m=45.0))
+        issue(plan, cam, HardwareLineTrigger(edge_range_m=45.0), clock=sched.clock)
 
 
 class Issuer:
@@ -189,7 +187,7 @@ def test_scheduled_action_commands() -> None:
     plan = sched.plan(_track(), now_ns=0)
     issuer = Issuer()
     cam = RecordingCamera(clock, actions=True)
-    sched.issue(plan, cam, ActionCommandTrigger(issuer, 0x1234, 1, 0xFFFFFFFF))
+    issue(plan, cam, ActionCommandTrigger(issuer, 0x1234, 1, 0xFFFFFFFF), clock=sched.clock)
     assert [t for *_, t in issuer.sent] == list(plan.frame_times_ns)
     assert cam.calls[1] == ("configure", {"action_device_key": 0x1234, "action_group_key": 1,
                                           "action_group_mask": 0xFFFFFFFF})
@@ -201,7 +199,7 @@ def test_action_commands_unsupported_are_refused_before_touching_the_camera() ->
     cam = RecordingCamera(clock, actions=False)
     issuer = Issuer()
     with pytest.raises(UnsupportedFeatureError, match="scheduled action commands"):
-        sched.issue(sched.plan(_track(), now_ns=0), cam, ActionCommandTrigger(issuer, 1, 1, 1))
+        issue(sched.plan(_track(), now_ns=0), cam, ActionCommandTrigger(issuer, 1, 1, 1), clock=sched.clock)
     assert cam.calls == [] and issuer.sent == []
 
 
@@ -221,8 +219,8 @@ def test_triggers_on_the_pylon_emulator_camera() -> None:
         plan = sched.plan(track, now_ns=now)
         assert plan.frame_count == 3
         with pytest.raises(UnsupportedFeatureError, match="scheduled action commands"):
-            sched.issue(plan, cam, ActionCommandTrigger(Issuer(), 1, 1, 1))
-        report = sched.issue(plan, cam, SoftwareTrigger())
+            issue(plan, cam, ActionCommandTrigger(Issuer(), 1, 1, 1), clock=sched.clock)
+        report = issue(plan, cam, SoftwareTrigger(), clock=sched.clock)
         assert report.triggers == 3
         assert cam.get("exposure_time") == pytest.approx(plan.exposure_s, rel=0.01)
         for _ in range(3):
@@ -230,20 +228,20 @@ def test_triggers_on_the_pylon_emulator_camera() -> None:
                 assert frame.complete
         cam.disarm()
         with pytest.raises(LimitError, match="already passed the trigger line"):
-            sched.issue(plan, cam, HardwareLineTrigger(edge_range_m=40.0), track=track)
+            issue(plan, cam, HardwareLineTrigger(edge_range_m=40.0), track=track, clock=sched.clock)
         # a vehicle 45 m out: the loop at 40 m fires first, the camera delays to the window
         now = MONOTONIC.now_ns()
         track = Track(2, now, 45.0, 20.0, 0.0, 0.05, 0.1, 0.9, 10, True)
         plan = sched.plan(track, now_ns=now)
         # a burst on a hardware line needs FrameBurstStart, which the emulator lacks
         with pytest.raises(UnsupportedFeatureError):
-            sched.issue(plan, cam, HardwareLineTrigger(edge_range_m=40.0), track=track)
+            issue(plan, cam, HardwareLineTrigger(edge_range_m=40.0), track=track, clock=sched.clock)
         single = CaptureScheduler(GEOM, CameraTiming(20.0, shortest, 1e-3, 1), clock=MONOTONIC)
         p1 = single.plan(track, now_ns=now)
         # the emulator's trigger delay tops out at 10 ms: a loop 17 m up-lane (0.85 s) is too far
         with pytest.raises(LimitError, match="trigger_delay"):
-            single.issue(p1, cam, HardwareLineTrigger(edge_range_m=40.0), track=track)
-        report = single.issue(p1, cam, HardwareLineTrigger(edge_range_m=23.1), track=track)
+            issue(p1, cam, HardwareLineTrigger(edge_range_m=40.0), track=track, clock=single.clock)
+        report = issue(p1, cam, HardwareLineTrigger(edge_range_m=23.1), track=track, clock=single.clock)
         assert report.trigger_delay_s == pytest.approx(0.1 / 20.0, abs=1e-6)
         assert cam.get("trigger_delay") == pytest.approx(report.trigger_delay_s, abs=1e-6)
         cam.disarm()
