@@ -29,21 +29,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError, LimitError
 from ..geometry import CameraModel
-from ..quality.polarization import DOLP_GATE, choose_channel
+from ..quality.polarization import DOLP_GATE, choose_channel, fit_malus_samples
 
 __all__ = [
     "DEFAULT_RAKE_DEG",
     "GLASS_HEIGHT_M",
     "DOLP_GATE",
-    "MalusFit",
     "PolarizationController",
-    "fit_malus",
 ]
 
 DEFAULT_RAKE_DEG = 30.0
@@ -57,44 +54,6 @@ GLASS_AHEAD_M = 0.6
 """How far ahead of the front-row faces the windshield's centre lies (ASSUMED, passenger car:
 dashboard depth); the predicted angle changes by < 1° per 0.5 m of this at 10–25 m."""
 
-
-
-@dataclass(frozen=True)
-class MalusFit:
-    """``I(θ) = mean + amplitude·cos 2(θ − angle)``: ``angle_deg`` of the glare's polarization
-    (0–180°), ``dolp`` = amplitude/mean, ``residual`` the RMS misfit (same units as I)."""
-
-    angle_deg: float
-    dolp: float
-    mean: float
-    residual: float
-
-    @property
-    def block_deg(self) -> float:
-        """The analyzer angle that passes least of it (0–180°)."""
-        return (self.angle_deg + 90.0) % 180.0
-
-
-def fit_malus(angles_deg: Sequence[float], intensities: Sequence[float]) -> MalusFit:
-    """Least-squares Malus fit of (analyzer angle, intensity) samples; needs ≥ 3 samples at
-    ≥ 2 distinct angles mod 180° spanning the cos/sin terms (LimitError otherwise)."""
-    th = np.radians(np.asarray(angles_deg, np.float64))
-    y = np.asarray(intensities, np.float64)
-    if th.shape != y.shape or th.size < 3:
-        raise LimitError("a Malus fit needs ≥ 3 (angle, intensity) pairs", feature="angles",
-                         allowed="≥ 3")
-    if not (np.all(np.isfinite(th)) and np.all(np.isfinite(y))):
-        raise LimitError("angles and intensities must be finite", feature="intensities")
-    a = np.stack([np.ones_like(th), np.cos(2 * th), np.sin(2 * th)], axis=1)
-    if np.linalg.matrix_rank(a) < 3:
-        raise LimitError("the analyzer angles do not determine the fit (need 3 distinct "
-                         "angles mod 180°)", feature="angles")
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-    m, b, c = (float(v) for v in coef)
-    amp = math.hypot(b, c)
-    angle = math.degrees(0.5 * math.atan2(c, b)) % 180.0
-    resid = float(np.sqrt(np.mean((a @ coef - y) ** 2)))
-    return MalusFit(angle, amp / m if m > 0 else 0.0, m, resid)
 
 
 class PolarizationController:
@@ -165,11 +124,11 @@ class PolarizationController:
                glare: Sequence[float]) -> float:
         """The analyzer angle after a Malus fit of glare samples; the prediction stands when
         the fit finds too little polarization or agrees within ``tolerance_deg``."""
-        fit = fit_malus(angles_deg, glare)
-        if fit.dolp < self.min_dolp:
+        fit = fit_malus_samples(angles_deg, glare)
+        if fit.polarized_fraction < self.min_dolp:
             return predicted_deg
-        diff = (fit.block_deg - predicted_deg + 90.0) % 180.0 - 90.0
-        return predicted_deg if abs(diff) <= self.tolerance_deg else fit.block_deg
+        diff = (fit.best_angle_deg - predicted_deg + 90.0) % 180.0 - 90.0
+        return predicted_deg if abs(diff) <= self.tolerance_deg else fit.best_angle_deg
 
     @staticmethod
     def choose_channel(dolp: float) -> str:

@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from ..clock import MONOTONIC, Clock
-from ..errors import ConfigError, LimitError, NotCapturableError, UnsupportedFeatureError
+from ..errors import ConfigError, NotCapturableError
 from .tracker import Track
 
 __all__ = [

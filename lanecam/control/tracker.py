@@ -34,8 +34,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..readings import LidarReading, LoopEdge, RadarReading
 from ..errors import ConfigError
+from ..readings import LidarReading, LoopEdge, RadarReading
 
 __all__ = ["TrackerConfig", "Track", "VehicleTracker"]
 

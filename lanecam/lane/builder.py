@@ -22,19 +22,26 @@ from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
 from ..devices.discovery import open_camera
-from ..devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LoopDetector, ModemLineSource, OPS243Radar
 from ..devices.illuminators import GardasoftRT
 from ..devices.rotators import ElliptecRotator, load_rotator_profile
+from ..devices.sensors import (
+    TF02_PRO,
+    TF_LUNA,
+    BenewakeLidar,
+    LoopDetector,
+    ModemLineSource,
+    OPS243Radar,
+)
 from ..devices.serial_link import SerialLink
 from ..errors import ConfigError
 from ..events import JsonlSink, LogSink, MemorySink, Sink
 from ..geometry import SEAT_ROWS, CabinModel, CameraModel
-from .camera import LaneCamera
-from .runner import Lane
-from .types import TravelDocument
 from ..match.base import Matcher
 from ..quality.rank import BurstRanker
 from ..store import CaptureVault, MasterKey
+from .camera import LaneCamera
+from .runner import Lane
+from .types import TravelDocument
 
 __all__ = ["FACE_HEIGHT_M", "PROBE_OFFSETS_DEG", "STROBE_RATE_HEADROOM", "FolderDocuments",
            "LoopReader", "build_lane", "camera_scheduler", "strobe_budget", "tracker_config"]
@@ -271,5 +278,6 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
         key = MasterKey.from_file(v.key_file) if v.key_file else MasterKey.from_env(v.key_env or "")
         vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s))
     return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
-                BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault, sinks=_sinks(cfg, sinks),
+                BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault,
+                sinks=_sinks(cfg, sinks),
                 cabin=CabinModel(face_setback_m=cap.face_setback_m), clock=clock)

@@ -57,7 +57,8 @@ class LaneCamera:
     #: sets its own ``polarizer_deg`` (the simulator's analyzer without a rotator device)
     rotator: PolarizerRotator | None = None
     #: per burst (recent 16): (predicted analyzer angle, the Malus-refined one or None), deg
-    analyzer_log: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=16))
+    analyzer_log: deque[tuple[float, float | None]] = field(
+        default_factory=lambda: deque(maxlen=16))
     #: a polarization-mosaic camera's per-ROI choices so far (``"i_min"`` / ``"single"``)
     dofp_choices: Counter[str] = field(default_factory=Counter)
     #: per burst (recent 16), per frame: the settings used and the metered face level (DN8,
@@ -95,7 +96,8 @@ def prepare(lane_cam: LaneCamera, plan: BurstPlan, stats: LaneStats) -> dict[str
 
 def develop(lane_cam: LaneCamera, frame: Frame, range_m: float, cabin: CabinModel,
             stats: LaneStats) -> Frame:
-    """A polarization-mosaic frame → its analysis image (:func:`~lanecam.quality.dofp.analysis_image`):
+    """A polarization-mosaic frame → its analysis image
+    (:func:`~lanecam.quality.dofp.analysis_image`):
     per occupant ROI the Stokes I_min image where the measured glare is strongly polarized,
     else the analyzer channel that blocks it, told from the glass's own p-polarization by the
     glare angle the geometry predicts (``range_m``: the vehicle front's lane range, m; at

@@ -7,8 +7,9 @@ Threads, each with a bounded hand-over:
 * the **planner** thread asks the :class:`~lanecam.lane.planning.Planner` about every
   confirmed track and queues a vehicle's capture shortly before it reaches the capture window
   (queue of ``queue_size``; a full queue fails that vehicle, counted);
-* the **capture** thread runs a burst engine per vehicle — :class:`~lanecam.lane.fixed_burst.FixedBurst`
-  or, when a camera has exposure or polarization control,
+* the **capture** thread runs a burst engine per vehicle —
+  :class:`~lanecam.lane.fixed_burst.FixedBurst` or, when a camera has exposure or
+  polarization control,
   :class:`~lanecam.lane.closed_loop.ClosedLoopBurst` — which moves the frames into the lane's
   fixed frame pool so the camera buffers are free for the next vehicle;
 * the **analysis** thread ranks, finds faces in the top-K crops, matches them against the

@@ -19,8 +19,8 @@ from ..match.base import Template
 if TYPE_CHECKING:
     from .camera import LaneCamera
 
-__all__ = ["SEATS", "Box", "CameraBurst", "DocumentSource", "LaneStats", "SensorReader", "TravelDocument",
-           "VehicleJob"]
+__all__ = ["SEATS", "Box", "CameraBurst", "DocumentSource", "LaneStats", "SensorReader",
+           "TravelDocument", "VehicleJob"]
 
 #: Seat names in the order of :func:`~lanecam.geometry.occupant_rois` (index = seat index).
 SEATS = tuple(SEAT_ROWS)

@@ -38,6 +38,7 @@ __all__ = [
     "StokesImages",
     "choose_channel",
     "fit_malus",
+    "fit_malus_samples",
     "stokes",
     "validate_layout",
 ]
@@ -230,7 +231,6 @@ def fit_malus(
     if len(frames) != len(angles_deg):
         raise LimitError(f"{len(frames)} frames but {len(angles_deg)} angles",
                          feature="angles_deg")
-    theta = np.deg2rad(np.asarray(angles_deg, np.float64))
     distinct = np.unique(np.round(np.mod(np.asarray(angles_deg, np.float64), 180.0), 6) % 180.0)
     if distinct.size < 3:
         raise LimitError("Malus fit needs frames at ≥ 3 polarizer angles distinct modulo 180°",
@@ -244,6 +244,25 @@ def fit_malus(
     if y1 <= y0 or x1 <= x0:
         raise LimitError("the Malus ROI is empty inside the frame", feature="roi")
     means = np.array([_roi_mean(f, y0, y1, x0, x1) for f in frames])
+    return fit_malus_samples(angles_deg, means)
+
+
+def fit_malus_samples(angles_deg: Sequence[float], intensities: Sequence[float]) -> MalusFit:
+    """Least-squares Malus fit of (analyzer angle deg, intensity) samples — the one Malus fit
+    of lanecam (the rotator probe's glare samples, and :func:`fit_malus`'s ROI means).  Needs
+    ≥ 3 finite samples at ≥ 3 angles distinct modulo 180° (LimitError otherwise)."""
+    angles = np.asarray(angles_deg, np.float64)
+    means = np.asarray(intensities, np.float64)
+    if angles.shape != means.shape or angles.ndim != 1:
+        raise LimitError(f"{means.size} intensities but {angles.size} angles",
+                         feature="angles_deg")
+    if not (np.all(np.isfinite(angles)) and np.all(np.isfinite(means))):
+        raise LimitError("angles and intensities must be finite", feature="intensities")
+    distinct = np.unique(np.round(np.mod(angles, 180.0), 6) % 180.0)
+    if distinct.size < 3:
+        raise LimitError("Malus fit needs samples at ≥ 3 polarizer angles distinct modulo 180°",
+                         feature="angles_deg", allowed="≥ 3 distinct angles")
+    theta = np.deg2rad(angles)
     design = np.stack([np.ones_like(theta), np.cos(2 * theta), np.sin(2 * theta)], 1)
     (a, b, c), *_ = np.linalg.lstsq(design, means, rcond=None)
     amp = math.hypot(b, c)

@@ -14,9 +14,9 @@ from lanecam.control.polarization import (
     GLASS_AHEAD_M,
     GLASS_HEIGHT_M,
     PolarizationController,
-    fit_malus,
 )
 from lanecam.errors import ConfigError, LimitError
+from lanecam.quality.polarization import fit_malus_samples
 from lanecam.frames import IlluminationState
 from lanecam.geometry import CabinModel, CameraModel
 from lanecam.sim.render import Renderer, Shot
@@ -29,20 +29,20 @@ def test_malus_fit_recovers_angle_and_dolp(phi: float, dolp: float) -> None:
     angles = np.arange(0.0, 180.0, 22.5)
     mean = 80.0
     clean = mean * (1 + dolp * np.cos(2 * np.radians(angles - phi)))
-    fit = fit_malus(angles, clean + rng.normal(0, 0.5, angles.size))
-    assert fit.angle_deg == pytest.approx(phi, abs=1.0)
-    assert fit.dolp == pytest.approx(dolp, abs=0.02)
-    assert fit.block_deg == pytest.approx((phi + 90) % 180, abs=1.0)
-    assert fit.residual < 1.0
+    fit = fit_malus_samples(angles, clean + rng.normal(0, 0.5, angles.size))
+    assert fit.worst_angle_deg == pytest.approx(phi, abs=1.0)
+    assert fit.polarized_fraction == pytest.approx(dolp, abs=0.02)
+    assert fit.best_angle_deg == pytest.approx((phi + 90) % 180, abs=1.0)
+    assert fit.rms_residual < 1.0
 
 
 def test_malus_fit_needs_three_distinct_angles() -> None:
     with pytest.raises(LimitError):
-        fit_malus([0.0, 45.0], [1.0, 2.0])
+        fit_malus_samples([0.0, 45.0], [1.0, 2.0])
     with pytest.raises(LimitError):
-        fit_malus([0.0, 180.0, 360.0], [1.0, 1.0, 1.0])  # one angle mod 180°
+        fit_malus_samples([0.0, 180.0, 360.0], [1.0, 1.0, 1.0])  # one angle mod 180°
     with pytest.raises(LimitError):
-        fit_malus([0.0, 45.0, float("nan")], [1.0, 2.0, 3.0])
+        fit_malus_samples([0.0, 45.0, float("nan")], [1.0, 2.0, 3.0])
 
 
 def test_refine_keeps_the_prediction_unless_the_fit_disagrees() -> None:
