@@ -9,10 +9,12 @@ fixed-size :class:`BufferPool` (:meth:`Frame.detach`).  Nothing here ever prints
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,6 +28,8 @@ __all__ = [
     "Burst",
     "BufferPool",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class FrameReleasedError(LanecamError, RuntimeError):
@@ -78,6 +82,11 @@ class Frame:
     """A borrowed image buffer plus its :class:`FrameMeta`; use it in a ``with`` block."""
 
     __slots__ = ("_array", "meta", "_release", "_lock")
+
+    #: Frames the garbage collector reclaimed while still held (``"released_by_gc"``: a
+    #: ``with`` block or :meth:`release` was missing) and releases that then raised
+    #: (``"release_failed"``, logged at WARNING).  Class-wide: no owner is left to hold them.
+    gc_counters: ClassVar[Counter[str]] = Counter()
 
     def __init__(
         self,
@@ -152,10 +161,18 @@ class Frame:
         self.release()
 
     def __del__(self) -> None:  # a forgotten frame must not starve the driver's queue
+        if getattr(self, "_array", None) is None:
+            return
+        Frame.gc_counters["released_by_gc"] += 1
         try:
             self.release()
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
+        except Exception as exc:  # __del__ cannot raise: count it and say so
+            Frame.gc_counters["release_failed"] += 1
+            try:
+                log.warning("frame %d of %s: release by the garbage collector failed: %r",
+                            self.meta.frame_number, self.meta.camera_id, exc)
+            except Exception:  # pragma: no cover - logging torn down at interpreter exit
+                pass
 
     def __repr__(self) -> str:
         m = self.meta

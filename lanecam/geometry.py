@@ -11,7 +11,9 @@ range alone — it never sees the simulator's ground truth.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -23,6 +25,8 @@ from .errors import ConfigError
 __all__ = ["CameraModel", "CabinModel", "SEAT_ROWS", "occupant_rois", "face_points", "fit_cabin"]
 
 V3 = NDArray[np.float64]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def occupant_rois(camera: CameraModel, front_range_m: float, cabin: CabinModel =
 
 def fit_cabin(cabin: CabinModel,
               found: Sequence[tuple[CameraModel, float, str, Sequence[float]]],
-              *, band_m: float = 0.22) -> CabinModel:
+              *, band_m: float = 0.22, counters: Counter[str] | None = None) -> CabinModel:
     """The cabin of *this* vehicle, measured from faces found in its frames.
 
     ``found``: ``(camera, front range m, seat, face box (x, y, w, h) px)`` — the camera that
@@ -163,45 +167,63 @@ def fit_cabin(cabin: CabinModel,
     pinhole projection; the cabin returned has the median setback and a height band
     ``± band_m`` around the median face height (still covering the seats' pose margin).  With
     nothing found, ``cabin`` is returned unchanged.
+
+    A face whose fit is singular or leaves the plausible cabin (a mis-detection, a face in the
+    wrong seat's ROI) is left out, counted in ``counters`` (the caller's, e.g. the lane's
+    fault counter) as ``"cabin_fit_singular"`` / ``"cabin_fit_implausible"`` and logged at
+    WARNING (one line per call); with every face left out, ``cabin`` is returned unchanged.
     """
-    if not found:
-        return cabin
     offsets, heights = [], []
-    for camera, rng, seat, (bx, by, bw, bh) in found:
-        row, x = SEAT_ROWS[seat]
-        target = np.array([bx + bw / 2, by + bh / 2])
-        z0 = rng + cabin.face_setback_m + row * cabin.row_pitch_m
-        xc = cabin.vehicle_lateral_m + x
-        p = np.array([0.0, (cabin.face_low_m + cabin.face_high_m) / 2])  # (δ, y)
-
-        def uv(q: NDArray[np.float64]) -> NDArray[np.float64]:
-            pts = np.array([[xc, q[1], z0 + q[0]]])
-            return camera.project(pts)[0][0]
-
-        ok = True
-        for _ in range(8):
-            r = uv(p) - target
-            jac = np.empty((2, 2))
-            for k, h in enumerate((1e-3, 1e-3)):
-                dq = np.zeros(2)
-                dq[k] = h
-                jac[:, k] = (uv(p + dq) - uv(p)) / h
-            try:
-                step = np.linalg.solve(jac, -r)
-            except np.linalg.LinAlgError:
-                ok = False
-                break
-            p = p + step
-            if float(np.abs(step).max()) < 1e-4:
-                break
-        # a fit that leaves the plausible cabin (a mis-detection, a face in the wrong seat's
-        # ROI) is ignored rather than trusted
-        if ok and np.all(np.isfinite(p)) and abs(p[0]) < 2.0 and 0.5 < p[1] < 2.6 \
-                and float(np.abs(uv(p) - target).max()) < 2.0:
-            offsets.append(float(p[0]))
-            heights.append(float(p[1]))
+    rejected: Counter[str] = Counter()
+    for camera, rng, seat, box in found:
+        fit = _fit_face(cabin, camera, rng, seat, box)
+        if isinstance(fit, str):
+            rejected[fit] += 1
+        else:
+            offsets.append(fit[0])
+            heights.append(fit[1])
+    if rejected:
+        if counters is not None:
+            counters.update(rejected)
+        log.warning("cabin fit: %d of %d faces left out (%s)", rejected.total(), len(found),
+                    ", ".join(f"{k}={n}" for k, n in sorted(rejected.items())))
     if not offsets:
         return cabin
     y = float(np.median(heights))
     return replace(cabin, face_setback_m=cabin.face_setback_m + float(np.median(offsets)),
                    face_low_m=y - band_m, face_high_m=y + band_m)
+
+
+def _fit_face(cabin: CabinModel, camera: CameraModel, rng: float, seat: str,
+              box: Sequence[float]) -> tuple[float, float] | str:
+    """(range offset m, face height m) of one face by Gauss–Newton, or why it is not trusted:
+    ``"cabin_fit_singular"`` or ``"cabin_fit_implausible"`` (outside the plausible cabin)."""
+    bx, by, bw, bh = box
+    row, x = SEAT_ROWS[seat]
+    target = np.array([bx + bw / 2, by + bh / 2])
+    z0 = rng + cabin.face_setback_m + row * cabin.row_pitch_m
+    xc = cabin.vehicle_lateral_m + x
+    p = np.array([0.0, (cabin.face_low_m + cabin.face_high_m) / 2])  # (δ, y)
+
+    def uv(q: NDArray[np.float64]) -> NDArray[np.float64]:
+        pts = np.array([[xc, q[1], z0 + q[0]]])
+        return camera.project(pts)[0][0]
+
+    for _ in range(8):
+        r = uv(p) - target
+        jac = np.empty((2, 2))
+        for k, h in enumerate((1e-3, 1e-3)):
+            dq = np.zeros(2)
+            dq[k] = h
+            jac[:, k] = (uv(p + dq) - uv(p)) / h
+        try:
+            step = np.linalg.solve(jac, -r)
+        except np.linalg.LinAlgError:
+            return "cabin_fit_singular"
+        p = p + step
+        if float(np.abs(step).max()) < 1e-4:
+            break
+    if np.all(np.isfinite(p)) and abs(p[0]) < 2.0 and 0.5 < p[1] < 2.6 \
+            and float(np.abs(uv(p) - target).max()) < 2.0:
+        return float(p[0]), float(p[1])
+    return "cabin_fit_implausible"

@@ -14,6 +14,9 @@ import pytest
 # test module imports pypylon.  An integrator's real cameras still enumerate beside them.
 os.environ.setdefault("PYLON_CAMEMU", "3")
 
+# The shipped contract suites assert inside lanecam.testing: let pytest explain those failures.
+pytest.register_assert_rewrite("lanecam.testing")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lanecam hardware tier")

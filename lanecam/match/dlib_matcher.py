@@ -47,6 +47,8 @@ matcher setting.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +60,8 @@ from . import dlib_models as _models
 from .base import Decision, FaceHint, FaceNotFoundError, Template
 
 __all__ = ["DlibMatcher", "dlib_models"]
+
+log = logging.getLogger(__name__)
 
 KIND = "dlib-resnet-v1"
 VERSION = 1
@@ -88,6 +92,10 @@ class DlibMatcher:
     module docstring for what each option measured.  Templates from 5- and 68-point matchers
     are the same descriptor space and compare with each other (the kind and version do not
     change).
+
+    ``counters`` counts what :meth:`template_many` left out of fused templates:
+    ``"fuse_no_face"`` (an image without a face) and ``"fuse_outlier"`` (a face too far from
+    the anchor's); each call that leaves something out also logs one WARNING.
     """
 
     name = "dlib"
@@ -110,6 +118,7 @@ class DlibMatcher:
         self.jitter = int(jitter)
         self.landmarks = int(landmarks)
         self.grey = bool(grey)
+        self.counters: Counter[str] = Counter()
 
     @property
     def threshold(self) -> float:
@@ -134,7 +143,8 @@ class DlibMatcher:
         shorter/omitted list: detect).  The template is the mean of the images' descriptors
         (what dlib's own ``jitter`` does over jittered copies of one image), so it compares
         with single-image templates on the same distance scale and threshold.  Images in which
-        no face is found are skipped; :class:`FaceNotFoundError` only if none has one.
+        no face is found are skipped (counted, see :attr:`counters`); :class:`FaceNotFoundError`
+        only if none has one.
 
         The first image with a face is the anchor (pass the best crop first): a later image
         whose descriptor lies farther than ``max_distance`` from the anchor's is left out, so a
@@ -161,7 +171,18 @@ class DlibMatcher:
             raise FaceNotFoundError(f"no face found in any of the {len(images)} images")
         anchor = descs[0]
         same = [d for d in descs if np.linalg.norm(d - anchor) <= max_distance]
+        self._count_left_out(len(images), no_face=len(images) - len(descs),
+                             outlier=len(descs) - len(same))
         return self._template(np.mean(same, axis=0).astype(np.float32))
+
+    def _count_left_out(self, n: int, *, no_face: int, outlier: int) -> None:
+        """Count and log (one WARNING) the images a fused template left out."""
+        if not (no_face or outlier):
+            return
+        self.counters.update({k: v for k, v in (("fuse_no_face", no_face),
+                                                ("fuse_outlier", outlier)) if v})
+        log.warning("fused template left out %d of %d images: %d without a face, %d too far "
+                    "from the anchor", no_face + outlier, n, no_face, outlier)
 
     def _descriptor(self, image: np.ndarray, face: FaceHint | None) -> np.ndarray:
         import dlib

@@ -1,6 +1,6 @@
 """The lane simulator: a seeded, deterministic physics world and simulated devices.
 
-* :mod:`~lanecam.sim.world` — lane, cameras, sun/sky, illuminators, vehicles, occupants.
+* :mod:`~lanecam.sim.world` — lane, cameras, sun/sky, NIR lamps, vehicles, occupants.
 * :mod:`~lanecam.sim.optics` — Fresnel/windshield, Stokes and polarizer formulas.
 * :mod:`~lanecam.sim.render` — :class:`Renderer` turns a :class:`Shot` into a frame + truth.
 * :mod:`~lanecam.sim.camera` — :class:`SimCamera`, a :class:`~lanecam.devices.camera.Camera`.
@@ -17,8 +17,8 @@ from .scenario import SUITE, Scenario, load_scenario, scenario_names
 from .world import (
     VEHICLE_CLASSES,
     CameraPose,
-    Illuminator,
     Kinematics,
+    Lamp,
     Occupant,
     Sun,
     Vehicle,
@@ -29,8 +29,8 @@ __all__ = [
     "SUITE",
     "VEHICLE_CLASSES",
     "CameraPose",
-    "Illuminator",
     "Kinematics",
+    "Lamp",
     "Occupant",
     "Renderer",
     "Scenario",

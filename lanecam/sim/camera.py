@@ -65,8 +65,8 @@ from ..devices.profiles import FeatureKind
 from ..errors import (ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError,
                       LanecamError, LimitError, UnsupportedFeatureError)
 from ..frames import IlluminationState
+from .image_sensor import splitmix64
 from .render import DEFAULT_LAYOUT, Renderer, Shot
-from .sensor import splitmix64
 from .truth import FrameTruth
 from .world import World
 

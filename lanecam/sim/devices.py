@@ -17,7 +17,7 @@ The strobe: :meth:`SimDevices.strobe_source` gives a SimCamera ``illumination_so
 camera's output line is set to ExposureActive (what ``GardasoftRT.strobe_from_camera`` does),
 each exposure fires the controller's trigger input; the light in the frame is then whatever
 the controller really emits — its mode, pulse width, delay and brightness as the driver set
-them, its duty-cycle limit, its fault state — through the world's illuminators (brightness
+them, its duty-cycle limit, its fault state — through the world's lamps (brightness
 1.0 = 100 % = their rated intensity).
 
 The analyzer rotators (optional, one per camera): :meth:`SimDevices.polarizer_source` gives a

@@ -4,7 +4,7 @@ Pipeline per frame (all vectorised or compiled; no per-pixel Python):
 
 1. Static background radiance (road, paint, verge, sky) — one Numba pass per camera, cached.
 2. Per vehicle (far to near), a premultiplied radiance-exposure layer over the vehicle's
-   bounding box: flat-shaded body panels (sun, sky, NIR illuminator with 1/r²), and the
+   bounding box: flat-shaded body panels (sun, sky, NIR lamps with 1/r²), and the
    windshield — the cabin and occupants (faces warped from real textures with OpenCV, lit per
    texture row by sun through the glazing, shadowed by roof, pillars and visors), transmitted
    through the glass (Fresnel T_s/T_p × NIR transmission, twice for the illuminator's light),
@@ -13,7 +13,7 @@ Pipeline per frame (all vectorised or compiled; no per-pixel Python):
 3. Motion blur along the image-plane velocity (length v·t·f/(p·Z) for transverse motion) and
    defocus (thin-lens blur circle, as a Gaussian of equal second moment), OpenCV filters per
    vehicle layer, using the velocity and depth of the windshield centre.
-4. The fused Numba sensor pass (:func:`lanecam.sim.sensor.expose`): electrons, shot + read
+4. The fused Numba sensor pass (:func:`lanecam.sim.image_sensor.expose`): electrons, shot + read
    noise, saturation, gain, quantization.
 
 Radiant exposure = radiance × time: ambient light counts for the whole exposure, the strobed
@@ -58,6 +58,7 @@ from .constants import (
     WINDOW_FRESNEL_T,
     WINDSHIELD_NIR_TRANSMISSION,
 )
+from .image_sensor import background, expose, face_stats, normal_table
 from .optics import (
     analyzer,
     coc_diameter,
@@ -65,11 +66,10 @@ from .optics import (
     rotate_stokes,
     windshield_rt,
 )
-from .sensor import background, expose, face_stats, normal_table
 from .sky import STEP_DEG, Sky
 from .textures import EYE_COLS, EYE_ROW, FACE_BOX, TEXTURE_PX, load_face
 from .truth import FaceTruth, FrameTruth, VehicleTruth
-from .world import CameraPose, Placement, VehicleGeometry, World
+from .world import CameraPose, Lamp, Placement, VehicleGeometry, World
 
 __all__ = ["DEFAULT_LAYOUT", "Renderer", "Shot"]
 
@@ -286,9 +286,9 @@ class Renderer:
 
     # ------------------------------------------------------------------ vehicles
     def _illum_irradiance(self, pts: F64, normals: F64) -> F64:
-        """Irradiance (W/m²) of every illuminator at brightness 1 on points with normals."""
+        """Irradiance (W/m²) of every lamp at brightness 1 on points with normals."""
         total = np.zeros(len(pts))
-        for lamp in self.world.illuminators:
+        for lamp in self.world.lamps:
             d = np.asarray(lamp.position_m) - pts
             r = np.linalg.norm(d, axis=1)
             cos = np.clip(np.einsum("ij,ij->i", normals, d) / r, 0, None)
@@ -376,7 +376,7 @@ class Renderer:
         e_cabin = self.sky.e_diffuse * CABIN_DIFFUSE_FRACTION * tau
         centre = g.windshield.mean(axis=0)
         e_ill_c = float(self._illum_irradiance(centre[None], -g.windshield_normal[None])[0])
-        t_in = _mean_t(g.windshield_normal, self.world.illuminators, centre) * tau
+        t_in = _mean_t(g.windshield_normal, self.world.lamps, centre) * tau
         sub.data[:] = CABIN_REFLECTANCE * (e_cabin * shot.exposure_s
                                            + e_ill_c * t_in * ill_s) / math.pi
         rear_dir = np.array([[0.0, math.sin(math.radians(5)), 1.0]])  # 5° above the horizon
@@ -711,13 +711,13 @@ def _in_quad(pts: F64, quad: F64) -> NDArray[np.bool_]:
     return inside
 
 
-def _mean_t(normal: F64, lamps: Sequence[object], at: F64) -> float:
-    """Unpolarized windshield transmittance (no absorption) for light from the illuminators."""
+def _mean_t(normal: F64, lamps: Sequence[Lamp], at: F64) -> float:
+    """Unpolarized windshield transmittance (no absorption) for light from the lamps."""
     if not lamps:
         return 0.0
     ts = []
     for lamp in lamps:
-        d = np.asarray(lamp.position_m) - at  # type: ignore[attr-defined]
+        d = np.asarray(lamp.position_m) - at
         cos = abs(float(d @ normal)) / float(np.linalg.norm(d))
         _, _, a, b = windshield_rt(math.acos(min(1.0, cos)))
         ts.append(0.5 * float(a + b))

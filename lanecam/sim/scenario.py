@@ -14,7 +14,7 @@ Shape (defaults in brackets)::
                 f_number, focus_m, width_px [2448], height_px [2048], band ["850nm_50"],
                 polarizer ["none" | "rotatable" | "mosaic"], extinction_ratio [300],
                 exposure_s, gain_db [0], polarizer_deg [90]       # the last three: `sim render`
-    [[illuminator]] name, position_m [x, y, z], aim_m [x, y, z], intensity_w_sr,
+    [[lamp]]    name, position_m [x, y, z], aim_m [x, y, z], intensity_w_sr,
                 half_angle_deg [15], mode ["strobe" | "continuous" | "off"], pulse_s, brightness [1]
     [[vehicle]] name, class, start_range_m, speed_mph | speed_mps, decel_mps2 [0], start_s [0],
                 lateral_m [0], windshield ["clear" | "solar_control"], nir_transmission,
@@ -51,8 +51,8 @@ from .world import (
     SEATS,
     VEHICLE_CLASSES,
     CameraPose,
-    Illuminator,
     Kinematics,
+    Lamp,
     Occupant,
     Sun,
     Vehicle,
@@ -205,11 +205,11 @@ def _ident(s: str) -> bool:
 
 
 # ---------------------------------------------------------------------- parsing
-_TOP = {"scenario", "sun", "lane", "camera", "illuminator", "vehicle"}
+_TOP = {"scenario", "sun", "lane", "camera", "lamp", "vehicle"}
 _CAMERA = {"name", "lateral_m", "height_m", "station_m", "pitch_deg", "yaw_deg", "focal_m",
            "f_number", "focus_m", "width_px", "height_px", "band", "polarizer",
            "extinction_ratio", "exposure_s", "gain_db", "polarizer_deg"}
-_ILLUM = {"name", "position_m", "aim_m", "intensity_w_sr", "half_angle_deg", "mode", "pulse_s",
+_LAMP = {"name", "position_m", "aim_m", "intensity_w_sr", "half_angle_deg", "mode", "pulse_s",
           "brightness"}
 _VEHICLE = {"name", "class", "start_range_m", "speed_mph", "speed_mps", "decel_mps2", "start_s",
             "lateral_m", "windshield", "nir_transmission", "rake_deg", "visors", "a_pillar_m",
@@ -261,18 +261,18 @@ def parse_scenario(doc: Mapping[str, Any]) -> Scenario:
                                               c.num("polarizer_deg", -360, 360, default=90.0))
 
     lamps, illum = [], IlluminationState("off")
-    for i, raw in enumerate(top.tables("illuminator", required=False, hi=4)):
-        t = _Table(raw, f"illuminator[{i}]", _ILLUM)
-        lamps.append(Illuminator(t.word("name", check=_ident), t.vec3("position_m"),
-                                 t.vec3("aim_m"), t.num("intensity_w_sr", 0.0, 1e6, open_lo=True),
-                                 t.num("half_angle_deg", 1.0, 90.0, default=15.0)))
+    for i, raw in enumerate(top.tables("lamp", required=False, hi=4)):
+        t = _Table(raw, f"lamp[{i}]", _LAMP)
+        lamps.append(Lamp(t.word("name", check=_ident), t.vec3("position_m"),
+                          t.vec3("aim_m"), t.num("intensity_w_sr", 0.0, 1e6, open_lo=True),
+                          t.num("half_angle_deg", 1.0, 90.0, default=15.0)))
         mode = t.word("mode", ("strobe", "continuous", "off"), default="strobe")
         pulse = t.num("pulse_s", 0.0, 1.0, open_lo=True) if mode == "strobe" else None
         if mode != "strobe" and t.has("pulse_s"):
             raise ConfigError("pulse_s only applies to mode = \"strobe\"", key=t.key("pulse_s"))
         state = IlluminationState(mode, pulse, t.num("brightness", 0.0, 2.0, default=1.0))
         if i and state != illum:
-            raise ConfigError("all illuminators share one controller state", key=t.key("mode"))
+            raise ConfigError("all lamps share one controller state", key=t.key("mode"))
         illum = state
 
     vehicles = []

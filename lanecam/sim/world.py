@@ -1,4 +1,4 @@
-"""The simulated world: lane, cameras, sun and sky, illuminators, vehicles and their occupants.
+"""The simulated world: lane, cameras, sun and sky, NIR lamps, vehicles and their occupants.
 
 Coordinates (metres, seconds).  The origin is on the lane centre line at the ground, at the
 camera's station.  ``x`` points to the right as seen from a camera looking down the lane, ``y``
@@ -39,8 +39,8 @@ __all__ = [
     "SEATS",
     "VEHICLE_CLASSES",
     "CameraPose",
-    "Illuminator",
     "Kinematics",
+    "Lamp",
     "Occupant",
     "Placement",
     "Sun",
@@ -122,9 +122,10 @@ class Sun:
 
 
 @dataclass(frozen=True)
-class Illuminator:
-    """A NIR flood/strobe lamp: peak radiant intensity at brightness 1 (W/sr, in band), a
-    Gaussian beam of half-width ``half_angle_deg`` at half maximum, aimed at ``aim_m``."""
+class Lamp:
+    """A NIR flood/strobe lamp in the world (the light of the lane's illuminator): peak radiant
+    intensity at brightness 1 (W/sr, in band), a Gaussian beam of half-width
+    ``half_angle_deg`` at half maximum, aimed at ``aim_m``."""
 
     name: str = "ir0"
     position_m: tuple[float, float, float] = (1.5, 2.2, 0.0)
@@ -421,13 +422,13 @@ def _unit(v: V3) -> V3:
 
 @dataclass(frozen=True)
 class World:
-    """Lane, cameras, sun/sky, illuminators and vehicles; ``seed`` drives every random choice
+    """Lane, cameras, sun/sky, lamps and vehicles; ``seed`` drives every random choice
     (clouds, sensor noise, faults)."""
 
     cameras: tuple[CameraPose, ...] = (CameraPose(),)
     sun: Sun = Sun()
     vehicles: tuple[Vehicle, ...] = ()
-    illuminators: tuple[Illuminator, ...] = ()
+    lamps: tuple[Lamp, ...] = ()
     lane_width_m: float = 3.7
     seed: int = 0
 

@@ -1,126 +1,17 @@
-"""One contract for every camera backend: behaviour that must not depend on the driver."""
+"""The shipped camera contract (:mod:`lanecam.testing.camera_contract`) on every backend.
+
+The ``camera`` fixture comes from ``tests/cameras/conftest.py``, parametrised over the pylon
+emulator, viky.cti, the simulator and each ``--camera`` given on the command line.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from lanecam.devices.camera import Camera, Trigger
-from lanecam.devices.profiles import CANONICAL_FEATURES, FeatureKind
-from lanecam.errors import ConfigError, DeviceError, LimitError, UnsupportedFeatureError
-from lanecam.frames import FrameReleasedError
+from lanecam.testing import CameraContract
 
 pytestmark = pytest.mark.emulator
 
 
-def test_identity_and_profile(camera: Camera) -> None:
-    info = camera.info
-    assert info.backend == camera.backend
-    assert info.vendor and info.model and info.serial
-    assert camera.id == f"{info.backend}:{info.serial}"
-    assert camera.profile.match_rank(info.vendor, info.model) > 0
-
-
-def test_free_run_frames_carry_metadata(camera: Camera) -> None:
-    camera.arm(Trigger.free_run())
-    numbers = []
-    for frame in camera.frames(timeout_s=2.0, count=3):
-        with frame:
-            a = frame.array
-            assert a.ndim == 2 and a.dtype == np.uint8
-            assert (frame.meta.height, frame.meta.width) == a.shape
-            assert frame.meta.camera_id == camera.id
-            assert frame.meta.complete and frame.meta.incomplete_reason is None
-            assert frame.meta.host_ns > 0
-            numbers.append(frame.meta.frame_number)
-    assert numbers == sorted(numbers) and len(set(numbers)) == 3
-    assert camera.counters.frames == 3
-    assert camera.counters.incomplete == 0
-
-
-def test_frame_is_read_only_and_dies_with_its_block(camera: Camera) -> None:
-    camera.arm()
-    with camera.grab(timeout_s=2.0) as frame:
-        with pytest.raises(ValueError):
-            frame.array[0, 0] = 1
-        kept = frame.copy()
-    assert frame.released
-    with pytest.raises(FrameReleasedError):
-        _ = frame.array
-    assert kept.flags.writeable and kept.size > 0
-    assert "array(" not in repr(frame)  # repr shows geometry, never pixels
-
-
-def test_capture_burst_returns_n_frames(camera: Camera) -> None:
-    trig = Trigger.software() if camera.supports("trigger_software") else Trigger.free_run()
-    camera.arm(trig)
-    with camera.capture_burst(5, timeout_s=2.0) as burst:
-        assert len(burst) == 5 and burst.missing_count == 0
-        assert all(not f.released for f in burst)
-    assert all(f.released for f in burst)
-
-
-def test_long_burst_moves_into_fixed_pool(camera: Camera) -> None:
-    camera.arm(Trigger.software() if camera.supports("trigger_software") else None)
-    n = camera.buffer_count + 4  # more than the driver can lend at once
-    with camera.capture_burst(n, timeout_s=2.0) as burst:
-        assert len(burst) == n
-        assert len({f.meta.frame_number for f in burst}) == n
-    assert camera.counters.dropped == 0
-
-
-def test_unknown_setting_is_named(camera: Camera) -> None:
-    with pytest.raises(ConfigError) as e:
-        camera.configure({"exposure_tme": 0.001})
-    assert e.value.key == "exposure_tme"
-
-
-def test_enum_outside_live_entries_is_rejected(camera: Camera) -> None:
-    with pytest.raises(LimitError) as e:
-        camera.configure({"pixel_format": "NotAFormat"})
-    assert e.value.key == "pixel_format" and "Mono8" in str(e.value.allowed)
-
-
-def test_width_outside_live_limits_is_rejected_not_clamped(camera: Camera) -> None:
-    lim = camera.limits("width")
-    before = camera.get("width")
-    with pytest.raises(LimitError) as e:
-        camera.configure({"width": int(lim.max) + 1})
-    assert e.value.key == "width"
-    assert camera.get("width") == before
-
-
-def test_feature_the_model_lacks_names_the_model(camera: Camera) -> None:
-    lacking = [k for k, (kind, _) in CANONICAL_FEATURES.items()
-               if kind != FeatureKind.COMMAND and not camera.supports(k)]
-    assert lacking, "every model lacks something (no camera has every canonical feature)"
-    name = lacking[0]
-    kind = CANONICAL_FEATURES[name][0]
-    value = {FeatureKind.FLOAT: 1.0, FeatureKind.INT: 1, FeatureKind.BOOL: True}.get(kind, "x")
-    with pytest.raises(UnsupportedFeatureError) as e:
-        camera.configure({name: value})
-    assert camera.info.model in str(e.value) and e.value.feature == name
-    if not camera.supports("burst_frame_count"):
-        with pytest.raises(UnsupportedFeatureError):
-            camera.arm(Trigger.software(burst_frames=4))
-
-
-def test_grab_needs_arm_and_close_is_idempotent(camera: Camera) -> None:
-    with pytest.raises(DeviceError):
-        camera.grab(0.1)
-    camera.arm()
-    camera.close()
-    camera.close()
-    assert not camera.is_open and not camera.is_armed
-
-
-def test_reconnect_restores_settings_and_trigger(camera: Camera) -> None:
-    lim = camera.limits("width")
-    width = int(lim.min + ((lim.max - lim.min) // 2) // (lim.inc or 1) * (lim.inc or 1))
-    camera.configure({"width": width})
-    camera.arm()
-    camera.reconnect(attempts=3, interval_s=0.1)
-    assert camera.is_armed and camera.counters.reconnects == 1
-    assert camera.get("width") == width
-    with camera.grab(timeout_s=2.0) as f:
-        assert f.meta.width == width
+class TestCameraContract(CameraContract):
+    """Every contract check, on every backend of the ``camera`` fixture."""

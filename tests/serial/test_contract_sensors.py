@@ -1,4 +1,5 @@
-"""Contract suites for trigger sensors, run against every driver on its firmware fake.
+"""The shipped trigger-sensor contract (:mod:`lanecam.testing.serial_contract`) on every
+driver and its firmware fake, plus each driver's own multi-object and model checks.
 
 The drivers talk to the fakes through real pseudo-terminals (the OS serial layer): open,
 configure, stream, garbage, silence, unplug and replug.
@@ -21,102 +22,14 @@ from lanecam.devices.sensors import (
     RadarSettings,
 )
 from lanecam.devices.serial_link import SerialLink
-from lanecam.errors import DeviceLostError, DeviceTimeoutError, ProtocolError
+from lanecam.errors import DeviceTimeoutError
+from lanecam.testing import SerialSensorContract, read_until
 
 Rig = tuple[Any, Any]  # (firmware fake, driver)
 
 
-def _read_until(sensor, pred, tries: int = 40):  # type: ignore[no-untyped-def]
-    for _ in range(tries):
-        r = sensor.read(timeout=1.0)
-        if pred(r):
-            return r
-    raise AssertionError("no matching reading")
-
-
-class SensorContract:
-    """Every serial trigger sensor: stamped readings, timeouts, garbage, unplug/replug."""
-
-    def make(self, port: str):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-    def fake(self):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-    def place_target(self, fake, range_m: float) -> None:  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-    def value(self, reading) -> float:  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-    expected: float
-
-    @pytest.fixture
-    def rig(self):  # type: ignore[no-untyped-def]
-        with self.fake() as fake:
-            self.place_target(fake, 3.0)
-            sensor = self.make(fake.port)
-            sensor.open()
-            yield fake, sensor
-            sensor.close()
-
-    def test_readings_are_stamped_with_host_monotonic_time(self, rig: Rig) -> None:
-        import time
-
-        _, sensor = rig
-        before = time.monotonic_ns()
-        r = _read_until(sensor, lambda r: self.value(r) is not None)
-        assert before <= r.t_ns <= time.monotonic_ns()
-        assert self.value(r) == pytest.approx(self.expected, abs=0.01)
-
-    def test_consecutive_readings_are_monotonic(self, rig: Rig) -> None:
-        _, sensor = rig
-        stamps = [sensor.read(timeout=1.0).t_ns for _ in range(5)]
-        assert stamps == sorted(stamps)
-
-    def test_silent_sensor_times_out(self, rig: Rig) -> None:
-        fake, sensor = rig
-        fake.silent = True
-        sensor.link.reset_input()
-        with pytest.raises(DeviceTimeoutError):
-            for _ in range(50):  # drain what was already in flight, then time out
-                sensor.read(timeout=0.3)
-
-    def test_garbage_on_the_line_then_readings_continue(self, rig: Rig) -> None:
-        fake, sensor = rig
-        fake.inject(b"\x59\x59\x00\xff\x5a\x07garbage\xfe\xff\r\n")
-        got = None
-        for _ in range(40):
-            try:
-                got = sensor.read(timeout=1.0)
-            except ProtocolError:
-                continue
-            if self.value(got) is not None:
-                break
-        assert got is not None and self.value(got) == pytest.approx(self.expected, abs=0.01)
-
-    def test_unplug_raises_device_lost_and_replug_recovers_with_settings(self, rig: Rig) -> None:
-        fake, sensor = rig
-        sensor.read(timeout=1.0)
-        fake.unplug()
-        with pytest.raises(DeviceLostError):
-            for _ in range(100):
-                sensor.read(timeout=1.0)
-        with pytest.raises(DeviceLostError):
-            sensor.read(timeout=0.2)  # still gone: reconnect attempt fails, typed
-        fake.replug()  # power-on state: the settings are gone
-        self.place_target(fake, 3.0)
-        r = _read_until(sensor, lambda r: self.value(r) is not None)
-        assert self.value(r) == pytest.approx(self.expected, abs=0.01)
-        assert sensor.link.counters.losses >= 1 and sensor.link.counters.reconnects == 1
-        self.assert_reconfigured(fake)
-
-    def assert_reconfigured(self, fake) -> None:  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-
 @pytest.mark.parametrize("model", ["OPS243-A", "OPS243-C"])
-class TestRadarContract(SensorContract):
+class TestRadarContract(SerialSensorContract):
     expected = 12.5
 
     @pytest.fixture(autouse=True)
@@ -154,10 +67,10 @@ class TestRadarContract(SensorContract):
                                 model=self.model,  # type: ignore[arg-type]
                                 settings=RadarSettings(json=as_json))
             with radar:
-                s = _read_until(radar, lambda r: bool(r.speeds))
+                s = read_until(radar, lambda r: bool(r.speeds))
                 assert s.speeds == (9.0, 11.0)
                 if self.model == "OPS243-C":
-                    r = _read_until(radar, lambda r: bool(r.ranges))
+                    r = read_until(radar, lambda r: bool(r.ranges))
                     assert r.ranges == (25.0, 12.0)
 
     def test_two_objects_at_one_speed_share_one_doppler_peak(self) -> None:
@@ -169,10 +82,10 @@ class TestRadarContract(SensorContract):
             radar = OPS243Radar(SerialLink(fake.port, timeout=0.5),
                                 model=self.model)  # type: ignore[arg-type]
             with radar:
-                s = _read_until(radar, lambda r: bool(r.speeds))
+                s = read_until(radar, lambda r: bool(r.speeds))
                 assert s.speeds == (11.18,)
                 if self.model == "OPS243-C":
-                    r = _read_until(radar, lambda r: bool(r.ranges))
+                    r = read_until(radar, lambda r: bool(r.ranges))
                     assert r.ranges == (20.0, 30.5)
 
     def test_one_report_per_measurement_keeps_the_single_object_form(self) -> None:
@@ -185,7 +98,7 @@ class TestRadarContract(SensorContract):
                                 settings=RadarSettings(reports=1))
             with radar:
                 # the stronger (nearer) object is outbound and filtered: the next one reports
-                s = _read_until(radar, lambda r: bool(r.speeds))
+                s = read_until(radar, lambda r: bool(r.speeds))
                 assert s.speeds == (11.0,)
                 assert fake.reports == 1
 
@@ -200,7 +113,7 @@ class TestRadarContract(SensorContract):
             link = SerialLink(fake.port, timeout=0.5)
             radar = OPS243Radar(link, model=self.model)  # type: ignore[arg-type]
             with radar:
-                r = _read_until(radar, lambda r: r.speed_mps is not None)
+                r = read_until(radar, lambda r: r.speed_mps is not None)
                 assert r.speed_mps == pytest.approx(40.0)
 
     def test_range_reports_on_the_c_model(self) -> None:
@@ -229,7 +142,7 @@ class TestRadarContract(SensorContract):
 
 
 @pytest.mark.parametrize("model", [TF_LUNA, TF02_PRO], ids=lambda m: m.name)
-class TestLidarContract(SensorContract):
+class TestLidarContract(SerialSensorContract):
     expected = 3.0
 
     @pytest.fixture(autouse=True)
@@ -265,5 +178,5 @@ class TestLidarContract(SensorContract):
     def test_no_target_reads_unreliable(self, rig: Rig) -> None:
         fake, sensor = rig
         fake.set_target(None)
-        r = _read_until(sensor, lambda r: not r.reliable)
+        r = read_until(sensor, lambda r: not r.reliable)
         assert not r.reliable

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from serial_exchange import expected_exchange
 
 from lanecam.devices.illuminators import GardasoftRT
 from lanecam.errors import DeviceError, DeviceTimeoutError, LimitError, ProtocolError
+from lanecam.testing import expected_exchange
 
 OFF = (b"RS1,0\r", b">")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from serial_exchange import expected_exchange
 
 from lanecam.clock import ManualClock
 from lanecam.devices.fakes import data_frame
 from lanecam.devices.sensors import TF02_PRO, TF_LUNA, BenewakeLidar, LidarReading
 from lanecam.errors import ConfigError, DeviceTimeoutError, LimitError, ProtocolError
+from lanecam.testing import expected_exchange
 
 RATE_100 = bytes.fromhex("5A 06 03 64 00 C7")  # worked example, TF02-i command table
 RATE_0 = bytes.fromhex("5A 06 03 00 00 63")  # trigger mode, same table

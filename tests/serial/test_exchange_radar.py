@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from serial_exchange import expected_exchange
 
 from lanecam.clock import ManualClock
 from lanecam.devices.sensors import OPS243Radar, RadarReading, RadarSettings
@@ -13,6 +12,7 @@ from lanecam.errors import (
     ProtocolError,
     UnsupportedFeatureError,
 )
+from lanecam.testing import expected_exchange
 
 UNITS = (b"UM", b'{"Units":"m-per-sec"}\r\n')
 RATE = (b"S2", b'{"SamplingRate":20000}\r\n')

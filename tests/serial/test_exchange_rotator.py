@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from serial_exchange import Pair, expected_exchange
 
 from lanecam.clock import ManualClock
 from lanecam.devices.rotators import ElliptecRotator
@@ -24,6 +23,7 @@ from lanecam.errors import (
     ProtocolError,
     UnsupportedFeatureError,
 )
+from lanecam.testing import Pair, expected_exchange
 
 IN_PAYLOAD = "0E" "11400999" "2021" "15" "01" "0168" "00023000"
 IN = (b"0in", f"0IN{IN_PAYLOAD}\r\n".encode())

@@ -11,7 +11,6 @@ from __future__ import annotations
 from fuzz_counts import COUNTS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from serial_exchange import expected_exchange
 
 from lanecam.clock import ManualClock
 from lanecam.devices.rotators import (
@@ -24,6 +23,7 @@ from lanecam.devices.rotators import (
     parse_elliptec_reply,
 )
 from lanecam.errors import ProtocolError
+from lanecam.testing import expected_exchange
 
 FUZZ = settings(max_examples=1000, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -13,7 +13,6 @@ import pytest
 from fuzz_counts import COUNTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from serial_exchange import expected_exchange
 
 from lanecam.devices.fakes import command_frame, data_frame
 from lanecam.devices.illuminators import parse_rt_reply
@@ -30,6 +29,7 @@ from lanecam.devices.sensors import (
 )
 from lanecam.devices.serial_link import FrameDecoder
 from lanecam.errors import DeviceError, DeviceTimeoutError, ProtocolError
+from lanecam.testing import expected_exchange
 
 FUZZ = settings(max_examples=1000, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from serial_exchange import ExchangeError, expected_exchange
+
+from lanecam.testing import ExchangeError, expected_exchange
 
 
 def test_matching_exchange_passes_even_when_written_in_pieces() -> None:

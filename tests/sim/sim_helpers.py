@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lanecam.sim import CameraPose, Illuminator, Kinematics, Occupant, Sun, Vehicle, World
+from lanecam.sim import CameraPose, Kinematics, Lamp, Occupant, Sun, Vehicle, World
 from lanecam.sim.world import VEHICLE_CLASSES
 
 SCALE = 0.25  # 612×512 renders: same optics, 13.8 µm pixels
@@ -20,7 +20,7 @@ def simple_world(*, sun: Sun | None = None, polarizer: str = "none", speed_mps: 
     veh = Vehicle(VEHICLE_CLASSES["sedan"], Kinematics(start_range_m, speed_mps), occ,
                   **vehicle_kw)  # type: ignore[arg-type]
     return World((cam,), sun or Sun(50.0, 170.0, "clear", 0.3), (veh,),
-                 (Illuminator(intensity_w_sr=500.0),), seed=seed)
+                 (Lamp(intensity_w_sr=500.0),), seed=seed)
 
 
 def with_camera(world: World, **changes: object) -> World:

@@ -20,7 +20,7 @@ from lanecam.errors import ConfigError, DeviceError, DeviceLostError, DeviceTime
 from lanecam.frames import IlluminationState
 from lanecam.sim import SimCamera, SimFaults, World
 from lanecam.sim.render import Shot
-from lanecam.sim.sensor import splitmix64
+from lanecam.sim.image_sensor import splitmix64
 
 READOUT_NS = round(1e9 / 75)  # full-height readout, also at render scale ¼
 LIMIT_S = 60.0  # bound on waits for the worker (a hung test fails instead of hanging)

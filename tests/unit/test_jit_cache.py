@@ -23,7 +23,7 @@ import json, warnings
 warnings.simplefilter("always")
 with warnings.catch_warnings(record=True) as seen:
     import numpy as np
-    from lanecam.sim.sensor import splitmix64
+    from lanecam.sim.image_sensor import splitmix64
     import lanecam.quality.kernels, lanecam.quality.polarization  # many cached decorations
     value = int(splitmix64(np.uint64(1)))
 from lanecam.jit import JitCacheWarning, cache_status
@@ -53,7 +53,7 @@ def test_kernels_cache_into_the_user_directory_and_not_the_package(tmp_path: Pat
     assert out["usable"] and out["warnings"] == 0 and out["source"] == jit.CACHE_ENV
     assert Path(out["path"]) == tmp_path / "c" / "numba"
     cached = _numba_files(tmp_path / "c")
-    assert any(p.name.startswith("sensor.splitmix64") for p in cached), cached
+    assert any(p.name.startswith("image_sensor.splitmix64") for p in cached), cached
     assert set(_numba_files(PACKAGE)) == before == set()
     again = _run({jit.CACHE_ENV: str(tmp_path / "c")})  # a second process loads, same result
     assert again["value"] == out["value"]

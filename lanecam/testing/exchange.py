@@ -17,6 +17,10 @@ from typing import Any
 
 from lanecam.devices.serial_link import SerialLink
 
+__all__ = ["ExchangeError", "ExpectedLink", "ExpectedPort", "Pair", "expected_exchange"]
+
+#: One step of an exchange: ``(bytes the driver sends, bytes the device replies)``; ``None``
+#: as the first item is an unsolicited reply, ``None`` as the second a silent device.
 Pair = tuple[bytes | None, bytes | None]
 
 
@@ -33,7 +37,7 @@ class ExpectedPort:
         self.written = b""
         self.out = bytearray()
         self.is_open = True
-        self.timeout = None
+        self.timeout: float | None = None
 
     def _fail(self, msg: str) -> None:
         raise ExchangeError(f"{msg} (at pair {self.index} of {len(self.pairs)})")
@@ -89,6 +93,7 @@ class ExpectedPort:
         return len(data)
 
     def verify(self, link: SerialLink) -> None:
+        """Fail unless every pair was used and no reply byte is left unread anywhere."""
         if self.written:
             self._fail(f"incomplete write {self.written!r}")
         if self.index < len(self.pairs):
@@ -113,7 +118,11 @@ class ExpectedLink(SerialLink):
 @contextmanager
 def expected_exchange(pairs: Sequence[Pair], *, timeout: float = 0.05,
                       **link_kwargs: Any) -> Iterator[ExpectedLink]:
-    """A SerialLink over an :class:`ExpectedPort`; verifies the exchange on clean exit."""
+    """A SerialLink over an :class:`ExpectedPort`; verifies the exchange on clean exit.
+
+    ``timeout`` (s) is the link's read timeout; ``link_kwargs`` go to :class:`SerialLink`.
+    The link is not opened: the driver (or the test) opens it as it would a real port.
+    """
     port = ExpectedPort(pairs)
     link = ExpectedLink("expected://", timeout=timeout, name="expected",
                         port_factory=lambda url, **kw: port, **link_kwargs)

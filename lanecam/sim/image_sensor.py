@@ -1,4 +1,4 @@
-"""Numba kernels of the renderer: the static background and the fused sensor pass.
+"""Numba kernels of the renderer: the static background and the fused image-sensor pass.
 
 :func:`expose` reads every output pixel once: background radiance, the vehicles' premultiplied
 layer composited over it, photo-electrons, shot and read noise, saturation, gain, 12-bit
