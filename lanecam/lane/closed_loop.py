@@ -260,7 +260,7 @@ class ClosedLoopBurst:
         boxes = meter.found()
         items = [(self._view(ci), ctx.predict(self.track, w)[0], SEATS[seat], boxes[(ci, seat)])
                  for (ci, seat), w in self.found_at.items()]
-        self.cabin = fit_cabin(ctx.cabin, items)
+        self.cabin = fit_cabin(ctx.cabin, items, counters=ctx.stats.faults)
         for (ci, seat), w in self.found_at.items():
             meter.rebase((ci, seat), occupant_rois(self._view(ci), ctx.predict(self.track, w)[0],
                                                    self.cabin)[seat])
