@@ -14,7 +14,7 @@ from ..control.tracker import Track
 from ..errors import DeviceTimeoutError, LanecamError, LimitError
 from ..geometry import occupant_rois
 from ..quality.pixels import bit_depth_of
-from .camera import LaneCamera, analysis_view, develop
+from .camera import LaneCamera, analysis_model, develop
 from .context import CaptureContext
 from .types import Box, LaneStats
 
@@ -108,7 +108,7 @@ def _probe_samples(ctx: CaptureContext, lane_cam: LaneCamera, predicted: float,
         try:
             rng, _ = ctx.predict(track, when)
             f = develop(lane_cam, f, rng, ctx.cabin, ctx.stats)
-            got = glare_sample(f.array, occupant_rois(analysis_view(lane_cam)[1], rng, ctx.cabin),
+            got = glare_sample(f.array, occupant_rois(analysis_model(lane_cam), rng, ctx.cabin),
                                f.meta, bit_depth_of(f))
         finally:
             f.release()

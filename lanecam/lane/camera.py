@@ -23,7 +23,7 @@ from ..geometry import CabinModel, CameraModel, occupant_rois
 from ..quality.pixels import bit_depth_of
 from .types import LaneStats
 
-__all__ = ["FramePool", "LaneCamera", "analysis_view", "develop", "prepare"]
+__all__ = ["FramePool", "LaneCamera", "analysis_model", "analysis_view", "develop", "prepare"]
 
 
 @dataclass
@@ -75,6 +75,11 @@ def analysis_view(lane_cam: LaneCamera) -> tuple[Any, CameraModel]:
     if layout is None:
         return None, lane_cam.model
     return layout, lane_cam.model.scaled(0.5)
+
+
+def analysis_model(lane_cam: LaneCamera) -> CameraModel:
+    """The camera model of the frames the lane analyses (:func:`analysis_view`)."""
+    return analysis_model(lane_cam)
 
 
 def prepare(lane_cam: LaneCamera, plan: BurstPlan, stats: LaneStats) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ..frames import Burst, Frame
 from ..geometry import CabinModel, fit_cabin, occupant_rois
 from ..quality.pixels import bit_depth_of
 from .analyzer import probe_glare, set_analyzer
-from .camera import LaneCamera, analysis_view, develop, prepare
+from .camera import LaneCamera, analysis_model, develop, prepare
 from .context import CaptureContext
 from .exposure_io import (
     Limits,
@@ -235,7 +235,7 @@ class ClosedLoopBurst:
                     when = run.pending.pop(0)
             rng, _ = ctx.predict(self.track, when)
             f = develop(lc, f, rng, self.cabin, ctx.stats)
-            roi = occupant_rois(analysis_view(lc)[1], rng, self.cabin)
+            roi = occupant_rois(analysis_model(lc), rng, self.cabin)
             if meter_it and meter is not None and not run.pending:
                 seats = [((run.index, s), roi[s]) for s in lc.meter_seats if s < len(roi)]
                 faces = meter.measure(f.array, seats, bit_depth=bit_depth_of(f))
@@ -266,7 +266,7 @@ class ClosedLoopBurst:
                                                    self.cabin)[seat])
 
     def _view(self, camera_index: int) -> object:
-        return analysis_view(self.runs[camera_index].lane_cam)[1]
+        return analysis_model(self.runs[camera_index].lane_cam)
 
     # ------------------------------------------------------------------ results
     def _finish(self) -> None:
@@ -275,7 +275,7 @@ class ClosedLoopBurst:
         ctx, meter = self.ctx, self.ctx.face_meter
         for run in self.runs:
             if self.found_at:
-                run.rois = [occupant_rois(analysis_view(run.lane_cam)[1],
+                run.rois = [occupant_rois(analysis_model(run.lane_cam),
                                           ctx.predict(self.track, w)[0], self.cabin)
                             for w in run.whens]
             if meter is not None:

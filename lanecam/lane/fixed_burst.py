@@ -10,7 +10,7 @@ from ..devices.camera import Trigger
 from ..errors import DeviceTimeoutError
 from ..frames import Burst, Frame
 from ..geometry import occupant_rois
-from .camera import LaneCamera, analysis_view, develop, prepare
+from .camera import LaneCamera, analysis_model, develop, prepare
 from .context import CaptureContext
 from .types import Box, CameraBurst, VehicleJob
 
@@ -67,7 +67,7 @@ class FixedBurst:
                 if moved is None:
                     ctx.stats.faults["pool_full"] += 1
                     continue
-                rois.append(occupant_rois(analysis_view(lane_cam)[1], rng, ctx.cabin))
+                rois.append(occupant_rois(analysis_model(lane_cam), rng, ctx.cabin))
                 frames.append(moved)
         except BaseException:
             for f in frames:
