@@ -73,7 +73,7 @@ real polarization cameras enforce).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -315,6 +315,38 @@ def analysis_image(
     ``"i_min"``/``"single"``, or samples above ``2**bit_depth − 1`` in what is written (the
     frame's ``bit_depth`` is wrong; ``out``'s contents are then undefined).
     """
+    depth, vmax, pos, out = _checked(raw, layout, bit_depth, glare_deg, out)
+    st = stokes(raw, layout, out=out.stokes)
+    choose = controller.choose_channel if controller is not None else choose_channel
+    scaled = [None if roi is None else scale_roi(roi, raw.shape) for roi in rois]
+    live = [(k, r) for k, r in enumerate(scaled) if r is not None and r.width and r.height]
+    boxes = np.array([(r.y, r.y + r.height, r.x, r.x + r.width) for _, r in live],
+                     np.int64).reshape(-1, 4)
+    sums = np.zeros((len(live), 3), np.float64)
+    _roi_sums(st.s0, st.s1, st.s2, boxes, sums)
+    modes = _choose_per_roi(out, len(scaled), live, sums, choose, glare_deg)
+    # outside the ROIs: one channel, from all ROIs' polarization together (no ROI: the frame's)
+    total = sums.sum(axis=0) if live else np.array(_frame_sums(st.s0, st.s1, st.s2))
+    bg = _single_channel(float(total[1]), float(total[2]), glare_deg)
+    view = raw.view()
+    view.flags.writeable = False  # writable and borrowed frames share one specialization
+    bad = _fill(view, pos, bg, boxes, modes, st.i_min, out.image, vmax)
+    if bad:
+        raise LimitError(f"{bad} samples above the {depth}-bit full scale {vmax}: "
+                         "wrong bit_depth for this frame", feature="bit_depth",
+                         allowed=(0, vmax))
+    out.bit_depth = depth
+    out.scale = SCALE
+    out.rois_scaled = tuple(scaled)
+    out.channel_deg = ANALYZER_ANGLES[bg]
+    return out
+
+
+def _checked(raw: np.ndarray, layout: Sequence[Sequence[int]], bit_depth: int,
+             glare_deg: float | None, out: AnalysisImage | None
+             ) -> tuple[int, int, np.ndarray, AnalysisImage]:
+    """Validate :func:`analysis_image`'s inputs: (bit depth, full scale DN, the layout's
+    channel positions, the result to fill — ``out`` or a new one)."""
     if not isinstance(raw, np.ndarray) or raw.ndim != 2 or raw.dtype not in (np.uint8, np.uint16):
         raise LimitError("a polarization mosaic must be a 2-D uint8 or uint16 array",
                          feature="mosaic", allowed=["uint8", "uint16"])
@@ -331,21 +363,19 @@ def analysis_image(
     elif out.image.shape != (hh, ww) or out.image.dtype != raw.dtype:
         raise LimitError("out= image must match the frame's super-pixel grid and dtype",
                          feature="out", allowed=((hh, ww), raw.dtype.name))
-    st = stokes(raw, layout, out=out.stokes)
-    choose = controller.choose_channel if controller is not None else choose_channel
+    return depth, vmax, pos, out
 
-    scaled = [None if roi is None else scale_roi(roi, raw.shape) for roi in rois]
-    live = [(k, r) for k, r in enumerate(scaled) if r is not None and r.width and r.height]
-    boxes = np.array([(r.y, r.y + r.height, r.x, r.x + r.width) for _, r in live],
-                     np.int64).reshape(-1, 4)
-    sums = np.zeros((len(live), 3), np.float64)
-    _roi_sums(st.s0, st.s1, st.s2, boxes, sums)
-    n = len(scaled)
+
+def _choose_per_roi(out: AnalysisImage, n: int, live: list[tuple[int, Roi]], sums: np.ndarray,
+                    choose: Callable[[float], str], glare_deg: float | None) -> np.ndarray:
+    """Per ROI: the measured DoLP and AoLP, the choice (I_min or one channel) and the channel
+    that blocks the glare, written into ``out``; the fill modes of the live ROIs (−1 = I_min,
+    else a channel index)."""
     choices: list[str | None] = [None] * n
     dolps = [math.nan] * n
     aolps = [math.nan] * n
     chans: list[int | None] = [None] * n
-    modes = np.empty(len(live), np.int64)  # per live ROI: −1 = I_min, else channel index
+    modes = np.empty(len(live), np.int64)
     for q, ((k, _), (t0, t1, t2)) in enumerate(zip(live, sums.tolist(), strict=True)):
         d = min(math.hypot(t1, t2) / t0, 1.0) if t0 > 0 else 0.0
         c = choose(d)
@@ -358,26 +388,11 @@ def analysis_image(
         ch = _single_channel(t1, t2, glare_deg)
         chans[k] = ANALYZER_ANGLES[ch]
         modes[q] = -1 if c == "i_min" else ch
-    # outside the ROIs: one channel, from all ROIs' polarization together (no ROI: the frame's)
-    total = sums.sum(axis=0) if live else np.array(_frame_sums(st.s0, st.s1, st.s2))
-    bg = _single_channel(float(total[1]), float(total[2]), glare_deg)
-
-    view = raw.view()
-    view.flags.writeable = False  # writable and borrowed frames share one specialization
-    bad = _fill(view, pos, bg, boxes, modes, st.i_min, out.image, vmax)
-    if bad:
-        raise LimitError(f"{bad} samples above the {depth}-bit full scale {vmax}: "
-                         "wrong bit_depth for this frame", feature="bit_depth",
-                         allowed=(0, vmax))
-    out.bit_depth = depth
-    out.scale = SCALE
-    out.rois_scaled = tuple(scaled)
     out.choices = tuple(choices)
     out.dolp = tuple(dolps)
     out.aolp_deg = tuple(aolps)
     out.channels_deg = tuple(chans)
-    out.channel_deg = ANALYZER_ANGLES[bg]
-    return out
+    return modes
 
 
 def warm_up(layout: Sequence[Sequence[int]] = ((90, 45), (135, 0))) -> None:
