@@ -146,14 +146,19 @@ class CaptureVault:
                 try:
                     out = body(self._db)
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    # SQLite rolls a transaction back by itself on some errors (SQLITE_FULL):
+                    # an unconditional ROLLBACK would then fail and hide the real error
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise
                 self._db.execute("COMMIT")
                 return out
             except sqlite3.Error as exc:
-                full = isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
+                # decided on SQLite's result code (Python ≥ 3.11), never the message's words
+                full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
                 raise StorageError("vault is full" if full else f"vault write failed: {exc}",
-                                   key=str(self.root)) from exc
+                                   key=str(self.root),
+                                   feature="disk_full" if full else "sqlite") from exc
             except OSError as exc:
                 raise StorageError(f"vault I/O failed: {exc.strerror}", key=str(self.root)) from exc
 

@@ -136,9 +136,10 @@ def test_retention_purge_destroys_the_record(tmp_path: Path, key: MasterKey, cro
 def test_full_disk_is_typed_and_loses_nothing(tmp_path: Path, key: MasterKey, crop: np.ndarray) -> None:
     with CaptureVault(tmp_path, key, retention_s=3600, max_bytes=400_000) as v:
         ids = []
-        with pytest.raises(StorageError, match="full"):
+        with pytest.raises(StorageError) as err:
             for i in range(100):
                 ids.append(v.write(crop, {"n": i}))
+        assert err.value.feature == "disk_full"  # SQLITE_FULL, told by its result code
         assert 0 < len(ids) < 100
         for rid in ids:  # everything committed before the failure is intact
             assert v.read(rid, actor="check").image.shape == crop.shape
