@@ -16,7 +16,7 @@ from lanecam.control.triggering import (
     issue,
 )
 from lanecam.control.tracker import Track
-from lanecam.errors import ConfigError, LimitError, UnsupportedFeatureError
+from lanecam.errors import ConfigError, LimitError, NotCapturableError, UnsupportedFeatureError
 
 NS = 1_000_000_000
 GEOM = LaneGeometry(focal_length_m=0.075, pixel_size_m=3.45e-6, lateral_offset_m=3.0,
@@ -87,12 +87,13 @@ def test_slow_vehicle_gets_the_cameras_longest_exposure_and_a_full_burst() -> No
 def test_refusals() -> None:
     sched = CaptureScheduler(GEOM, TIMING)
     fast = CameraTiming(75.0, min_exposure_s=1e-3, max_exposure_s=2e-3, max_frames=10)
-    with pytest.raises(LimitError, match="minimum"):
-        CaptureScheduler(GEOM, fast).plan(_track(speed=40.0), now_ns=0)
-    with pytest.raises(LimitError, match="passed"):
-        sched.plan(_track(range_m=5.0), now_ns=0)
-    with pytest.raises(LimitError, match="stop before"):
-        sched.plan(_track(range_m=60.0, speed=10.0, accel=-5.0), now_ns=0)
+    for planner, track, reason in [
+            (CaptureScheduler(GEOM, fast), _track(speed=40.0), "too_fast"),
+            (sched, _track(range_m=5.0), "passed"),
+            (sched, _track(range_m=60.0, speed=10.0, accel=-5.0), "stops_short")]:
+        with pytest.raises(NotCapturableError) as err:
+            planner.plan(track, now_ns=0)
+        assert err.value.reason == reason and isinstance(err.value, LimitError)
     with pytest.raises(ConfigError):
         CaptureScheduler(GEOM, TIMING, blur_budget_px=0.0)
 
