@@ -32,14 +32,14 @@ def _emulate(n: int | None) -> None:
 def _producers(args: argparse.Namespace) -> list[Path] | None:
     ctis = [Path(p) for p in (args.cti or [])]
     if args.viky:
-        from .devices.harvesters import viky_cti
+        from .devices.cameras.harvesters import viky_cti
 
         ctis.append(viky_cti())
     return ctis or None
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from .devices.discovery import discover
+    from .devices.cameras import discover
 
     _emulate(args.emulate)
     ctis = _producers(args)
@@ -68,8 +68,8 @@ def _grab_to_png(camera_id: str, frames: int, out: Path, exposure_s: float | Non
                  cti: list[Path] | None) -> None:
     import numpy as np
 
-    from .devices.camera import Trigger
-    from .devices.discovery import open_camera
+    from .devices.cameras import Trigger
+    from .devices.cameras import open_camera
 
     kwargs = {"cti": cti} if camera_id.startswith("harvesters") else {}
     with open_camera(camera_id, **kwargs) as cam:
@@ -94,7 +94,7 @@ def cmd_grab(args: argparse.Namespace) -> int:
     _emulate(args.emulate)
     camera = args.camera
     if camera is None:
-        from .devices.discovery import discover
+        from .devices.cameras import discover
 
         cams = discover(backends=["pylon"])
         if not cams:
@@ -177,7 +177,7 @@ def cmd_emulators(args: argparse.Namespace) -> int:
     print("\n== grab: pylon emulator, software trigger ==")
     _grab_to_png("pylon:0815-0000", 4, out / "pylon-emulator.png", 0.002, None)
     print("\n== grab: viky through Harvesters, free-run ==")
-    from .devices.harvesters import viky_cti
+    from .devices.cameras.harvesters import viky_cti
 
     _grab_to_png("harvesters:0", 3, out / "viky.png", None, [viky_cti()])
     return 0

@@ -62,7 +62,7 @@ from .control.exposure import (
 from .control.polarization import PolarizationController
 from .control.scheduler import BurstPlan, CaptureScheduler
 from .control.tracker import Track, VehicleTracker
-from .devices.camera import Camera, Trigger
+from .devices.cameras import Camera, Trigger
 from .devices.illuminators import Illuminator
 from .devices.rotators import PolarizerRotator
 from .errors import (

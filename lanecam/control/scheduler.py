@@ -165,7 +165,7 @@ class BurstPlan:
 
 
 class TriggerCamera(Protocol):
-    """The camera methods the scheduler uses (lanecam.devices.camera.Camera has them)."""
+    """The camera methods the scheduler uses (lanecam.devices.cameras.Camera has them)."""
 
     @property
     def id(self) -> str: ...
@@ -297,7 +297,7 @@ class CaptureScheduler:
         to predict when its edge fires.  Action commands need a camera that supports them,
         else UnsupportedFeatureError (the pylon emulator has none).
         """
-        from ..devices.camera import Trigger  # the camera layer owns the Trigger type
+        from ..devices.cameras import Trigger  # the camera layer owns the Trigger type
 
         if isinstance(method, ActionCommandTrigger):
             # check before touching the camera: nothing half-configured on refusal

@@ -60,8 +60,8 @@ from typing import Any
 import numpy as np
 
 from ..clock import ManualClock, MonotonicClock
-from ..devices.camera import Camera, CameraInfo, NodeInfo, RawGrab
-from ..devices.profiles import FeatureKind
+from ..devices.cameras import Camera, CameraInfo, NodeInfo, RawGrab
+from ..devices.cameras.profile import FeatureKind
 from ..errors import (ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError,
                       LanecamError, LimitError, UnsupportedFeatureError)
 from ..frames import IlluminationState

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lanecam.devices.camera import Camera, Trigger
-from lanecam.devices.profiles import CANONICAL_FEATURES, FeatureKind
+from lanecam.devices.cameras import Camera, Trigger
+from lanecam.devices.cameras.profile import CANONICAL_FEATURES, FeatureKind
 from lanecam.errors import ConfigError, DeviceError, LimitError, UnsupportedFeatureError
 from lanecam.frames import FrameReleasedError
 

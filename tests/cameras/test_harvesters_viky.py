@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lanecam.devices.camera import Trigger
-from lanecam.devices.discovery import discover
-from lanecam.devices.harvesters import HarvestersCamera, find_producers, viky_cti
+from lanecam.devices.cameras import Trigger
+from lanecam.devices.cameras import discover
+from lanecam.devices.cameras.harvesters import HarvestersCamera, find_producers, viky_cti
 from lanecam.errors import ConfigError, DeviceLostError, UnsupportedFeatureError
 
 pytestmark = pytest.mark.emulator

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
-from .camera import Camera, CameraInfo, RawGrab
+from ...errors import DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
+from .camera import Camera
+from .types import CameraInfo, RawGrab
 from .genicam_nodes import GenicamNodeHooks, PylonNodes
 
 __all__ = ["PylonCamera", "discover_pylon", "pylon_sdk"]

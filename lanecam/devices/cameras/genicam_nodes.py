@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..errors import vendor_errors
+from ...errors import vendor_errors
 
-from .camera import NodeInfo
-from .profiles import FeatureKind
+from .types import NodeInfo
+from .profile import FeatureKind
 
 # GenApi EInterfaceType (GenApi/Types.h): the same numbers in both bindings.
 _KIND_BY_INTERFACE = {

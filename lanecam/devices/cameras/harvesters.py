@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
-from .camera import Camera, CameraInfo, RawGrab
+from ...errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
+from .camera import Camera
+from .types import CameraInfo, RawGrab
 from .genicam_nodes import GenapiNodes, GenicamNodeHooks
 
 __all__ = ["HarvestersCamera", "discover_harvesters", "find_producers", "viky_cti"]
