@@ -28,6 +28,7 @@ from typing import ClassVar, TypeVar
 
 from ..clock import MONOTONIC, Clock
 from ..errors import LanecamError
+from .fault_counts import count
 from .serial_link import SerialLink
 
 __all__ = ["SerialDevice"]
@@ -114,9 +115,9 @@ class SerialDevice(ABC):
         self._on_fault(exc)
 
     def _count(self, event: str, detail: str) -> None:
-        """A tolerated event the owner should see: WARNING log and ``faults[event] += 1``."""
-        self.faults[event] += 1
-        log.warning("%s: %s (%s; %d so far)", self.name, event, detail, self.faults[event])
+        """A tolerated event the owner should see: ``faults[event] += 1`` and a WARNING (the
+        1st, 10th, 100th, … time)."""
+        count(self.faults, log, self.name, event, detail)
 
     # -- hooks (kinds override) ----------------------------------------------------------------
     def _on_open(self) -> None:

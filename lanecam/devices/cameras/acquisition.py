@@ -10,13 +10,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DeviceError, DeviceTimeoutError, LimitError, UnsupportedFeatureError
-from ...frames import BufferPool, Burst, Frame
-from .types import Trigger, TriggerKind
+from ...frames import BufferPool, Burst, Frame, FrameMeta
+from .types import CameraInfo, RawGrab, Trigger, TriggerKind
 
 if TYPE_CHECKING:
     from .camera import Camera
 
-__all__ = ["apply_trigger", "capture_burst", "pool_for"]
+__all__ = ["apply_trigger", "capture_burst", "frame_from_grab", "pool_for"]
 
 log = logging.getLogger("lanecam.devices.cameras.camera")
 
@@ -102,3 +102,26 @@ def pool_for(cam: Camera, frame: Frame) -> BufferPool:
                               "before changing the image size", device=cam.id)
         cam._burst_pool = BufferPool(cam.burst_pool_frames, need)
     return cam._burst_pool
+
+
+def frame_from_grab(cam: Camera, raw: RawGrab, info: CameraInfo) -> Frame:
+    """Count a backend's grab and lend it out as a :class:`Frame` with its metadata (times in
+    ns, exposure in s, gain in dB: what the device reported, else the configured values)."""
+    c = cam.counters
+    c.frames += 1
+    c.dropped += raw.skipped
+    if not raw.complete:
+        c.incomplete += 1
+        log.warning("%s: frame %d incomplete: %s", info.id, raw.frame_number, raw.reason)
+    a = raw.array
+    meta = FrameMeta(
+        camera_id=info.id, frame_number=raw.frame_number, host_ns=cam.clock.now_ns(),
+        width=a.shape[1] if a.ndim >= 2 else 0, height=a.shape[0] if a.ndim >= 2 else 0,
+        pixel_format=raw.pixel_format, device_ns=raw.device_ns,
+        exposure_s=cam._exposure_s if raw.exposure_s is None else raw.exposure_s,
+        gain_db=cam._gain_db if raw.gain_db is None else raw.gain_db,
+        illumination=cam.illumination,
+        polarizer_deg=cam.polarizer_deg, complete=raw.complete,
+        incomplete_reason=raw.reason if not raw.complete else None,
+        skipped_before=raw.skipped)
+    return Frame(a, meta, raw.release)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import abc
 import logging
-import math
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -27,8 +27,9 @@ from ...errors import (
     LimitError,
     UnsupportedFeatureError,
 )
-from ...frames import BufferPool, Burst, Frame, FrameMeta, IlluminationState
-from .acquisition import apply_trigger, capture_burst
+from ...frames import BufferPool, Burst, Frame, IlluminationState
+from ..fault_counts import count
+from .acquisition import apply_trigger, capture_burst, frame_from_grab
 from .profile import (
     CANONICAL_FEATURES,
     FeatureKind,
@@ -97,6 +98,8 @@ class Camera(abc.ABC):
         self.buffer_count = int(buffer_count)
         self.burst_pool_frames = int(burst_pool_frames)
         self.counters = CameraCounters()
+        #: tolerated events by name (e.g. ``"teardown_error"``), each also logged at WARNING
+        self.faults: Counter[str] = Counter()
         self.illumination = IlluminationState()  # set by the lane; stamped into each frame
         self.polarizer_deg: float | None = None  # likewise, for a rotatable polarizer
         self._info: CameraInfo | None = None
@@ -141,6 +144,10 @@ class Camera(abc.ABC):
 
     def _name_for_errors(self) -> str:
         return self._info.id if self._info else f"{self.backend}:<closed>"
+
+    def _count(self, event: str, detail: str) -> None:
+        """``faults[event] += 1`` and a WARNING (the 1st, 10th, 100th, … time)."""
+        count(self.faults, log, self._name_for_errors(), event, detail)
 
     def __repr__(self) -> str:
         state = "armed" if self.is_armed else "open" if self.is_open else "closed"
@@ -330,10 +337,8 @@ class Camera(abc.ABC):
         """Back to the configured settings for every frame (no-op without a sequence)."""
         with self._lock:
             if self.is_open:
-                try:
+                if self.supports_sequence:  # no sequencer: nothing was programmed
                     self._do_program_sequence([])
-                except UnsupportedFeatureError:
-                    pass  # no sequencer: nothing was programmed
 
     def _refresh_meta_cache(self) -> None:
         for name, attr in (("exposure_time", "_exposure_s"), ("gain", "_gain_db"),
@@ -389,24 +394,7 @@ class Camera(abc.ABC):
         return self._wrap(raw, info)
 
     def _wrap(self, raw: RawGrab, info: CameraInfo) -> Frame:
-        c = self.counters
-        c.frames += 1
-        c.dropped += raw.skipped
-        if not raw.complete:
-            c.incomplete += 1
-            log.warning("%s: frame %d incomplete: %s", info.id, raw.frame_number, raw.reason)
-        a = raw.array
-        meta = FrameMeta(
-            camera_id=info.id, frame_number=raw.frame_number, host_ns=self.clock.now_ns(),
-            width=a.shape[1] if a.ndim >= 2 else 0, height=a.shape[0] if a.ndim >= 2 else 0,
-            pixel_format=raw.pixel_format, device_ns=raw.device_ns,
-            exposure_s=self._exposure_s if raw.exposure_s is None else raw.exposure_s,
-            gain_db=self._gain_db if raw.gain_db is None else raw.gain_db,
-            illumination=self.illumination,
-            polarizer_deg=self.polarizer_deg, complete=raw.complete,
-            incomplete_reason=raw.reason if not raw.complete else None,
-            skipped_before=raw.skipped)
-        return Frame(a, meta, raw.release)
+        return frame_from_grab(self, raw, info)
 
     def _mark_lost(self) -> None:
         if not self._lost:
@@ -477,7 +465,7 @@ class Camera(abc.ABC):
             try:
                 step()
             except Exception as exc:  # the device is gone: these are expected to fail
-                log.debug("teardown of %s: %s", self._name_for_errors(), exc)
+                self._count("teardown_error", f"{step.__name__}: {type(exc).__name__}: {exc}")
 
     @abc.abstractmethod
     def _do_node_info(self, node: str) -> NodeInfo | None:

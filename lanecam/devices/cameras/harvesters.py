@@ -246,7 +246,8 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
                               device=self._where()) from exc
         try:
             device_ns: int | None = int(buf.timestamp_ns)
-        except Exception:  # producers without timestamps (viky) raise NotAvailableException
+        except Exception as exc:  # producers without timestamps (viky) raise NotAvailableException
+            self._count("no_device_timestamp", type(exc).__name__)
             device_ns = None
         return RawGrab(array=array, release=buf.queue, frame_number=number, device_ns=device_ns,
                        skipped=skipped, pixel_format=str(fmt))
@@ -259,9 +260,10 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
             log.warning("%s: producer discarded %d incomplete buffer(s)", self._where(), n)
         return n
 
-    @staticmethod
-    def _device_open(ia: Any) -> bool:
+    def _device_open(self, ia: Any) -> bool:
+        """Whether the producer still reports the device open (unreadable: taken as gone)."""
         try:
             return bool(ia.device.module.is_open())
-        except Exception:
+        except Exception as exc:
+            self._count("device_state_unreadable", type(exc).__name__)
             return False

@@ -160,6 +160,8 @@ class PylonCamera(GenicamNodeHooks, Camera):
             raise DeviceTimeoutError(f"no frame within {timeout_s:g} s", device=self._where())
         ok = bool(res.GrabSucceeded())
         lease = _Lease(res)
+        if lease.error is not None:
+            self._count("no_pixels", lease.error)
         ts = int(res.GetTimeStamp())
         return RawGrab(
             array=lease.array, release=lambda: self._give_back(lease),
@@ -197,11 +199,12 @@ class _Lease:
     result given back to pylon.
     """
 
-    __slots__ = ("res", "array", "_token", "_baseline", "_views")
+    __slots__ = ("res", "array", "error", "_token", "_baseline", "_views")
 
     def __init__(self, res: Any) -> None:
         pylon, _ = pylon_sdk()
         self.res = res
+        self.error: str | None = None  # why the result carries no pixels, if it carries none
         self._views: tuple[memoryview, ...] = ()
         self._token: Any = None
         self._baseline = 0
@@ -217,7 +220,7 @@ class _Lease:
             self._token = self.array
             self._baseline = sys.getrefcount(self._token)
         except Exception as exc:  # a failed buffer may carry no image description
-            log.debug("no pixels in grab result: %s", exc)
+            self.error = f"{type(exc).__name__}: {exc}"
             self.array = np.empty((0, 0), np.uint8)
 
     def try_release(self) -> bool:
