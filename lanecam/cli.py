@@ -3,6 +3,7 @@
 ``lanecam discover``   list every camera of every backend
 ``lanecam grab``       grab a few frames from one camera and write a PNG (commissioning aid)
 ``lanecam demo``       the no-hardware tour: emulated cameras, discovery, a grab written to PNG
+``lanecam profiles``   the firmware profiles this install ships, per device kind (each is loaded)
 
 ``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
 loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
@@ -265,6 +266,44 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def shipped_profile_titles() -> dict[str, dict[str, str]]:
+    """kind → profile name → title, every shipped profile loaded through its kind's loader
+    (a broken or missing profile raises ConfigError)."""
+    from .devices.cameras import load_profiles
+    from .devices.illuminators import load_illuminator_profile
+    from .devices.profiles import KINDS, shipped_profiles
+    from .devices.rotators import load_rotator_profile
+
+    out: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+    out["cameras"] = {p.name: p.title for p in load_profiles().values()}
+    for name in shipped_profiles("illuminators"):
+        out["illuminators"][name] = load_illuminator_profile(name).title
+    for name in shipped_profiles("rotators"):
+        out["rotators"][name] = load_rotator_profile(name).title
+    for name in shipped_profiles("sensors"):  # no sensor schema yet: listed, not parsed
+        out["sensors"][name] = ""
+    return out
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from .devices.profiles import KINDS, profile_dir
+
+    titles = shipped_profile_titles()
+    if args.json:
+        import json
+
+        print(json.dumps({k: {"dir": str(profile_dir(k)), "profiles": titles[k]}
+                          for k in KINDS}, indent=2))
+        return 0
+    for kind in KINDS:
+        print(f"{kind} ({profile_dir(kind)})")
+        for name, title in sorted(titles[kind].items()):
+            print(f"  {name:<26} {title}")
+        if not titles[kind]:
+            print("  (none shipped)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -276,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="versions, package location and the kernel cache directory")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=cmd_info)
+
+    pr = sub.add_parser("profiles", help="list the shipped firmware profiles per device kind")
+    pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.set_defaults(func=cmd_profiles)
 
     def cam_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--emulate", type=int, metavar="N",
