@@ -29,7 +29,7 @@ from ...errors import (
 )
 from ...frames import BufferPool, Burst, Frame, IlluminationState
 from ..fault_counts import count
-from .acquisition import apply_trigger, capture_burst, frame_from_grab
+from .acquisition import apply_trigger, capture_burst, check_burst_size, frame_meta
 from .profile import (
     CANONICAL_FEATURES,
     FeatureKind,
@@ -41,8 +41,8 @@ from .profile import (
 from .settings import (
     APPLY_FIRST,
     SELECTED_BY,
-    SEQUENCE_FEATURES,
     TRIGGER_KEYS,
+    check_sequence,
     limits_of,
     node_value,
     require_type,
@@ -57,18 +57,10 @@ from .types import (
     TriggerKind,
 )
 
-__all__ = [
-    "CameraInfo",
-    "NodeInfo",
-    "RawGrab",
-    "FeatureLimits",
-    "TriggerKind",
-    "Trigger",
-    "CameraCounters",
-    "Camera",
-]
+__all__ = ["Camera"]
 
 log = logging.getLogger(__name__)
+
 
 class Camera(abc.ABC):
     """A camera: open it, configure it in SI units, arm a trigger, grab borrowed frames.
@@ -252,15 +244,7 @@ class Camera(abc.ABC):
 
     def _check_kind(self, name: str, value: Any) -> tuple[FeatureMap, NodeInfo]:
         """Name, type and presence checks that do not depend on live limits."""
-        if not isinstance(name, str) or name not in CANONICAL_FEATURES:
-            raise ConfigError("unknown setting", device=self._name_for_errors(), key=str(name),
-                              allowed=sorted(k for k, (kind, _) in CANONICAL_FEATURES.items()
-                                             if kind != FeatureKind.COMMAND))
-        kind, unit = CANONICAL_FEATURES[name]
-        if kind == FeatureKind.COMMAND:
-            raise ConfigError("a command is executed, not set: use execute()",
-                              device=self._name_for_errors(), key=name)
-        require_type(name, kind, value, unit)
+        require_type(name, value, self._name_for_errors())
         return self._feature(name)
 
     def _check_value(self, name: str, value: Any) -> tuple[FeatureMap, Any]:
@@ -319,11 +303,7 @@ class Camera(abc.ABC):
         with self._lock:
             self._require_open()
             raw: list[dict[str, Any]] = []
-            for k, step in enumerate(steps):
-                if not isinstance(step, Mapping) or not step or set(step) - set(SEQUENCE_FEATURES):
-                    raise ConfigError("a sequence step sets some of the sequencer's features",
-                                      device=self._name_for_errors(), key=f"steps[{k}]",
-                                      allowed=list(SEQUENCE_FEATURES))
+            for step in check_sequence(steps, self._name_for_errors()):
                 checked = [self._check_value(name, value) for name, value in step.items()]
                 raw.append({fmap.node: value for fmap, value in checked})
             self._do_program_sequence(raw)
@@ -394,7 +374,16 @@ class Camera(abc.ABC):
         return self._wrap(raw, info)
 
     def _wrap(self, raw: RawGrab, info: CameraInfo) -> Frame:
-        return frame_from_grab(self, raw, info)
+        c = self.counters
+        c.frames += 1
+        c.dropped += raw.skipped
+        if not raw.complete:
+            c.incomplete += 1
+            log.warning("%s: frame %d incomplete: %s", info.id, raw.frame_number, raw.reason)
+        meta = frame_meta(raw, info, self.clock.now_ns(), exposure_s=self._exposure_s,
+                          gain_db=self._gain_db, illumination=self.illumination,
+                          polarizer_deg=self.polarizer_deg)
+        return Frame(raw.array, meta, raw.release)
 
     def _mark_lost(self) -> None:
         if not self._lost:
@@ -414,7 +403,18 @@ class Camera(abc.ABC):
         when armed for software.  A timeout ends the burst early (``missing_count`` says how
         many never came); bursts longer than the driver's buffers move into the camera's fixed
         burst pool, and a full pool drops and counts frames."""
-        return capture_burst(self, n, timeout_s)
+        check_burst_size(n)
+        self._require_open()
+        return capture_burst(self, n, timeout_s, self._pool_for)
+
+    def _pool_for(self, frame: Frame) -> BufferPool:
+        need = frame.array.nbytes
+        if self._burst_pool is None or self._burst_pool.slot_nbytes < need:
+            if self._burst_pool is not None and self._burst_pool.in_use:
+                raise DeviceError("burst pool in use with a smaller frame size; release bursts "
+                                  "before changing the image size", device=self.id)
+            self._burst_pool = BufferPool(self.burst_pool_frames, need)
+        return self._burst_pool
 
     # ---------------------------------------------------------------- recovery
     def reconnect(self, attempts: int = 5, interval_s: float = 0.5) -> None:

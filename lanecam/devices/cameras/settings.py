@@ -7,14 +7,15 @@ type check, its live limits in SI units, and the node value for an SI value.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import ConfigError, LimitError
-from .profile import FeatureKind, FeatureMap
+from .profile import CANONICAL_FEATURES, FeatureKind, FeatureMap
 from .types import FeatureLimits, NodeInfo
 
 __all__ = ["SEQUENCE_FEATURES", "APPLY_FIRST", "SELECTED_BY", "TRIGGER_KEYS", "limits_of",
-           "node_value", "require_type"]
+           "node_value", "require_type", "check_sequence"]
 
 #: Features a sequencer step may set (:meth:`Camera.program_sequence`).
 SEQUENCE_FEATURES = ("exposure_time", "gain")
@@ -82,8 +83,17 @@ def node_value(fmap: FeatureMap, node: NodeInfo, value: Any, device: str) -> Any
     return value
 
 
-def require_type(name: str, kind: str, value: Any, unit: str) -> None:
-    """ConfigError unless ``value`` has the Python type of a ``kind`` feature."""
+def require_type(name: Any, value: Any, device: str) -> tuple[str, str]:
+    """ConfigError unless ``name`` is a settable canonical feature and ``value`` has its
+    Python type; return the feature's (kind, unit)."""
+    if not isinstance(name, str) or name not in CANONICAL_FEATURES:
+        raise ConfigError("unknown setting", device=device, key=str(name),
+                          allowed=sorted(k for k, (kind, _) in CANONICAL_FEATURES.items()
+                                         if kind != FeatureKind.COMMAND))
+    kind, unit = CANONICAL_FEATURES[name]
+    if kind == FeatureKind.COMMAND:
+        raise ConfigError("a command is executed, not set: use execute()", device=device,
+                          key=name)
     ok: bool
     if kind == FeatureKind.FLOAT:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -99,3 +109,13 @@ def require_type(name: str, kind: str, value: Any, unit: str) -> None:
         want = "a string"
     if not ok:
         raise ConfigError(f"must be {want}, got {type(value).__name__}", key=name)
+    return kind, unit
+
+
+def check_sequence(steps: Sequence[Any], device: str) -> Sequence[Mapping[str, Any]]:
+    """Each sequencer step must set some of :data:`SEQUENCE_FEATURES` and nothing else."""
+    for k, step in enumerate(steps):
+        if not isinstance(step, Mapping) or not step or set(step) - set(SEQUENCE_FEATURES):
+            raise ConfigError("a sequence step sets some of the sequencer's features",
+                              device=device, key=f"steps[{k}]", allowed=list(SEQUENCE_FEATURES))
+    return steps
