@@ -13,10 +13,10 @@ from collections import Counter
 __all__ = ["count"]
 
 
-def count(faults: Counter[str], logger: logging.Logger, who: str, event: str,
+def count(counts: Counter[str], logger: logging.Logger, who: str, event: str,
           detail: str) -> None:
-    """``faults[event] += 1``; WARNING when the new count is 1, 10, 100, …"""
-    faults[event] += 1
-    n = faults[event]
+    """``counts[event] += 1``; WARNING when the new count is 1, 10, 100, …"""
+    counts[event] += 1
+    n = counts[event]
     if n == 10 ** (len(str(n)) - 1):
         logger.warning("%s: %s (%s; %d so far)", who, event, detail, n)

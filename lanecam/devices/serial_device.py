@@ -12,9 +12,9 @@ say what "a known state" means for them through four hooks:
 
 Every operation that talks to the device runs through :meth:`SerialDevice._guarded`: a lost
 port is reconnected first, and a failure (any :class:`~lanecam.errors.LanecamError`) is
-counted in ``faults`` by error type, leaves ``state == "faulted"``, runs the fault hook and is
+counted in ``fault_counts`` by error type, leaves ``state == "faulted"``, runs the fault hook and is
 re-raised — never swallowed.  Events a driver tolerates but the owner should know about (a
-stale reply skipped while resynchronising, say) are logged at WARNING and counted in ``faults``
+stale reply skipped while resynchronising, say) are logged at WARNING and counted in ``fault_counts``
 under a name of their own via :meth:`SerialDevice._count`.
 """
 
@@ -61,7 +61,7 @@ class SerialDevice(ABC):
         self.name = name or link.name
         self.state = self.closed_state
         #: failed operations by error type, and tolerated-but-warned events by name
-        self.faults: Counter[str] = Counter()
+        self.fault_counts: Counter[str] = Counter()
 
     def __enter__(self) -> SerialDevice:
         self.open()
@@ -109,15 +109,15 @@ class SerialDevice(ABC):
             raise
 
     def _fault(self, exc: LanecamError) -> None:
-        self.faults[type(exc).__name__] += 1
+        self.fault_counts[type(exc).__name__] += 1
         self.state = "faulted"
         log.error("%s: fault (%s)", self.name, exc)
         self._on_fault(exc)
 
     def _count(self, event: str, detail: str) -> None:
-        """A tolerated event the owner should see: ``faults[event] += 1`` and a WARNING (the
+        """A tolerated event the owner should see: ``fault_counts[event] += 1`` and a WARNING (the
         1st, 10th, 100th, … time)."""
-        count(self.faults, log, self.name, event, detail)
+        count(self.fault_counts, log, self.name, event, detail)
 
     # -- hooks (kinds override) ----------------------------------------------------------------
     def _on_open(self) -> None:

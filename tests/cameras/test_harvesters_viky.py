@@ -57,7 +57,7 @@ def test_grab_n_frames_stop_and_grab_again() -> None:
             assert f.array.shape == (200, 320)
         assert cam.counters.frames == 7
         # a missing timestamp is counted (and warned about), not silently dropped
-        assert cam.faults["no_device_timestamp"] == 7
+        assert cam.fault_counts["no_device_timestamp"] == 7
 
 
 def test_viky_rejects_what_it_does_not_have() -> None:

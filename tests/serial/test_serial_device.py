@@ -31,11 +31,11 @@ def test_a_failed_operation_is_counted_by_type_and_faults_the_device() -> None:
     with GardasoftRTFake() as fake:
         il = GardasoftRT(SerialLink(fake.port, timeout=0.3))
         il.open()
-        assert il.state == "off" and not il.faults
+        assert il.state == "off" and not il.fault_counts
         fake.unplug()
         with pytest.raises(DeviceLostError):
             il.set_continuous(0.2)
-        assert il.state == "faulted" and il.faults["DeviceLostError"] == 1
+        assert il.state == "faulted" and il.fault_counts["DeviceLostError"] == 1
         with pytest.raises(DeviceLostError):
             il.close()
 
@@ -50,8 +50,8 @@ def test_a_stale_reply_is_warned_about_and_counted(caplog: pytest.LogCaptureFixt
             with caplog.at_level(logging.WARNING, logger="lanecam.devices.serial_device"):
                 with pytest.raises(DeviceTimeoutError):
                     rot.move_to(90.0, timeout_s=0.01)  # 60°: 0.4 s, its PO arrives late
-            assert rot.faults["DeviceTimeoutError"] == 1 and rot.counters.faults == 1
-            assert rot.faults["stale_reply"] == 1 == rot.stale_replies
+            assert rot.fault_counts["DeviceTimeoutError"] == 1 and rot.counters.faults == 1
+            assert rot.fault_counts["stale_reply"] == 1 == rot.stale_replies
             assert any("stale_reply" in r.getMessage() for r in caplog.records)
             assert not rot.busy()
         finally:

@@ -91,7 +91,8 @@ class Camera(abc.ABC):
         self.burst_pool_frames = int(burst_pool_frames)
         self.counters = CameraCounters()
         #: tolerated events by name (e.g. ``"teardown_error"``), each also logged at WARNING
-        self.faults: Counter[str] = Counter()
+        #: (``faults`` is taken: the simulator's fault-injection settings)
+        self.fault_counts: Counter[str] = Counter()
         self.illumination = IlluminationState()  # set by the lane; stamped into each frame
         self.polarizer_deg: float | None = None  # likewise, for a rotatable polarizer
         self._info: CameraInfo | None = None
@@ -138,8 +139,8 @@ class Camera(abc.ABC):
         return self._info.id if self._info else f"{self.backend}:<closed>"
 
     def _count(self, event: str, detail: str) -> None:
-        """``faults[event] += 1`` and a WARNING (the 1st, 10th, 100th, … time)."""
-        count(self.faults, log, self._name_for_errors(), event, detail)
+        """``fault_counts[event] += 1`` and a WARNING (the 1st, 10th, 100th, … time)."""
+        count(self.fault_counts, log, self._name_for_errors(), event, detail)
 
     def __repr__(self) -> str:
         state = "armed" if self.is_armed else "open" if self.is_open else "closed"

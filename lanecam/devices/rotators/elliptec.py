@@ -338,16 +338,16 @@ class ElliptecRotator(PolarizerRotator):
 
     @property
     def stale_replies(self) -> int:
-        """Late replies skipped while resynchronising (also in ``faults["stale_reply"]``)."""
-        return self.faults["stale_reply"]
+        """Late replies skipped while resynchronising (also in ``fault_counts["stale_reply"]``)."""
+        return self.fault_counts["stale_reply"]
 
     def _do_recover(self, exc: LanecamError) -> None:
         """Drain the line until quiet, then poll ``gs`` until the device is idle.
 
         A move that timed out may still be running (``GS09``) and end with a late ``PO``; a
         device that reported an error keeps the status latched until ``gs`` reads it ([P]).
-        Late replies (``faults["stale_reply"]``) and unreadable lines
-        (``faults["unreadable_reply"]``) are skipped with a warning.
+        Late replies (``fault_counts["stale_reply"]``) and unreadable lines
+        (``fault_counts["unreadable_reply"]``) are skipped with a warning.
         """
         self._drain()
         p = self.profile
