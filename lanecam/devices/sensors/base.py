@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from typing import ClassVar
+from collections import deque
+from typing import Any, ClassVar
 
 from ...clock import MONOTONIC, Clock
 from ...readings import LidarReading, RadarReading
@@ -52,6 +53,13 @@ class SerialSensor(SerialDevice):
         self._do_configure()
         self._configured_generation = self.link.generation
         log.info("%s: configured", self.name)
+
+    def _keep(self, pending: deque[Any], reading: Any) -> None:
+        """Queue a reading that arrived during a command exchange; a full queue drops its
+        oldest reading, counted as ``fault_counts["pending_overflow"]``."""
+        if pending.maxlen is not None and len(pending) == pending.maxlen:
+            self._count("pending_overflow", f"dropped the oldest of {pending.maxlen} queued")
+        pending.append(reading)
 
     def flush(self) -> None:
         """Discard readings received but not yet read: they would be stamped with the time

@@ -142,8 +142,8 @@ class BenewakeLidar(SerialSensor):
                 raise DeviceTimeoutError(f"no reply to command {cmd.hex(' ')}",
                                          device=self.name, feature=f"0x{cmd[2]:02X}") from exc
             if spec is BENEWAKE_DATA:
-                self._pending.append(
-                    parse_benewake_frame(frame, self.clock.now_ns(), self.model, self.name))
+                self._keep(self._pending,
+                           parse_benewake_frame(frame, self.clock.now_ns(), self.model, self.name))
                 continue
             if frame[2] != cmd[2]:
                 raise ProtocolError(f"reply {frame.hex(' ')} to command {cmd.hex(' ')}",

@@ -283,7 +283,7 @@ class OPS243Radar(SerialSensor):
             got = parse_ops243_line(line, self.clock.now_ns(), source=self.name,
                                     reports=self.settings.reports)
             if isinstance(got, RadarReading):
-                self._pending.append(got)
+                self._keep(self._pending, got)
                 continue
             if key is not None and key not in got:
                 raise ProtocolError(f"acknowledgement to {cmd!r} lacks {key!r}",
