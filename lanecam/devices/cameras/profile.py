@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
-from ..profiles import profile_dir, read_toml
+from ..profiles import check_identifier, profile_dir, read_toml
 
 __all__ = [
     "FeatureKind",
@@ -218,9 +218,7 @@ def _parse_head(head: Mapping[str, Any], src: str) -> str:
     for k in head:
         if k not in _PROFILE_KEYS:
             raise _err("unknown key", f"profile.{k}", sorted(_PROFILE_KEYS), src)
-    name = head.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
-        raise _err("profile.name must be a lower-case identifier", "profile.name", src=src)
+    name = check_identifier(head.get("name"), "profile.name", src)
     for k in ("title", "extends", "sfnc", "source"):
         if k in head and not isinstance(head[k], str):
             raise _err("must be a string", f"profile.{k}", src=src)

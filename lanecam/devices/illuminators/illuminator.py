@@ -89,7 +89,7 @@ class Illuminator(SerialDevice):
 
     def _on_fault(self, exc: LanecamError) -> None:
         self.setting = None
-        log.error("%s: switching off after the fault", self.name)
+        log.info("%s: switching off after the fault", self.name)
         if not self.link.is_open:
             exc.add_note(f"{self.name} could not be switched off: its port is gone; it is "
                          "switched off first thing when the port returns")

@@ -62,7 +62,7 @@ def check_tables(doc: Mapping[str, Any], sections: Fields, src: str, *,
                 raise ConfigError(f"wrong type in {src}", key=full)
 
 
-def check_identifier(name: str, key: str, src: str) -> str:
+def check_identifier(name: object, key: str, src: str) -> str:
     """A profile name: a lower-case identifier (``gardasoft-rt``)."""
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         raise ConfigError(f"name must be a lower-case identifier in {src}", key=key)
