@@ -177,7 +177,7 @@ def _parse_plain(text: str, reports: int,
     if reports == 1:
         if not 1 <= len(fields) <= 3:
             raise ProtocolError("unexpected number of fields", device=source or None)
-        values = (_finite(fields[-1], "value"),)
+        values: tuple[float, ...] = (_finite(fields[-1], "value"),)
         for f in fields[:-1]:
             _finite(f, "field")
     else:
