@@ -233,7 +233,7 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
         skipped = self._take_discarded()
         try:
             comp = buf.payload.components[0]
-            shape = (comp.height, comp.width)
+            shape: tuple[int, ...] = (comp.height, comp.width)
             per_px = comp.num_components_per_pixel
             if per_px and per_px != 1:
                 shape = (*shape, int(per_px))

@@ -208,6 +208,7 @@ class _Lease:
         self._views: tuple[memoryview, ...] = ()
         self._token: Any = None
         self._baseline = 0
+        self.array: np.ndarray
         try:
             if pylon.IsPacked(res.GetPixelType()):
                 self.array = res.GetArray()
@@ -215,7 +216,7 @@ class _Lease:
             shape, _dtype, fmt = res.GetImageFormat()
             base = res.GetImageMemoryView()
             cast = base.cast(fmt, shape)
-            self.array: np.ndarray = np.asarray(cast)
+            self.array = np.asarray(cast)
             self._views = (cast, base)
             self._token = self.array
             self._baseline = sys.getrefcount(self._token)
