@@ -16,8 +16,8 @@ import time
 
 os.environ.setdefault("PYLON_CAMEMU", "1")
 
-from lanecam.devices.camera import Trigger  # noqa: E402
-from lanecam.devices.pylon import PylonCamera, pylon_sdk  # noqa: E402
+from lanecam.devices.cameras import Trigger  # noqa: E402
+from lanecam.devices.cameras.pylon import PylonCamera, pylon_sdk  # noqa: E402
 
 
 def lanecam_loop(cam: PylonCamera, n: int) -> float:

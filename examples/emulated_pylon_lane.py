@@ -20,7 +20,7 @@ os.environ.setdefault("PYLON_CAMEMU", "1")  # before pypylon loads
 import cv2  # noqa: E402
 
 from lanecam.control.tracker import TrackerConfig, VehicleTracker  # noqa: E402
-from lanecam.devices.pylon import PylonCamera  # noqa: E402
+from lanecam.devices.cameras.pylon import PylonCamera  # noqa: E402
 from lanecam.devices.sensors import TF02_PRO, BenewakeLidar, OPS243Radar  # noqa: E402
 from lanecam.devices.serial_link import SerialLink  # noqa: E402
 from lanecam.events import MemorySink  # noqa: E402

@@ -3,6 +3,7 @@
 ``lanecam discover``   list every camera of every backend
 ``lanecam grab``       grab a few frames from one camera and write a PNG (commissioning aid)
 ``lanecam demo``       the no-hardware tour: emulated cameras, discovery, a grab written to PNG
+``lanecam profiles``   the firmware profiles this install ships, per device kind (each is loaded)
 
 ``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
 loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
@@ -32,14 +33,14 @@ def _emulate(n: int | None) -> None:
 def _producers(args: argparse.Namespace) -> list[Path] | None:
     ctis = [Path(p) for p in (args.cti or [])]
     if args.viky:
-        from .devices.harvesters import viky_cti
+        from .devices.cameras.harvesters import viky_cti
 
         ctis.append(viky_cti())
     return ctis or None
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from .devices.discovery import discover
+    from .devices.cameras import discover
 
     _emulate(args.emulate)
     ctis = _producers(args)
@@ -68,8 +69,8 @@ def _grab_to_png(camera_id: str, frames: int, out: Path, exposure_s: float | Non
                  cti: list[Path] | None) -> None:
     import numpy as np
 
-    from .devices.camera import Trigger
-    from .devices.discovery import open_camera
+    from .devices.cameras import Trigger
+    from .devices.cameras import open_camera
 
     kwargs = {"cti": cti} if camera_id.startswith("harvesters") else {}
     with open_camera(camera_id, **kwargs) as cam:
@@ -94,7 +95,7 @@ def cmd_grab(args: argparse.Namespace) -> int:
     _emulate(args.emulate)
     camera = args.camera
     if camera is None:
-        from .devices.discovery import discover
+        from .devices.cameras import discover
 
         cams = discover(backends=["pylon"])
         if not cams:
@@ -177,7 +178,7 @@ def cmd_emulators(args: argparse.Namespace) -> int:
     print("\n== grab: pylon emulator, software trigger ==")
     _grab_to_png("pylon:0815-0000", 4, out / "pylon-emulator.png", 0.002, None)
     print("\n== grab: viky through Harvesters, free-run ==")
-    from .devices.harvesters import viky_cti
+    from .devices.cameras.harvesters import viky_cti
 
     _grab_to_png("harvesters:0", 3, out / "viky.png", None, [viky_cti()])
     return 0
@@ -265,6 +266,44 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def shipped_profile_titles() -> dict[str, dict[str, str]]:
+    """kind → profile name → title, every shipped profile loaded through its kind's loader
+    (a broken or missing profile raises ConfigError)."""
+    from .devices.cameras import load_profiles
+    from .devices.illuminators import load_illuminator_profile
+    from .devices.profiles import KINDS, shipped_profiles
+    from .devices.rotators import load_rotator_profile
+
+    out: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+    out["cameras"] = {p.name: p.title for p in load_profiles().values()}
+    for name in shipped_profiles("illuminators"):
+        out["illuminators"][name] = load_illuminator_profile(name).title
+    for name in shipped_profiles("rotators"):
+        out["rotators"][name] = load_rotator_profile(name).title
+    for name in shipped_profiles("sensors"):  # no sensor schema yet: listed, not parsed
+        out["sensors"][name] = ""
+    return out
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from .devices.profiles import KINDS, profile_dir
+
+    titles = shipped_profile_titles()
+    if args.json:
+        import json
+
+        print(json.dumps({k: {"dir": str(profile_dir(k)), "profiles": titles[k]}
+                          for k in KINDS}, indent=2))
+        return 0
+    for kind in KINDS:
+        print(f"{kind} ({profile_dir(kind)})")
+        for name, title in sorted(titles[kind].items()):
+            print(f"  {name:<26} {title}")
+        if not titles[kind]:
+            print("  (none shipped)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -276,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="versions, package location and the kernel cache directory")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=cmd_info)
+
+    pr = sub.add_parser("profiles", help="list the shipped firmware profiles per device kind")
+    pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.set_defaults(func=cmd_profiles)
 
     def cam_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--emulate", type=int, metavar="N",

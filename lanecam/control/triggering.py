@@ -123,7 +123,7 @@ def issue(plan: BurstPlan, camera: TriggerCamera, method: Method, *, clock: Cloc
 
 
 def _trigger_type() -> Any:
-    from ..devices.camera import Trigger  # the camera layer owns the Trigger type
+    from ..devices.cameras import Trigger  # the camera layer owns the Trigger type
 
     return Trigger
 

@@ -1,7 +1,9 @@
-"""Hardware drivers: cameras (pylon, Harvesters/GenTL), serial sensors and illuminators."""
+"""Hardware drivers, a package per device kind: ``cameras`` (pylon, Harvesters/GenTL),
+``sensors`` (radar, lidar, loop), ``illuminators``, ``rotators``; the shared serial transport
+(``serial_link``) and lifecycle (``serial_device``), ``profiles`` and firmware ``fakes``."""
 
-from .camera import Camera, CameraCounters, CameraInfo, FeatureLimits, Trigger, TriggerKind
-from .discovery import discover, open_camera
+from .cameras import Camera, CameraCounters, CameraInfo, FeatureLimits, Trigger, TriggerKind
+from .cameras import discover, open_camera
 
 __all__ = [
     "Camera",

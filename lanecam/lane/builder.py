@@ -21,7 +21,7 @@ from ..control.exposure import ExposureController, PulseBudget
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
-from ..devices.discovery import open_camera
+from ..devices.cameras import open_camera
 from ..devices.illuminators import GardasoftRT
 from ..devices.rotators import ElliptecRotator, load_rotator_profile
 from ..devices.sensors import (

@@ -14,7 +14,7 @@ import numpy as np
 from ..control.exposure import ExposureController, ExposureSettings
 from ..control.polarization import PolarizationController
 from ..control.scheduler import BurstPlan, CaptureScheduler
-from ..devices.camera import Camera
+from ..devices.cameras import Camera
 from ..devices.illuminators import Illuminator
 from ..devices.rotators import PolarizerRotator
 from ..errors import LimitError
@@ -79,7 +79,7 @@ def analysis_view(lane_cam: LaneCamera) -> tuple[Any, CameraModel]:
 
 def analysis_model(lane_cam: LaneCamera) -> CameraModel:
     """The camera model of the frames the lane analyses (:func:`analysis_view`)."""
-    return analysis_model(lane_cam)
+    return analysis_view(lane_cam)[1]
 
 
 def prepare(lane_cam: LaneCamera, plan: BurstPlan, stats: LaneStats) -> dict[str, Any]:

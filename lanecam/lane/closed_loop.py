@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..control.exposure import ExposureBounds, ExposureSettings, FaceMeasurement
 from ..control.tracker import Track
 from ..control.triggering import paced
-from ..devices.camera import Trigger
+from ..devices.cameras import Trigger
 from ..errors import DeviceTimeoutError, LanecamError
 from ..frames import Burst, Frame
 from ..geometry import CabinModel, fit_cabin, occupant_rois

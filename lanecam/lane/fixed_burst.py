@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..control.triggering import paced
-from ..devices.camera import Trigger
+from ..devices.cameras import Trigger
 from ..errors import DeviceTimeoutError
 from ..frames import Burst, Frame
 from ..geometry import occupant_rois

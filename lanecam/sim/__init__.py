@@ -3,7 +3,7 @@
 * :mod:`~lanecam.sim.world` — lane, cameras, sun/sky, NIR lamps, vehicles, occupants.
 * :mod:`~lanecam.sim.optics` — Fresnel/windshield, Stokes and polarizer formulas.
 * :mod:`~lanecam.sim.render` — :class:`Renderer` turns a :class:`Shot` into a frame + truth.
-* :mod:`~lanecam.sim.camera` — :class:`SimCamera`, a :class:`~lanecam.devices.camera.Camera`.
+* :mod:`~lanecam.sim.camera` — :class:`SimCamera`, a :class:`~lanecam.devices.cameras.Camera`.
 * :mod:`~lanecam.sim.scenario` — TOML scenarios and the named suite.
 * :mod:`~lanecam.sim.truth` — ground truth, for evaluation only.
 * :mod:`~lanecam.sim.devices` — radar, lidar, loop and strobe controller: the serial firmware

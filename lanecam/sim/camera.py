@@ -1,4 +1,4 @@
-""":class:`SimCamera`: a :class:`~lanecam.devices.camera.Camera` whose sensor looks at the world.
+""":class:`SimCamera`: a :class:`~lanecam.devices.cameras.Camera` whose sensor looks at the world.
 
 It exposes a GenICam-like node map with SFNC 2.x names and *live* limits (Width/Height/Offset
 ranges follow each other; ROI and pixel format lock while streaming; the frame-rate ceiling
@@ -60,8 +60,8 @@ from typing import Any
 import numpy as np
 
 from ..clock import ManualClock, MonotonicClock
-from ..devices.camera import Camera, CameraInfo, NodeInfo, RawGrab
-from ..devices.profiles import FeatureKind
+from ..devices.cameras import Camera, CameraInfo, NodeInfo, RawGrab
+from ..devices.cameras.profile import FeatureKind
 from ..errors import (ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError,
                       LanecamError, LimitError, UnsupportedFeatureError)
 from ..frames import IlluminationState
@@ -163,7 +163,7 @@ class SimCamera(Camera):
     worker thread as they are read out (default: when the clock is a
     :class:`~lanecam.clock.MonotonicClock`; it needs a clock that runs in real time, so not a
     :class:`~lanecam.clock.ManualClock`), else lazily inside :meth:`grab`.  Other keyword
-    arguments go to :class:`~lanecam.devices.camera.Camera` (``clock``, ``buffer_count``, …).
+    arguments go to :class:`~lanecam.devices.cameras.Camera` (``clock``, ``buffer_count``, …).
     """
 
     backend = "sim"

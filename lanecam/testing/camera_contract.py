@@ -1,4 +1,4 @@
-"""The camera contract: behaviour every :class:`~lanecam.devices.camera.Camera` driver must show.
+"""The camera contract: behaviour every :class:`~lanecam.devices.cameras.Camera` driver must show.
 
 Subclass :class:`CameraContract` in a test module (its name must start with ``Test``) and give
 it a ``camera`` fixture that yields an *opened* camera, left in ``Mono8`` where the camera
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lanecam.devices.camera import Camera, Trigger
-from lanecam.devices.profiles import CANONICAL_FEATURES, FeatureKind
+from lanecam.devices.cameras import Camera, Trigger
+from lanecam.devices.cameras import CANONICAL_FEATURES, FeatureKind
 from lanecam.errors import ConfigError, DeviceError, LimitError, UnsupportedFeatureError
 from lanecam.frames import FrameReleasedError
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lanecam.devices.camera import Camera
-from lanecam.devices.discovery import open_camera
-from lanecam.devices.harvesters import HarvestersCamera, viky_cti
-from lanecam.devices.pylon import PylonCamera
+from lanecam.devices.cameras import Camera
+from lanecam.devices.cameras import open_camera
+from lanecam.devices.cameras.harvesters import HarvestersCamera, viky_cti
+from lanecam.devices.cameras.pylon import PylonCamera
 
 from emulated_cameras import PYLON_SERIALS, VIKY_SERIALS
 

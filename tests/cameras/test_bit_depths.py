@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lanecam.devices.camera import Trigger
-from lanecam.devices.pylon import PylonCamera
+from lanecam.devices.cameras import Trigger
+from lanecam.devices.cameras.pylon import PylonCamera
 from lanecam.lane import face_crop
 from lanecam.quality.faces import DlibFaceFinder
 from lanecam.quality.pixels import bit_depth_of, to_dn8

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lanecam.devices.camera import Trigger
-from lanecam.devices.discovery import discover
-from lanecam.devices.harvesters import HarvestersCamera, find_producers, viky_cti
+from lanecam.devices.cameras import Trigger, discover
+from lanecam.devices.cameras.harvesters import HarvestersCamera, find_producers, viky_cti
 from lanecam.errors import ConfigError, DeviceLostError, UnsupportedFeatureError
 
 pytestmark = pytest.mark.emulator
@@ -57,6 +56,8 @@ def test_grab_n_frames_stop_and_grab_again() -> None:
         with cam.grab(timeout_s=3.0) as f:
             assert f.array.shape == (200, 320)
         assert cam.counters.frames == 7
+        # a missing timestamp is counted (and warned about), not silently dropped
+        assert cam.fault_counts["no_device_timestamp"] == 7
 
 
 def test_viky_rejects_what_it_does_not_have() -> None:

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from lanecam.devices.camera import Trigger
-from lanecam.devices.pylon import PylonCamera, discover_pylon
+from lanecam.devices.cameras import Trigger
+from lanecam.devices.cameras.pylon import PylonCamera, discover_pylon
 from lanecam.errors import DeviceLostError, DeviceTimeoutError, LimitError, UnsupportedFeatureError
 
 from emulated_cameras import PYLON_SERIALS
@@ -207,7 +207,7 @@ def test_process_exits_cleanly_when_a_closed_camera_is_still_referenced() -> Non
     import subprocess
     import sys
 
-    code = ("from lanecam.devices.pylon import PylonCamera\n"
+    code = ("from lanecam.devices.cameras.pylon import PylonCamera\n"
             "cam = PylonCamera('0815-0000'); cam.open(); keep = cam.native; cam.close()\n"
             "other = PylonCamera('0815-0001'); other.open(); other.arm()  # never closed\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,

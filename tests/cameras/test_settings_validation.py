@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lanecam.devices.profiles import CANONICAL_FEATURES, FeatureKind
-from lanecam.devices.pylon import PylonCamera
+from lanecam.devices.cameras.profile import CANONICAL_FEATURES, FeatureKind
+from lanecam.devices.cameras.pylon import PylonCamera
 from lanecam.errors import ConfigError, LimitError, UnsupportedFeatureError
 
 pytestmark = pytest.mark.emulator

@@ -104,7 +104,7 @@ def test_vehicle_already_inside_the_window_starts_now() -> None:
 
 
 class RecordingCamera:
-    """Records every call of the camera API the scheduler uses (lanecam.devices.camera)."""
+    """Records every call of the camera API the scheduler uses (lanecam.devices.cameras)."""
 
     def __init__(self, clock: ManualClock, actions: bool = False) -> None:
         self.clock = clock
@@ -130,7 +130,7 @@ class RecordingCamera:
 
 
 def test_software_triggers_fire_at_the_planned_times() -> None:
-    from lanecam.devices.camera import TriggerKind
+    from lanecam.devices.cameras import TriggerKind
 
     clock = ManualClock()
     sched = CaptureScheduler(GEOM, TIMING, clock=clock)
@@ -153,7 +153,7 @@ def test_late_software_triggers_are_reported() -> None:
 
 
 def test_hardware_line_trigger_sets_the_delay_from_the_loop_edge() -> None:
-    from lanecam.devices.camera import TriggerKind
+    from lanecam.devices.cameras import TriggerKind
 
     clock = ManualClock()
     sched = CaptureScheduler(GEOM, TIMING, clock=clock)
@@ -207,7 +207,7 @@ def test_action_commands_unsupported_are_refused_before_touching_the_camera() ->
 @pytest.mark.emulator
 def test_triggers_on_the_pylon_emulator_camera() -> None:
     from lanecam.clock import MONOTONIC
-    from lanecam.devices.pylon import PylonCamera
+    from lanecam.devices.cameras.pylon import PylonCamera
 
     with PylonCamera(device_class="BaslerCamEmu") as cam:
         shortest = cam.limits("exposure_time").min  # 100 µs on the emulator

@@ -19,7 +19,7 @@ from quality_helpers import gray
 
 from lanecam.clock import ManualClock
 from lanecam.control.polarization import DOLP_GATE, PolarizationController
-from lanecam.devices.camera import Trigger
+from lanecam.devices.cameras import Trigger
 from lanecam.errors import ConfigError, LimitError
 from lanecam.quality.dofp import ANALYZER_ANGLES, AnalysisImage, analysis_image, scale_roi
 from lanecam.quality.kernels import Roi

@@ -133,8 +133,8 @@ def test_strobe_mode_configures_the_camera_line_and_a_bounded_pulse(rig: Rig) ->
 
 @pytest.mark.emulator
 def test_strobe_mode_on_the_pylon_emulator_camera() -> None:
-    from lanecam.devices.camera import Trigger
-    from lanecam.devices.pylon import PylonCamera
+    from lanecam.devices.cameras import Trigger
+    from lanecam.devices.cameras.pylon import PylonCamera
 
     with GardasoftRTFake() as fake, PylonCamera(device_class="BaslerCamEmu") as cam:
         with GardasoftRT(SerialLink(fake.port, timeout=0.3)) as il:
@@ -236,7 +236,7 @@ def test_iec_limit_function() -> None:
 
 
 def test_profiles_cannot_disable_or_weaken_the_interlock(tmp_path: Path) -> None:
-    src = (Path(__file__).parents[2] / "lanecam/firmware_profiles/illuminator-gardasoft-rt.toml")
+    src = (Path(__file__).parents[2] / "firmware_profiles/illuminators/gardasoft-rt.toml")
     text = src.read_text()
     bad = tmp_path / "illuminator-x.toml"
     bad.write_text(text.replace("[eye_safety]", "[eye_safety]\ninterlock = false"))

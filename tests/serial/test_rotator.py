@@ -272,7 +272,7 @@ def test_sim_ticker_thread_drives_a_manual_clock_move() -> None:
 # ---------------------------------------------------------------------------------------------
 # profile loader
 # ---------------------------------------------------------------------------------------------
-SRC = Path(__file__).parents[2] / "lanecam/firmware_profiles/rotator-thorlabs-ell14.toml"
+SRC = Path(__file__).parents[2] / "firmware_profiles/rotators/thorlabs-ell14.toml"
 
 
 def test_the_shipped_profile() -> None:

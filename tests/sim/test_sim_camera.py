@@ -10,7 +10,7 @@ import pytest
 from sim_helpers import SCALE, simple_world
 
 from lanecam.clock import ManualClock
-from lanecam.devices.camera import Trigger, TriggerKind
+from lanecam.devices.cameras import Trigger, TriggerKind
 from lanecam.errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, LimitError
 from lanecam.frames import IlluminationState
 from lanecam.sim import SimCamera, SimFaults, Sun, World

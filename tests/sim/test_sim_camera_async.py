@@ -15,7 +15,8 @@ import pytest
 from sim_helpers import SCALE, simple_world
 
 from lanecam.clock import MONOTONIC, ManualClock, MonotonicClock
-from lanecam.devices.camera import Frame, Trigger
+from lanecam.devices.cameras import Trigger
+from lanecam.frames import Frame
 from lanecam.errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError
 from lanecam.frames import IlluminationState
 from lanecam.sim import SimCamera, SimFaults, World

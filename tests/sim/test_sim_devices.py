@@ -9,7 +9,7 @@ import pytest
 from sim_helpers import SCALE, simple_world, with_camera
 
 from lanecam.clock import MONOTONIC, ManualClock
-from lanecam.devices.camera import Trigger
+from lanecam.devices.cameras import Trigger
 from lanecam.devices.illuminators import GardasoftRT
 from lanecam.devices.rotators import ElliptecRotator
 from lanecam.devices.sensors import TF02_PRO, BenewakeLidar, LoopDetector, OPS243Radar

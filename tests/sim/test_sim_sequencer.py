@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lanecam.devices.camera import Trigger
+from lanecam.devices.cameras import Trigger
 from lanecam.errors import ConfigError, LimitError, UnsupportedFeatureError
 from lanecam.sim.camera import SimCamera
 from lanecam.sim.scenario import load_scenario
@@ -56,7 +56,7 @@ def test_steps_are_checked_before_anything_is_programmed(cam) -> None:  # type: 
 
 @pytest.mark.emulator
 def test_the_pylon_emulator_has_no_sequencer() -> None:
-    from lanecam.devices.discovery import open_camera
+    from lanecam.devices.cameras import open_camera
 
     with open_camera("pylon:0815-0000") as c:
         with pytest.raises(UnsupportedFeatureError):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim_helpers import SCALE, simple_world
 
 from lanecam.clock import ManualClock
-from lanecam.devices.profiles import CANONICAL_FEATURES, FeatureKind
+from lanecam.devices.cameras.profile import CANONICAL_FEATURES, FeatureKind
 from lanecam.errors import ConfigError, LimitError
 from lanecam.sim import SimCamera
 

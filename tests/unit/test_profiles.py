@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lanecam.devices.profiles import (
+from lanecam.devices.cameras.profile import (
     CANONICAL_FEATURES,
     FeatureKind,
     load_profile,

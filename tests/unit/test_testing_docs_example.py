@@ -70,8 +70,8 @@ def test_a_garbled_reply_is_a_protocol_error() -> None:
 # --- example: camera contract --------------------------------------------------------------
 from collections.abc import Iterator
 
-from lanecam.devices.camera import Camera
-from lanecam.devices.harvesters import HarvestersCamera, viky_cti
+from lanecam.devices.cameras import Camera
+from lanecam.devices.cameras.harvesters import HarvestersCamera, viky_cti
 from lanecam.testing import CameraContract
 
 

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import abc
 import logging
-import math
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
-from enum import Enum
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from ..clock import MONOTONIC, Clock
-from ..errors import (
+from ...clock import MONOTONIC, Clock
+from ...errors import (
     ConfigError,
     DeviceError,
     DeviceLostError,
@@ -31,165 +27,39 @@ from ..errors import (
     LimitError,
     UnsupportedFeatureError,
 )
-from ..frames import BufferPool, Burst, Frame, FrameMeta, IlluminationState
-from .profiles import CANONICAL_FEATURES, FeatureKind, FeatureMap, Profile, load_profiles, select_profile
+from ...frames import BufferPool, Burst, Frame, IlluminationState
+from ..fault_counts import count
+from .acquisition import apply_trigger, capture_burst, check_burst_size, frame_meta
+from .profile import (
+    CANONICAL_FEATURES,
+    FeatureKind,
+    FeatureMap,
+    Profile,
+    load_profiles,
+    select_profile,
+)
+from .settings import (
+    APPLY_FIRST,
+    SELECTED_BY,
+    TRIGGER_KEYS,
+    check_sequence,
+    limits_of,
+    node_value,
+    require_type,
+)
+from .types import (
+    CameraCounters,
+    CameraInfo,
+    FeatureLimits,
+    NodeInfo,
+    RawGrab,
+    Trigger,
+    TriggerKind,
+)
 
-__all__ = [
-    "CameraInfo",
-    "NodeInfo",
-    "RawGrab",
-    "FeatureLimits",
-    "TriggerKind",
-    "Trigger",
-    "CameraCounters",
-    "Camera",
-]
+__all__ = ["Camera"]
 
 log = logging.getLogger(__name__)
-
-#: Features a sequencer step may set (:meth:`Camera.program_sequence`).
-SEQUENCE_FEATURES = ("exposure_time", "gain")
-
-#: Applied first, in this order, because the limits of later features depend on them.
-_APPLY_FIRST = ("pixel_format", "width", "height", "offset_x", "offset_y")
-
-
-@dataclass(frozen=True)
-class CameraInfo:
-    """Identity of a camera as its backend enumerates it."""
-
-    backend: str
-    vendor: str
-    model: str
-    serial: str
-    name: str = ""
-
-    @property
-    def id(self) -> str:
-        """Stable lane-wide id: ``backend:serial``."""
-        return f"{self.backend}:{self.serial}"
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """What a backend reports about one live GenICam node (in node units)."""
-
-    kind: str  # FeatureKind value
-    readable: bool
-    writable: bool
-    min: float | None = None
-    max: float | None = None
-    inc: float | None = None
-    entries: tuple[str, ...] = ()
-    unit: str = ""
-
-
-@dataclass
-class RawGrab:
-    """One buffer from a backend: pixels (a view into driver memory) and what the device said."""
-
-    array: np.ndarray
-    release: Callable[[], None] | None
-    frame_number: int
-    complete: bool = True
-    reason: str | None = None
-    device_ns: int | None = None
-    skipped: int = 0
-    pixel_format: str = "Mono8"
-    #: what the device says this frame was exposed with (chunk data, a sequencer step), if it
-    #: says; otherwise the frame's metadata carries the last configured values
-    exposure_s: float | None = None
-    gain_db: float | None = None
-
-
-@dataclass(frozen=True)
-class FeatureLimits:
-    """Live limits of a canonical feature, in SI units (or the allowed words of an enum)."""
-
-    feature: str
-    unit: str
-    min: float | None = None
-    max: float | None = None
-    inc: float | None = None
-    values: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        if self.values:
-            return "{" + ", ".join(self.values) + "}"
-        lo = "-inf" if self.min is None else f"{self.min:g}"
-        hi = "inf" if self.max is None else f"{self.max:g}"
-        step = "" if not self.inc else f" step {self.inc:g}"
-        return f"[{lo}, {hi}] {self.unit}{step}".rstrip()
-
-
-class TriggerKind(str, Enum):
-    FREE_RUN = "free_run"
-    SOFTWARE = "software"
-    HARDWARE = "hardware"
-    ACTION = "action"
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """How frames are started.
-
-    ``burst_frames > 1`` asks the camera to take that many frames per trigger
-    (SFNC ``FrameBurstStart`` + ``AcquisitionBurstFrameCount``); cameras without it raise
-    :class:`UnsupportedFeatureError` at :meth:`Camera.arm` — :meth:`Camera.capture_burst` then
-    issues one software trigger per frame instead, which every camera supports.
-    ``delay_s`` is the camera's trigger delay in seconds.
-    """
-
-    kind: TriggerKind = TriggerKind.FREE_RUN
-    source: str | None = None
-    activation: str = "RisingEdge"
-    burst_frames: int = 1
-    delay_s: float = 0.0
-
-    @classmethod
-    def free_run(cls) -> Trigger:
-        return cls(TriggerKind.FREE_RUN)
-
-    @classmethod
-    def software(cls, burst_frames: int = 1) -> Trigger:
-        return cls(TriggerKind.SOFTWARE, "Software", burst_frames=burst_frames)
-
-    @classmethod
-    def hardware(
-        cls, line: str = "Line1", activation: str = "RisingEdge", burst_frames: int = 1,
-        delay_s: float = 0.0,
-    ) -> Trigger:
-        return cls(TriggerKind.HARDWARE, line, activation, burst_frames, delay_s)
-
-    @classmethod
-    def action(cls, burst_frames: int = 1, source: str = "Action1") -> Trigger:
-        return cls(TriggerKind.ACTION, source, burst_frames=burst_frames)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.burst_frames, bool) or not isinstance(self.burst_frames, int) \
-                or self.burst_frames < 1:
-            raise LimitError("burst_frames must be an integer ≥ 1", key="burst_frames",
-                             allowed="≥ 1")
-        if not (isinstance(self.delay_s, (int, float)) and math.isfinite(self.delay_s)
-                and self.delay_s >= 0):
-            raise LimitError("trigger delay must be a finite number of seconds ≥ 0",
-                             key="delay_s", allowed="≥ 0 s")
-
-
-@dataclass
-class CameraCounters:
-    """Running totals since the camera object was made (they survive reconnects)."""
-
-    frames: int = 0  # frames handed out, complete or not
-    incomplete: int = 0  # frames marked incomplete (or discarded as such by the driver)
-    dropped: int = 0  # frames the device or driver skipped, or a full burst pool refused
-    timeouts: int = 0  # grabs that waited in vain
-    lost: int = 0  # device-lost events
-    reconnects: int = 0  # successful reconnects
-    pinned: int = 0  # buffers kept from the driver because a view outlived its frame
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Camera(abc.ABC):
@@ -220,6 +90,9 @@ class Camera(abc.ABC):
         self.buffer_count = int(buffer_count)
         self.burst_pool_frames = int(burst_pool_frames)
         self.counters = CameraCounters()
+        #: tolerated events by name (e.g. ``"teardown_error"``), each also logged at WARNING
+        #: (``faults`` is taken: the simulator's fault-injection settings)
+        self.fault_counts: Counter[str] = Counter()
         self.illumination = IlluminationState()  # set by the lane; stamped into each frame
         self.polarizer_deg: float | None = None  # likewise, for a rotatable polarizer
         self._info: CameraInfo | None = None
@@ -264,6 +137,10 @@ class Camera(abc.ABC):
 
     def _name_for_errors(self) -> str:
         return self._info.id if self._info else f"{self.backend}:<closed>"
+
+    def _count(self, event: str, detail: str) -> None:
+        """``fault_counts[event] += 1`` and a WARNING (the 1st, 10th, 100th, … time)."""
+        count(self.fault_counts, log, self._name_for_errors(), event, detail)
 
     def __repr__(self) -> str:
         state = "armed" if self.is_armed else "open" if self.is_open else "closed"
@@ -347,21 +224,7 @@ class Camera(abc.ABC):
     def limits(self, name: str) -> FeatureLimits:
         """Live limits of a canonical feature in SI units."""
         fmap, node = self._feature(name)
-        return self._limits_of(fmap, node)
-
-    @staticmethod
-    def _limits_of(fmap: FeatureMap, node: NodeInfo) -> FeatureLimits:
-        if fmap.kind == FeatureKind.ENUM:
-            back = {v: k for k, v in fmap.values.items()}
-            return FeatureLimits(fmap.canonical, "", values=tuple(back.get(e, e) for e in node.entries))
-        if fmap.kind == FeatureKind.FLOAT:
-            ends = [fmap.from_node(v) for v in (node.min, node.max) if v is not None]
-            lo, hi = (min(ends), max(ends)) if len(ends) == 2 else (None, None)
-            inc = None if node.inc is None else abs(node.inc / fmap.scale)
-            return FeatureLimits(fmap.canonical, fmap.unit, lo, hi, inc)
-        if fmap.kind == FeatureKind.INT:
-            return FeatureLimits(fmap.canonical, fmap.unit, node.min, node.max, node.inc)
-        return FeatureLimits(fmap.canonical, fmap.unit)
+        return limits_of(fmap, node)
 
     def get(self, name: str) -> Any:
         """Current value of a canonical feature, in SI units."""
@@ -380,59 +243,18 @@ class Camera(abc.ABC):
             raise DeviceError(f"{fmap.node} cannot be executed now", device=self.id, feature=name)
         self._do_execute(fmap.node)
 
-    def _check_kind(self, name: str, value: Any) -> None:
+    def _check_kind(self, name: str, value: Any) -> tuple[FeatureMap, NodeInfo]:
         """Name, type and presence checks that do not depend on live limits."""
-        if not isinstance(name, str) or name not in CANONICAL_FEATURES:
-            raise ConfigError("unknown setting", device=self._name_for_errors(), key=str(name))
-        kind, unit = CANONICAL_FEATURES[name]
-        if kind == FeatureKind.COMMAND:
-            raise ConfigError("a command is executed, not set: use execute()",
-                              device=self._name_for_errors(), key=name)
-        _require_type(name, kind, value, unit)
-        self._feature(name)
+        require_type(name, value, self._name_for_errors())
+        return self._feature(name)
 
     def _check_value(self, name: str, value: Any) -> tuple[FeatureMap, Any]:
         """Type- and range-check one setting against live limits; return the node value."""
-        if not isinstance(name, str) or name not in CANONICAL_FEATURES:
-            raise ConfigError("unknown setting", device=self._name_for_errors(), key=str(name),
-                              allowed=sorted(k for k, (kind, _) in CANONICAL_FEATURES.items()
-                                             if kind != FeatureKind.COMMAND))
-        kind, unit = CANONICAL_FEATURES[name]
-        if kind == FeatureKind.COMMAND:
-            raise ConfigError("a command is executed, not set: use execute()",
-                              device=self._name_for_errors(), key=name)
-        _require_type(name, kind, value, unit)
-        fmap, node = self._feature(name)
+        fmap, node = self._check_kind(name, value)
         if not node.writable:
             raise DeviceError(f"{fmap.node} is not writable now (streaming or locked)",
                               device=self.id, feature=name)
-        lim = self._limits_of(fmap, node)
-        if kind == FeatureKind.ENUM:
-            raw = fmap.to_node(value)
-            if raw not in node.entries:
-                raise LimitError(f"{value!r} is not available", device=self.id, key=name,
-                                 allowed=lim.describe())
-            return fmap, raw
-        if kind == FeatureKind.FLOAT:
-            raw = fmap.to_node(value)
-            if node.kind == FeatureKind.INT and math.isfinite(raw):
-                raw = round(raw)  # e.g. GainRaw: quantise to the device's step
-            out_of_range = not math.isfinite(raw) or (node.min is not None and raw < node.min) \
-                or (node.max is not None and raw > node.max)
-            if out_of_range:
-                raise LimitError(f"{value!r} {unit} is out of range", device=self.id, key=name,
-                                 allowed=lim.describe())
-            return fmap, raw
-        if kind == FeatureKind.INT:
-            if (node.min is not None and value < node.min) or (
-                    node.max is not None and value > node.max):
-                raise LimitError(f"{value!r} is out of range", device=self.id, key=name,
-                                 allowed=lim.describe())
-            if node.inc and node.min is not None and (value - node.min) % node.inc:
-                raise LimitError(f"{value!r} is not on the device's step", device=self.id,
-                                 key=name, allowed=lim.describe())
-            return fmap, int(value)
-        return fmap, value
+        return fmap, node_value(fmap, node, value, self.id)
 
     def configure(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Apply settings given in SI units; return the values the device now reports.
@@ -451,14 +273,14 @@ class Camera(abc.ABC):
                               device=self._name_for_errors(), key="<settings>")
         with self._lock:
             self._require_open()
-            selected = {dep for sel, deps in _SELECTED_BY.items() if sel in settings for dep in deps}
+            selected = {dep for sel, deps in SELECTED_BY.items() if sel in settings for dep in deps}
             for name, value in settings.items():
                 if name in selected:  # its limits depend on a selector set in this batch:
                     self._check_kind(name, value)  # checked fully just before its write
                 else:
                     self._check_value(name, value)
-            order = [k for k in _APPLY_FIRST if k in settings] + [
-                k for k in settings if k not in _APPLY_FIRST]
+            order = [k for k in APPLY_FIRST if k in settings] + [
+                k for k in settings if k not in APPLY_FIRST]
             applied: dict[str, Any] = {}
             for name in order:
                 fmap, raw = self._check_value(name, settings[name])
@@ -482,11 +304,7 @@ class Camera(abc.ABC):
         with self._lock:
             self._require_open()
             raw: list[dict[str, Any]] = []
-            for k, step in enumerate(steps):
-                if not isinstance(step, Mapping) or not step or set(step) - set(SEQUENCE_FEATURES):
-                    raise ConfigError("a sequence step sets some of the sequencer's features",
-                                      device=self._name_for_errors(), key=f"steps[{k}]",
-                                      allowed=list(SEQUENCE_FEATURES))
+            for step in check_sequence(steps, self._name_for_errors()):
                 checked = [self._check_value(name, value) for name, value in step.items()]
                 raw.append({fmap.node: value for fmap, value in checked})
             self._do_program_sequence(raw)
@@ -500,10 +318,8 @@ class Camera(abc.ABC):
         """Back to the configured settings for every frame (no-op without a sequence)."""
         with self._lock:
             if self.is_open:
-                try:
+                if self.supports_sequence:  # no sequencer: nothing was programmed
                     self._do_program_sequence([])
-                except UnsupportedFeatureError:
-                    pass  # no sequencer: nothing was programmed
 
     def _refresh_meta_cache(self) -> None:
         for name, attr in (("exposure_time", "_exposure_s"), ("gain", "_gain_db"),
@@ -519,40 +335,10 @@ class Camera(abc.ABC):
             self._require_open()
             if self._trigger is not None:
                 self.disarm()
-            self._apply_trigger(trigger)
+            apply_trigger(self, trigger)
             self._do_start(self.buffer_count)
             self._trigger = trigger
             log.info("%s armed: %s", self.id, trigger.kind.value)
-
-    def _apply_trigger(self, t: Trigger) -> None:
-        has_triggers = self.supports("trigger_mode")
-        if t.kind is TriggerKind.FREE_RUN and not has_triggers:
-            return  # a camera without trigger features free-runs by construction (viky)
-        self._feature("trigger_mode")  # raises UnsupportedFeatureError naming the model
-        if t.kind is TriggerKind.ACTION:
-            for f in ("action_device_key", "action_group_key", "action_group_mask"):
-                self._feature(f)
-        selector = "burst" if t.burst_frames > 1 else "frame"
-        if t.burst_frames > 1:
-            self._feature("burst_frame_count")
-        sel_values = self.limits("trigger_selector").values
-        for sel in ("frame", "burst"):
-            if sel in sel_values:
-                self.configure({"trigger_selector": sel, "trigger_mode": "Off"})
-        if t.kind is TriggerKind.FREE_RUN:
-            return
-        if selector not in sel_values:
-            raise UnsupportedFeatureError(f"{self.info.model} has no {selector} trigger",
-                                          device=self.id, feature="trigger_selector")
-        settings: dict[str, Any] = {"trigger_selector": selector, "trigger_mode": "On",
-                                    "trigger_source": t.source}
-        if t.kind is TriggerKind.HARDWARE:
-            settings["trigger_activation"] = t.activation
-        if t.burst_frames > 1:
-            settings["burst_frame_count"] = t.burst_frames
-        if t.delay_s or self.supports("trigger_delay"):
-            settings["trigger_delay"] = t.delay_s
-        self.configure(settings)
 
     def disarm(self) -> None:
         """Stop streaming; held frames stay valid until released."""
@@ -595,18 +381,10 @@ class Camera(abc.ABC):
         if not raw.complete:
             c.incomplete += 1
             log.warning("%s: frame %d incomplete: %s", info.id, raw.frame_number, raw.reason)
-        a = raw.array
-        meta = FrameMeta(
-            camera_id=info.id, frame_number=raw.frame_number, host_ns=self.clock.now_ns(),
-            width=a.shape[1] if a.ndim >= 2 else 0, height=a.shape[0] if a.ndim >= 2 else 0,
-            pixel_format=raw.pixel_format, device_ns=raw.device_ns,
-            exposure_s=self._exposure_s if raw.exposure_s is None else raw.exposure_s,
-            gain_db=self._gain_db if raw.gain_db is None else raw.gain_db,
-            illumination=self.illumination,
-            polarizer_deg=self.polarizer_deg, complete=raw.complete,
-            incomplete_reason=raw.reason if not raw.complete else None,
-            skipped_before=raw.skipped)
-        return Frame(a, meta, raw.release)
+        meta = frame_meta(raw, info, self.clock.now_ns(), exposure_s=self._exposure_s,
+                          gain_db=self._gain_db, illumination=self.illumination,
+                          polarizer_deg=self.polarizer_deg)
+        return Frame(raw.array, meta, raw.release)
 
     def _mark_lost(self) -> None:
         if not self._lost:
@@ -622,42 +400,13 @@ class Camera(abc.ABC):
             n += 1
 
     def capture_burst(self, n: int, timeout_s: float = 1.0) -> Burst:
-        """Collect ``n`` frames: one software trigger per frame when armed for software.
-
-        A timeout ends the burst early (the frames so far are returned; ``missing_count`` says
-        how many never came).  Bursts longer than the driver's buffers are moved into the
-        camera's fixed burst pool as they arrive; a full pool drops and counts frames.
-        """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise LimitError("a burst needs n ≥ 1 frames", key="n", allowed="≥ 1")
-        info = self._require_open()
-        if self._trigger is None:
-            raise DeviceError("camera is not armed", device=info.id)
-        per_trigger = self._trigger.burst_frames
-        software = self._trigger.kind is TriggerKind.SOFTWARE
-        detach = n > self.buffer_count - 2
-        got: list[Frame] = []
-        try:
-            for i in range(n):
-                if software and i % per_trigger == 0:
-                    self.trigger()
-                try:
-                    frame = self.grab(timeout_s)
-                except DeviceTimeoutError:
-                    log.warning("%s: burst ended after %d/%d frames (timeout)", info.id, i, n)
-                    break
-                if detach:
-                    moved = frame.detach(self._pool_for(frame))
-                    if moved is None:
-                        self.counters.dropped += 1
-                        continue
-                    frame = moved
-                got.append(frame)
-        except BaseException:
-            for f in got:
-                f.release()
-            raise
-        return Burst(info.id, got, requested=n)
+        """Collect ``n`` frames (timeout ``timeout_s`` s each): one software trigger per frame
+        when armed for software.  A timeout ends the burst early (``missing_count`` says how
+        many never came); bursts longer than the driver's buffers move into the camera's fixed
+        burst pool, and a full pool drops and counts frames."""
+        check_burst_size(n)
+        self._require_open()
+        return capture_burst(self, n, timeout_s, self._pool_for)
 
     def _pool_for(self, frame: Frame) -> BufferPool:
         need = frame.array.nbytes
@@ -676,7 +425,7 @@ class Camera(abc.ABC):
         """
         with self._lock:
             trigger = self._trigger
-            settings = {k: v for k, v in self._applied.items() if k not in _TRIGGER_KEYS}
+            settings = {k: v for k, v in self._applied.items() if k not in TRIGGER_KEYS}
             self._trigger = None
             if self._info is not None:
                 try:
@@ -717,7 +466,7 @@ class Camera(abc.ABC):
             try:
                 step()
             except Exception as exc:  # the device is gone: these are expected to fail
-                log.debug("teardown of %s: %s", self._name_for_errors(), exc)
+                self._count("teardown_error", f"{step.__name__}: {type(exc).__name__}: {exc}")
 
     @abc.abstractmethod
     def _do_node_info(self, node: str) -> NodeInfo | None:
@@ -748,32 +497,3 @@ class Camera(abc.ABC):
     @abc.abstractmethod
     def _do_retrieve(self, timeout_s: float) -> RawGrab:
         """Next buffer, or :class:`DeviceTimeoutError` / :class:`DeviceLostError`."""
-
-
-#: Features whose node (and limits) a selector switches: GenICam selector semantics.
-_SELECTED_BY = {
-    "line_selector": ("line_mode", "line_source", "line_debouncer_time"),
-    "trigger_selector": ("trigger_mode", "trigger_source", "trigger_activation",
-                         "trigger_delay"),
-}
-
-_TRIGGER_KEYS = frozenset({"trigger_selector", "trigger_mode", "trigger_source",
-                           "trigger_activation", "burst_frame_count", "trigger_delay"})
-
-
-def _require_type(name: str, kind: str, value: Any, unit: str) -> None:
-    ok: bool
-    if kind == FeatureKind.FLOAT:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        want = f"a finite number in {unit}" if unit else "a finite number"
-    elif kind == FeatureKind.INT:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        want = "an integer"
-    elif kind == FeatureKind.BOOL:
-        ok = isinstance(value, bool)
-        want = "true or false"
-    else:
-        ok = isinstance(value, str)
-        want = "a string"
-    if not ok:
-        raise ConfigError(f"must be {want}, got {type(value).__name__}", key=name)

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
-from .camera import Camera, CameraInfo, RawGrab
+from ...errors import ConfigError, DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
+from .camera import Camera
+from .types import CameraInfo, RawGrab
 from .genicam_nodes import GenapiNodes, GenicamNodeHooks
 
 __all__ = ["HarvestersCamera", "discover_harvesters", "find_producers", "viky_cti"]
@@ -232,7 +233,7 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
         skipped = self._take_discarded()
         try:
             comp = buf.payload.components[0]
-            shape = (comp.height, comp.width)
+            shape: tuple[int, ...] = (comp.height, comp.width)
             per_px = comp.num_components_per_pixel
             if per_px and per_px != 1:
                 shape = (*shape, int(per_px))
@@ -245,7 +246,8 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
                               device=self._where()) from exc
         try:
             device_ns: int | None = int(buf.timestamp_ns)
-        except Exception:  # producers without timestamps (viky) raise NotAvailableException
+        except Exception as exc:  # producers without timestamps (viky) raise NotAvailableException
+            self._count("no_device_timestamp", type(exc).__name__)
             device_ns = None
         return RawGrab(array=array, release=buf.queue, frame_number=number, device_ns=device_ns,
                        skipped=skipped, pixel_format=str(fmt))
@@ -258,9 +260,10 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
             log.warning("%s: producer discarded %d incomplete buffer(s)", self._where(), n)
         return n
 
-    @staticmethod
-    def _device_open(ia: Any) -> bool:
+    def _device_open(self, ia: Any) -> bool:
+        """Whether the producer still reports the device open (unreadable: taken as gone)."""
         try:
             return bool(ia.device.module.is_open())
-        except Exception:
+        except Exception as exc:
+            self._count("device_state_unreadable", type(exc).__name__)
             return False

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .camera import Camera, CameraInfo
+from ...errors import ConfigError
+from .camera import Camera
+from .types import CameraInfo
 
 __all__ = ["discover", "open_camera", "BACKENDS"]
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
-from .camera import Camera, CameraInfo, RawGrab
+from ...errors import DeviceError, DeviceLostError, DeviceTimeoutError, vendor_errors
+from .camera import Camera
+from .types import CameraInfo, RawGrab
 from .genicam_nodes import GenicamNodeHooks, PylonNodes
 
 __all__ = ["PylonCamera", "discover_pylon", "pylon_sdk"]
@@ -159,6 +160,8 @@ class PylonCamera(GenicamNodeHooks, Camera):
             raise DeviceTimeoutError(f"no frame within {timeout_s:g} s", device=self._where())
         ok = bool(res.GrabSucceeded())
         lease = _Lease(res)
+        if lease.error is not None:
+            self._count("no_pixels", lease.error)
         ts = int(res.GetTimeStamp())
         return RawGrab(
             array=lease.array, release=lambda: self._give_back(lease),
@@ -196,14 +199,16 @@ class _Lease:
     result given back to pylon.
     """
 
-    __slots__ = ("res", "array", "_token", "_baseline", "_views")
+    __slots__ = ("res", "array", "error", "_token", "_baseline", "_views")
 
     def __init__(self, res: Any) -> None:
         pylon, _ = pylon_sdk()
         self.res = res
+        self.error: str | None = None  # why the result carries no pixels, if it carries none
         self._views: tuple[memoryview, ...] = ()
         self._token: Any = None
         self._baseline = 0
+        self.array: np.ndarray
         try:
             if pylon.IsPacked(res.GetPixelType()):
                 self.array = res.GetArray()
@@ -211,12 +216,12 @@ class _Lease:
             shape, _dtype, fmt = res.GetImageFormat()
             base = res.GetImageMemoryView()
             cast = base.cast(fmt, shape)
-            self.array: np.ndarray = np.asarray(cast)
+            self.array = np.asarray(cast)
             self._views = (cast, base)
             self._token = self.array
             self._baseline = sys.getrefcount(self._token)
         except Exception as exc:  # a failed buffer may carry no image description
-            log.debug("no pixels in grab result: %s", exc)
+            self.error = f"{type(exc).__name__}: {exc}"
             self.array = np.empty((0, 0), np.uint8)
 
     def try_release(self) -> bool:

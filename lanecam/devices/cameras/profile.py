@@ -1,7 +1,7 @@
 """Camera firmware profiles: our canonical feature names → each camera family's GenICam nodes.
 
-A profile is a TOML file in ``lanecam/firmware_profiles/`` (or a directory the integrator
-passes).  Example::
+A profile is a TOML file in ``firmware_profiles/cameras/`` (shipped; found through
+:func:`lanecam.devices.profiles.profile_dir`) or in a directory the integrator passes.  Example::
 
     [profile]
     name = "basler-ace2"
@@ -29,14 +29,13 @@ profile lacks means the family lacks the feature: asking for it raises
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ...errors import ConfigError
+from ..profiles import check_identifier, profile_dir, read_toml
 
 __all__ = [
     "FeatureKind",
@@ -171,8 +170,8 @@ class Profile:
 
 
 def builtin_profile_dir() -> Path:
-    """The profiles shipped inside the package."""
-    return Path(str(resources.files("lanecam") / "firmware_profiles"))
+    """The camera profiles shipped inside the package."""
+    return profile_dir("cameras")
 
 
 def _err(msg: str, key: str, allowed: Any = None, src: str = "") -> ConfigError:
@@ -190,16 +189,44 @@ def _parse_raw(doc: Mapping[str, Any], src: str) -> dict[str, Any]:
     head = doc.get("profile")
     if not isinstance(head, Mapping):
         raise _err("missing [profile] table", "profile", src=src)
+    name = _parse_head(head, src)
+    matches = _parse_matches(head.get("match", []), src)
+    feats = doc.get("features", {})
+    if not isinstance(feats, Mapping):
+        raise _err("must be a table", "features", src=src)
+    parsed = {canon: _parse_feature(canon, spec, src) for canon, spec in feats.items()}
+    pol = doc.get("polarization")
+    layout = None
+    if pol is not None:
+        if not isinstance(pol, Mapping) or set(pol) - {"layout"}:
+            raise _err("polarization takes only 'layout'", "polarization", ["layout"], src)
+        layout = _parse_layout(pol.get("layout"), src)
+    return {
+        "name": name,
+        "title": head.get("title", name),
+        "extends": head.get("extends"),
+        "sfnc": head.get("sfnc", ""),
+        "source": head.get("source", ""),
+        "matches": matches,
+        "features": parsed,
+        "layout": layout,
+    }
+
+
+def _parse_head(head: Mapping[str, Any], src: str) -> str:
+    """Check the ``[profile]`` table's keys; return the profile name."""
     for k in head:
         if k not in _PROFILE_KEYS:
             raise _err("unknown key", f"profile.{k}", sorted(_PROFILE_KEYS), src)
-    name = head.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
-        raise _err("profile.name must be a lower-case identifier", "profile.name", src=src)
+    name = check_identifier(head.get("name"), "profile.name", src)
     for k in ("title", "extends", "sfnc", "source"):
         if k in head and not isinstance(head[k], str):
             raise _err("must be a string", f"profile.{k}", src=src)
-    matches = head.get("match", [])
+    return name
+
+
+def _parse_matches(matches: Any, src: str) -> tuple[dict[str, str], ...]:
+    """Check the ``[[profile.match]]`` tables."""
     if not isinstance(matches, list):
         raise _err("must be an array of tables", "profile.match", src=src)
     for i, m in enumerate(matches):
@@ -215,59 +242,42 @@ def _parse_raw(doc: Mapping[str, Any], src: str) -> dict[str, Any]:
                 re.compile(m["model_regex"])
             except re.error as exc:
                 raise _err(f"bad regex: {exc}", f"profile.match[{i}].model_regex", src=src) from exc
-    feats = doc.get("features", {})
-    if not isinstance(feats, Mapping):
-        raise _err("must be a table", "features", src=src)
-    parsed: dict[str, FeatureMap | None] = {}
-    for canon, spec in feats.items():
-        key = f"features.{canon}"
-        if canon not in CANONICAL_FEATURES:
-            raise _err("unknown canonical feature", key, sorted(CANONICAL_FEATURES), src)
-        kind, unit = CANONICAL_FEATURES[canon]
-        if spec is False:  # explicit "this family lacks it", overriding a parent
-            parsed[canon] = None
-            continue
-        if not isinstance(spec, Mapping):
-            raise _err("must be a table like { node = \"Name\" } or false", key, src=src)
-        for k in spec:
-            if k not in _FEATURE_KEYS:
-                raise _err("unknown key", f"{key}.{k}", sorted(_FEATURE_KEYS), src)
-        node = spec.get("node")
-        if not isinstance(node, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node):
-            raise _err("node must be a GenICam feature name", f"{key}.node", src=src)
-        scale = spec.get("scale", 1.0)
-        offset = spec.get("offset", 0.0)
-        for k, v in (("scale", scale), ("offset", offset)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
-                raise _err("must be a number", f"{key}.{k}", src=src)
-        if ("scale" in spec or "offset" in spec) and kind != FeatureKind.FLOAT:
-            raise _err("scale/offset only apply to float features", key, src=src)
-        if scale == 0:
-            raise _err("scale must not be zero", f"{key}.scale", src=src)
-        values = spec.get("values", {})
-        if not isinstance(values, Mapping) or not all(
-            isinstance(a, str) and isinstance(b, str) for a, b in values.items()
-        ):
-            raise _err("must be a table of strings", f"{key}.values", src=src)
-        if values and kind != FeatureKind.ENUM:
-            raise _err("values only apply to enum features", key, src=src)
-        parsed[canon] = FeatureMap(canon, node, kind, unit, float(scale), float(offset), dict(values))
-    pol = doc.get("polarization")
-    layout = None
-    if pol is not None:
-        if not isinstance(pol, Mapping) or set(pol) - {"layout"}:
-            raise _err("polarization takes only 'layout'", "polarization", ["layout"], src)
-        layout = _parse_layout(pol.get("layout"), src)
-    return {
-        "name": name,
-        "title": head.get("title", name),
-        "extends": head.get("extends"),
-        "sfnc": head.get("sfnc", ""),
-        "source": head.get("source", ""),
-        "matches": tuple(dict(m) for m in matches),
-        "features": parsed,
-        "layout": layout,
-    }
+    return tuple(dict(m) for m in matches)
+
+
+def _parse_feature(canon: str, spec: Any, src: str) -> FeatureMap | None:
+    """One ``[features]`` entry; ``None`` for ``false`` (the family lacks it)."""
+    key = f"features.{canon}"
+    if canon not in CANONICAL_FEATURES:
+        raise _err("unknown canonical feature", key, sorted(CANONICAL_FEATURES), src)
+    kind, unit = CANONICAL_FEATURES[canon]
+    if spec is False:  # explicit "this family lacks it", overriding a parent
+        return None
+    if not isinstance(spec, Mapping):
+        raise _err("must be a table like { node = \"Name\" } or false", key, src=src)
+    for k in spec:
+        if k not in _FEATURE_KEYS:
+            raise _err("unknown key", f"{key}.{k}", sorted(_FEATURE_KEYS), src)
+    node = spec.get("node")
+    if not isinstance(node, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node):
+        raise _err("node must be a GenICam feature name", f"{key}.node", src=src)
+    scale = spec.get("scale", 1.0)
+    offset = spec.get("offset", 0.0)
+    for k, v in (("scale", scale), ("offset", offset)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            raise _err("must be a number", f"{key}.{k}", src=src)
+    if ("scale" in spec or "offset" in spec) and kind != FeatureKind.FLOAT:
+        raise _err("scale/offset only apply to float features", key, src=src)
+    if scale == 0:
+        raise _err("scale must not be zero", f"{key}.scale", src=src)
+    values = spec.get("values", {})
+    if not isinstance(values, Mapping) or not all(
+        isinstance(a, str) and isinstance(b, str) for a, b in values.items()
+    ):
+        raise _err("must be a table of strings", f"{key}.values", src=src)
+    if values and kind != FeatureKind.ENUM:
+        raise _err("values only apply to enum features", key, src=src)
+    return FeatureMap(canon, node, kind, unit, float(scale), float(offset), dict(values))
 
 
 def _parse_layout(raw: Any, src: str) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -297,14 +307,14 @@ def load_profiles(dirs: Iterable[Path | str] | None = None) -> dict[str, Profile
         for path in sorted(d.glob("*.toml")):
             if path.name.startswith(("illuminator-", "sensor-", "rotator-")):
                 continue
-            part = _parse_raw(_read_toml(path), str(path))
+            part = _parse_raw(read_toml(path), str(path))
             raw[part["name"]] = part
     return {name: _resolve(name, raw, ()) for name in raw}
 
 
 def load_profile(path: Path | str, base: Mapping[str, Profile] | None = None) -> Profile:
     """Load one profile file; ``extends`` is resolved against ``base`` (default: built-ins)."""
-    part = _parse_raw(_read_toml(Path(path)), str(path))
+    part = _parse_raw(read_toml(Path(path)), str(path))
     parents = dict(base) if base is not None else load_profiles()
     raw = {n: _as_raw(p) for n, p in parents.items()}
     raw[part["name"]] = part
@@ -314,16 +324,6 @@ def load_profile(path: Path | str, base: Mapping[str, Profile] | None = None) ->
 def _as_raw(p: Profile) -> dict[str, Any]:
     return {"name": p.name, "title": p.title, "extends": None, "sfnc": p.sfnc, "source": p.source,
             "matches": p.matches, "features": dict(p.features), "layout": p.polarization_layout}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", key=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read profile: {exc.strerror}", key=str(path)) from exc
 
 
 def _resolve(name: str, raw: Mapping[str, dict[str, Any]], chain: tuple[str, ...]) -> Profile:

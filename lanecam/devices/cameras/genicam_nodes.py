@@ -2,7 +2,7 @@
 
 Both wrap the same GenApi C++ library, so node kinds share GenApi's ``EInterfaceType`` numbers;
 only the Python spelling differs (``GetMin()`` vs ``.min``).  Each adapter turns one node into a
-:class:`~lanecam.devices.camera.NodeInfo` and reads/writes its value.
+:class:`~lanecam.devices.cameras.NodeInfo` and reads/writes its value.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..errors import vendor_errors
+from ...errors import vendor_errors
 
-from .camera import NodeInfo
-from .profiles import FeatureKind
+from .types import NodeInfo
+from .profile import FeatureKind
 
 # GenApi EInterfaceType (GenApi/Types.h): the same numbers in both bindings.
 _KIND_BY_INTERFACE = {
@@ -135,7 +135,7 @@ class _NodeAccess(Protocol):
 
 
 class GenicamNodeHooks:
-    """The four node hooks of :class:`~lanecam.devices.camera.Camera` over a node adapter.
+    """The four node hooks of :class:`~lanecam.devices.cameras.Camera` over a node adapter.
 
     A backend provides ``_n()`` (its :class:`PylonNodes` / :class:`GenapiNodes`, raising when
     closed) and ``_where()`` (its id for error context); vendor exceptions are translated.
