@@ -304,14 +304,28 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+#: argparse's sub-command container (a private class name in typeshed).
+_Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .sim.cli import add_parser as add_sim_parser
 
     p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     p.add_argument("--version", action="version", version=f"lanecam {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_info_parsers(sub)
+    _add_camera_parsers(sub)
+    _add_vault_parser(sub)
+    _add_lane_parsers(sub)
+    add_sim_parser(sub)
+    return p
 
+
+def _add_info_parsers(sub: _Sub) -> None:
+    """``info`` and ``profiles``: what this installation is and ships."""
     i = sub.add_parser("info", help="versions, package location and the kernel cache directory")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=cmd_info)
@@ -320,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.set_defaults(func=cmd_profiles)
 
+
+def _add_camera_parsers(sub: _Sub) -> None:
+    """``discover`` and ``grab``: commissioning cameras."""
     def cam_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--emulate", type=int, metavar="N",
                         help="N emulated Basler cameras (sets PYLON_CAMEMU)")
@@ -339,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default="lanecam-grab.png")
     g.set_defaults(func=cmd_grab)
 
+
+def _add_vault_parser(sub: _Sub) -> None:
+    """``vault verify|purge|keygen``."""
     v = sub.add_parser("vault", help="capture vault maintenance")
     vsub = v.add_subparsers(dest="vault_command", required=True)
     for name, func, text in (("verify", cmd_vault_verify, "check the audit chain"),
@@ -356,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     kg.add_argument("path")
     kg.set_defaults(func=cmd_vault_keygen)
 
+
+def _add_lane_parsers(sub: _Sub) -> None:
+    """``demo``, ``run``, ``bench`` and ``emulators``: running a lane."""
     m = sub.add_parser("demo", help="the simulated lane over the scenario suite (no hardware)")
     m.add_argument("--out", default="lanecam-demo", help="report directory")
     m.add_argument("--scenario", action="append", help="run only these scenarios")
@@ -384,11 +407,6 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("emulators", help="tour of the camera emulators: discover and grab")
     e.add_argument("--out", default="lanecam-emulators", help="output directory")
     e.set_defaults(func=cmd_emulators)
-
-    from .sim.cli import add_parser as add_sim_parser
-
-    add_sim_parser(sub)
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
