@@ -15,6 +15,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -256,7 +257,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     cache = data["kernel_cache"]
     assert isinstance(cache, dict)
-    state = "writable" if cache["usable"] else f"NOT usable ({cache['reason']}); compiling in memory"
+    state = ("writable" if cache["usable"]
+             else f"NOT usable ({cache['reason']}); compiling in memory")
     print(f"lanecam {data['lanecam']} (Python {data['python']}) at {data['package']}")
     print(f"kernel cache: {cache['path']} [{state}; chosen by {cache['source']}]")
     deps = data["dependencies"]
@@ -304,8 +306,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
-#: argparse's sub-command container (a private class name in typeshed).
-_Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
+if TYPE_CHECKING:  # argparse's sub-command container (a private class name in typeshed)
+    _Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -362,7 +364,8 @@ def _add_vault_parser(sub: _Sub) -> None:
     v = sub.add_parser("vault", help="capture vault maintenance")
     vsub = v.add_subparsers(dest="vault_command", required=True)
     for name, func, text in (("verify", cmd_vault_verify, "check the audit chain"),
-                             ("purge", cmd_vault_purge, "apply retention: destroy expired records")):
+                             ("purge", cmd_vault_purge,
+                              "apply retention: destroy expired records")):
         sp = vsub.add_parser(name, help=text)
         sp.add_argument("--root", required=True, help="vault directory")
         src = sp.add_mutually_exclusive_group(required=True)
