@@ -15,9 +15,9 @@ import argparse
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import LanecamError
 
@@ -70,8 +70,7 @@ def _grab_to_png(camera_id: str, frames: int, out: Path, exposure_s: float | Non
                  cti: list[Path] | None) -> None:
     import numpy as np
 
-    from .devices.cameras import Trigger
-    from .devices.cameras import open_camera
+    from .devices.cameras import Trigger, open_camera
 
     kwargs = {"cti": cti} if camera_id.startswith("harvesters") else {}
     with open_camera(camera_id, **kwargs) as cam:
