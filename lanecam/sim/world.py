@@ -16,6 +16,7 @@ time ``t`` never depends on what was rendered before (determinism).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 V3 = NDArray[np.float64]
+_Local = Callable[[float, float, float], V3]  # vehicle-local (x, y, zl) m → world point
 
 POLARIZER_MODES = ("none", "rotatable", "mosaic")
 
@@ -299,13 +301,22 @@ class Vehicle:
 
     def geometry(self, t: float) -> VehicleGeometry:
         """Surfaces, occupants and velocity at time ``t`` (s)."""
-        c = self.vclass
         r = self.kinematics.range_at(t)
         o = np.array([self.lateral_m, 0.0, r])
+        P = _at(o)
+        ws, glass, normal = self._windshield_quads(P)
+        rear, roof_end, rear_z = self._rear_window(P)
+        panels = self._body_panels(P, roof_end, rear_z) + self._front_details(P)
+        zt = self._windshield_local()[1]
+        placements = [self._place(occ, i, o, zt) for i, occ in enumerate(self.occupants)]
+        visors = self._visor_quads(P)
+        vel = np.array([0.0, 0.0, -self.kinematics.speed_at(t)])
+        return VehicleGeometry(self, r, o, ws, glass, normal, rear, panels, placements, visors, vel)
 
-        def P(x: float, y: float, zl: float) -> V3:
-            return o + np.array([x, y, zl])
-
+    def _windshield_quads(self, P: _Local) -> tuple[V3, V3, V3]:
+        """The windshield (with its frame), the glass inside the A-pillars (m, TL TR BR BL) and
+        the windshield's outward normal."""
+        c = self.vclass
         zb, zt, wb, wt, hb, ht = self._windshield_local()
         ws = np.stack([P(-wt / 2, ht, zt), P(wt / 2, ht, zt), P(wb / 2, hb, zb),
                        P(-wb / 2, hb, zb)])
@@ -316,7 +327,14 @@ class Vehicle:
                           P(wt / 2 - pil, ht - 0.03, zt - 0.03 / math.tan(a)),
                           P(wb / 2 - pil, hb + 0.02, zb + 0.02 / math.tan(a)),
                           P(-wb / 2 + pil, hb + 0.02, zb + 0.02 / math.tan(a))])
-        w2, length = c.width_m / 2, c.length_m
+        return ws, glass, normal
+
+    def _rear_window(self, P: _Local) -> tuple[V3, float, float]:
+        """The rear window quad (m), and where (m behind the bumper) the roof and the rear
+        glass's lower edge end."""
+        c = self.vclass
+        _, zt, _, wt, _, ht = self._windshield_local()
+        length = c.length_m
         roof_end = zt + 1.35 * (c.length_m / 4.8)
         rear_z = min(length - 0.9, roof_end + 0.5)
         belt = c.windshield_base_m
@@ -324,8 +342,18 @@ class Vehicle:
         rear = np.stack([P(-wt / 2 + 0.05, ht - 0.05, roof_end + 0.05),
                          P(wt / 2 - 0.05, ht - 0.05, roof_end + 0.05),
                          P(wt / 2, rear_low, rear_z), P(-wt / 2, rear_low, rear_z)])
+        return rear, roof_end, rear_z
+
+    def _body_panels(self, P: _Local, roof_end: float, rear_z: float
+                     ) -> list[tuple[str, V3, V3, float]]:
+        """Roof, sides, side glass, hood and front: (name, corners m, outward normal,
+        reflectance)."""
+        c = self.vclass
+        zb, zt, wb, wt, hb, ht = self._windshield_local()
+        w2, length = c.width_m / 2, c.length_m
+        belt = c.windshield_base_m
         refl = self.body_reflectance
-        panels: list[tuple[str, V3, V3, float]] = [
+        return [
             ("roof", np.stack([P(-wt / 2, ht, zt), P(wt / 2, ht, zt), P(wt / 2, ht, roof_end),
                                P(-wt / 2, ht, roof_end)]), np.array([0.0, 1.0, 0.0]), refl),
             ("side_left", np.stack([P(w2, c.bumper_m, 0.15), P(w2, c.bumper_m, length),
@@ -346,6 +374,14 @@ class Vehicle:
             ("front", np.stack([P(-w2, c.hood_m, 0.12), P(w2, c.hood_m, 0.12),
                                 P(w2, c.bumper_m, 0.0), P(-w2, c.bumper_m, 0.0)]),
              _unit(np.array([0.0, 0.12, -(c.hood_m - c.bumper_m)])), refl * 0.8),
+        ]
+
+    def _front_details(self, P: _Local) -> list[tuple[str, V3, V3, float]]:
+        """Grille, headlights, number plate and front tyres: (name, corners m, outward normal,
+        reflectance)."""
+        c = self.vclass
+        w2 = c.width_m / 2
+        return [
             ("grille", np.stack([P(-w2 * 0.4, c.hood_m - 0.1, 0.1),
                                  P(w2 * 0.4, c.hood_m - 0.1, 0.1),
                                  P(w2 * 0.38, c.bumper_m + 0.2, 0.03),
@@ -373,7 +409,10 @@ class Vehicle:
                                      P(-w2 + 0.25, 0.0, 0.6), P(-w2 + 0.02, 0.0, 0.6)]),
              np.array([0.0, 0.0, -1.0]), TYRE_REFLECTANCE),
         ]
-        placements = [self._place(occ, i, o, zt) for i, occ in enumerate(self.occupants)]
+
+    def _visor_quads(self, P: _Local) -> list[V3]:
+        """The lowered sun visors' quads (m)."""
+        _, zt, _, _, _, ht = self._windshield_local()
         visors = []
         for seat in self.visors:
             x = SEATS[seat][1]
@@ -381,8 +420,7 @@ class Vehicle:
             visors.append(np.stack([P(x - 0.18, ht - 0.03, zv), P(x + 0.18, ht - 0.03, zv),
                                     P(x + 0.18, ht - 0.21, zv - 0.04),
                                     P(x - 0.18, ht - 0.21, zv - 0.04)]))
-        vel = np.array([0.0, 0.0, -self.kinematics.speed_at(t)])
-        return VehicleGeometry(self, r, o, ws, glass, normal, rear, panels, placements, visors, vel)
+        return visors
 
     def _place(self, occ: Occupant, index: int, o: V3, zt: float) -> Placement:
         row, x = SEATS[occ.seat]
@@ -414,6 +452,15 @@ class Vehicle:
         hc = head + normal * 0.07 + up * 0.01
         outline = hc + np.outer(np.cos(ang) * 0.085, right) + np.outer(np.sin(ang) * 0.125, up)
         return Placement(occ, index, face, normal, torso, row, outline)
+
+
+def _at(o: V3) -> _Local:
+    """Vehicle-local (x, y, zl) metres to world, for a vehicle whose origin is ``o``."""
+
+    def P(x: float, y: float, zl: float) -> V3:
+        return o + np.array([x, y, zl])
+
+    return P
 
 
 def _unit(v: V3) -> V3:
