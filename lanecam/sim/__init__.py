@@ -11,7 +11,8 @@
 * :mod:`~lanecam.sim.constants` — every physical constant, with its source.
 """
 
-from .camera import SimCamera, SimFaults
+from .camera import SimCamera
+from .camera_timeline import SimFaults
 from .render import Renderer, Shot
 from .scenario import SUITE, Scenario, load_scenario, scenario_names
 from .world import (
