@@ -32,7 +32,8 @@ from .raster import F32, F64, Layer, minifies
 from .sky import Sky
 from .textures import EYE_COLS, EYE_ROW, FACE_BOX, TEXTURE_PX, load_face
 from .truth import FaceTruth
-from .world import CameraPose, Lamp, Placement, VehicleGeometry
+from .vehicles import Placement, VehicleGeometry
+from .world import CameraPose, Lamp
 
 __all__ = ["FaceSeen", "FaceStats", "face_missing", "face_texture", "face_truth",
            "hidden_by_nearer", "warp_face"]

@@ -15,7 +15,8 @@ import numpy as np
 from .optics import analyzer, rotate_stokes, windshield_rt
 from .raster import F32, F64, warp_quarter
 from .sky import Sky
-from .world import CameraPose, VehicleGeometry
+from .vehicles import VehicleGeometry
+from .world import CameraPose
 
 __all__ = ["Polarizer", "glass_optics"]
 

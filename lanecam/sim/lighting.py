@@ -16,7 +16,8 @@ from .constants import SIDE_GLASS_NIR_TRANSMISSION, WINDOW_FRESNEL_T
 from .optics import windshield_rt
 from .raster import F64
 from .sky import Sky
-from .world import Lamp, VehicleGeometry
+from .vehicles import VehicleGeometry
+from .world import Lamp
 
 __all__ = ["in_quad", "lamp_irradiance", "lamp_transmittance", "sun_through_glazing"]
 

@@ -71,7 +71,8 @@ from .optics import coc_diameter, electrons_per_radiance_second
 from .raster import F32, F64, Layer, blur, convex, fill, fill_ids, fixed_point
 from .sky import STEP_DEG, Sky
 from .truth import FaceTruth, FrameTruth, VehicleTruth
-from .world import CameraPose, VehicleGeometry, World
+from .vehicles import VehicleGeometry
+from .world import CameraPose, World
 
 __all__ = ["DEFAULT_LAYOUT", "Renderer", "Shot"]
 

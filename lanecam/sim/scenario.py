@@ -47,17 +47,8 @@ from .constants import (
     SPEED_RANGE_MPS,
 )
 from .textures import face_names
-from .world import (
-    SEATS,
-    VEHICLE_CLASSES,
-    CameraPose,
-    Kinematics,
-    Lamp,
-    Occupant,
-    Sun,
-    Vehicle,
-    World,
-)
+from .vehicles import SEATS, VEHICLE_CLASSES, Kinematics, Occupant, Vehicle
+from .world import CameraPose, Lamp, Sun, World
 
 __all__ = [
     "SUITE",
