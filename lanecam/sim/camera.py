@@ -45,6 +45,12 @@ delivered frame is kept (bounded) for :meth:`ground_truth` — evaluation only.
 
 Fault knobs (:class:`SimFaults`, deterministic per seed and frame): dropped frames, incomplete
 buffers, ``ForceFailedBuffer``, and device removal (``SimDeviceRemoval`` / :meth:`unplug`).
+
+The camera is built in layers, one module each: :mod:`~lanecam.sim.camera_nodes` (the node
+map), :mod:`~lanecam.sim.camera_timeline` (triggers, sequencer, latches, claims and
+:class:`~lanecam.sim.camera_timeline.SimFaults`), :mod:`~lanecam.sim.camera_production`
+(rendering, lazy grabs, the background worker); this module is the device itself: its
+construction, the simulator API and the Camera hooks.
 """
 
 from __future__ import annotations

@@ -119,11 +119,13 @@ class SimCameraProduction(SimCameraTimeline):
             log.warning("%s: frame %d not produced: %s", self._where(), job.fid, exc)
 
     def _give_back(self, idx: int, gen: int) -> None:
+        """A grabbed frame's buffer ``idx`` is free again (if still of acquisition ``gen``)."""
         with self._stream_lock:
             if gen == self._gen and len(self._buffers) > idx and idx not in self._free:
                 self._free.append(idx)
 
     def _polarizer(self, start_ns: int, latch: Latch) -> float | None:
+        """The rotatable analyzer's axis (deg) at exposure ``start_ns``; None without one."""
         if self.pose.polarizer != "rotatable":
             return None
         if latch.polarizer_source is not None:
@@ -138,6 +140,7 @@ class SimCameraProduction(SimCameraTimeline):
         return float(latch.polarizer_deg)
 
     def _layout(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The polarization mosaic's layout (deg per 2×2 cell) from the profile."""
         if self.pose.polarizer != "mosaic":
             return DEFAULT_LAYOUT
         layout = self.profile.polarization_layout
@@ -148,6 +151,8 @@ class SimCameraProduction(SimCameraTimeline):
 
     # ------------------------------------------------------------------ lazy production
     def _do_retrieve(self, timeout_s: float) -> RawGrab:
+        """The next frame: in the background, the worker's; else produced here once read out,
+        napping (≤ 5 ms of clock time) in between; DeviceTimeoutError after ``timeout_s`` s."""
         deadline = self.clock.now_ns() + round(max(0.0, timeout_s) * 1e9)
         if self.background:
             return self._wait_for_frame(deadline, timeout_s)
@@ -183,6 +188,7 @@ class SimCameraProduction(SimCameraTimeline):
             self.clock.sleep(min(max(wait_until - now, 1), _NAP_NS) / 1e9)
 
     def _check_streaming(self) -> None:
+        """Raise unless the camera is present and streaming."""
         if self._removed:
             raise DeviceLostError("camera was removed", device=self._where())
         if not self._streaming:

@@ -114,9 +114,11 @@ class SimCameraTimeline(Camera):
     _busy_until_ns: int
 
     def _where(self) -> str:
+        """Names this camera in errors and logs."""
         return f"sim:{self.serial}"
 
     def _active_selector(self) -> str | None:
+        """The trigger selector that is on (a burst trigger first), or None: free run."""
         for sel in ("FrameBurstStart", "FrameStart"):
             if self._map.sel[sel]["TriggerMode"] == "On":
                 return sel
@@ -153,6 +155,8 @@ class SimCameraTimeline(Camera):
         self._cv.notify_all()
 
     def _frame_rate(self, exposure_us: float | None = None) -> float:
+        """Frame rate (Hz) for ``exposure_us`` (default: ExposureTime): the ceiling, or the
+        AcquisitionFrameRate below it when enabled."""
         fps = self._map.max_fps(exposure_us)
         if self._map.nodes["AcquisitionFrameRateEnable"].value:
             return min(self._map.nodes["AcquisitionFrameRate"].value, fps)
@@ -182,6 +186,7 @@ class SimCameraTimeline(Camera):
         return max(start, self._busy_until_ns), latch
 
     def _ready_ns(self, start: int, latch: Latch | None) -> int:
+        """When (clock ns) the frame exposed from ``start`` has been read out."""
         if latch is None:  # a free-run slot not yet started: as it would be now
             latch = self._latch()
         return start + latch.exp_ns + latch.readout_ns

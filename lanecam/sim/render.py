@@ -199,6 +199,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ set-up
     def _polarizer(self, shot: Shot) -> Polarizer:
+        """The analyzer for ``shot``: none, the rotatable one at its angle, or the mosaic."""
         p = self.pose
         if p.polarizer == "none":
             return Polarizer(p.extinction_ratio, ())
@@ -233,6 +234,9 @@ class Renderer:
     def _vehicle(self, g: VehicleGeometry, shot: Shot, pol: Polarizer, ill_s: float,
                  win: tuple[int, int, int, int], t_mid: float
                  ) -> tuple[Layer | None, list[tuple[FaceTruth, FaceSeen | None]]]:
+        """One vehicle's layer over its blurred bounding box in window ``win`` (x, y, w, h px):
+        shadow, lit body panels, windshield; None when not in view (each face's truth all the
+        same).  ``ill_s`` is seconds of full illuminator output in the exposure."""
         p = self.pose
         allpts = np.concatenate([g.windshield] + [c for _, c, _, _ in g.panels])
         uv, depth = p.project(allpts)
