@@ -362,6 +362,16 @@ class Renderer:
             seen[pl.index] = (warp_face(p, sub, ids, pl, tex, hidden), reasons, lit)
         return seen
 
+    def _glass_optics(self, g: VehicleGeometry, glass_uv: F64, origin: tuple[int, int],
+                      shape: tuple[int, int], shot: Shot, pol: Polarizer, tau: float
+                      ) -> tuple[F32, F32]:
+        """This camera's view of the glass (:func:`~lanecam.sim.glass.glass_optics`): cabin
+        transmission factor and reflected radiant exposure per patch pixel.  A method of the
+        renderer so evaluation code can switch the glare off for one camera
+        (``tests/quality/test_dofp.py``)."""
+        return glass_optics(self.pose, self.sky, g, glass_uv, origin, shape, shot.exposure_s,
+                            pol, tau)
+
     def _through_glass(self, g: VehicleGeometry, layer: Layer, sub: Layer,
                        ids: NDArray[np.int16], glass_uv: F64, shot: Shot, pol: Polarizer,
                        tau: float) -> FaceStats:
@@ -370,8 +380,8 @@ class Renderer:
         gx0, gy0 = sub.x, sub.y
         glass = np.zeros(sub.shape, np.uint8)
         cv2.fillConvexPoly(glass, fixed_point(glass_uv - [gx0, gy0]), 1, cv2.LINE_8, 4)
-        trans, glare = glass_optics(self.pose, self.sky, g, glass_uv - [gx0, gy0], (gx0, gy0),
-                                    sub.shape, shot.exposure_s, pol, tau)
+        trans, glare = self._glass_optics(g, glass_uv - [gx0, gy0], (gx0, gy0), sub.shape,
+                                          shot, pol, tau)
         out = sub.data * trans
         out += glare
         inside = glass.view(bool)
