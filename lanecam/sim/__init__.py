@@ -1,6 +1,7 @@
 """The lane simulator: a seeded, deterministic physics world and simulated devices.
 
-* :mod:`~lanecam.sim.world` — lane, cameras, sun/sky, NIR lamps, vehicles, occupants.
+* :mod:`~lanecam.sim.world` — lane, cameras, sun/sky, NIR lamps.
+* :mod:`~lanecam.sim.vehicles` — vehicle classes, kinematics, occupants, surfaces.
 * :mod:`~lanecam.sim.optics` — Fresnel/windshield, Stokes and polarizer formulas.
 * :mod:`~lanecam.sim.render` — :class:`Renderer` turns a :class:`Shot` into a frame + truth.
 * :mod:`~lanecam.sim.camera` — :class:`SimCamera`, a :class:`~lanecam.devices.cameras.Camera`.
@@ -11,19 +12,12 @@
 * :mod:`~lanecam.sim.constants` — every physical constant, with its source.
 """
 
-from .camera import SimCamera, SimFaults
+from .camera import SimCamera
+from .camera_timeline import SimFaults
 from .render import Renderer, Shot
 from .scenario import SUITE, Scenario, load_scenario, scenario_names
-from .world import (
-    VEHICLE_CLASSES,
-    CameraPose,
-    Kinematics,
-    Lamp,
-    Occupant,
-    Sun,
-    Vehicle,
-    World,
-)
+from .vehicles import VEHICLE_CLASSES, Kinematics, Occupant, Vehicle
+from .world import CameraPose, Lamp, Sun, World
 
 __all__ = [
     "SUITE",

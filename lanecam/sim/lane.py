@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -35,9 +35,10 @@ from ..lane.builder import PROBE_OFFSETS_DEG, STROBE_RATE_HEADROOM, camera_sched
 from ..match.base import Matcher, Template
 from ..quality.rank import BurstRanker
 from .camera import SimCamera
-from .render import Shot
 from .devices import SimDevices
+from .render import Shot
 from .scenario import Scenario, load_scenario
+from .world import CameraPose
 
 __all__ = ["SimDocuments", "SimLaneRun", "run_sim_lane", "document_templates", "DOCUMENT_FACES",
            "CONTROLS", "ILLUMINATOR_PROFILE"]
@@ -212,82 +213,149 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     """
     if control not in CONTROLS:
         raise ConfigError(f"unknown control {control!r}", key="control", allowed=list(CONTROLS))
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    polarize = control in ("polarization", "all")
-    if polarize:  # a rotatable polarizer in front of every lens that has none
-        sc = replace(sc, world=replace(sc.world, cameras=tuple(
-            replace(c, polarizer="rotatable") if c.polarizer == "none" else c
-            for c in sc.world.cameras)))
+    sc = _with_polarizers(scenario if isinstance(scenario, Scenario) else load_scenario(scenario),
+                          control)
     world = sc.world
-    lead = max(0.0, max((DETECT_RANGE_M - v.kinematics.range_at(0.0)) / max(v.kinematics.speed_mps, 0.5)
-                        for v in world.vehicles[:1]))
+    lead = _lead_s(world)
     _compile_kernels(world)
-    epoch = clock.now_ns() + round(lead * 1e9)
+    run = _Run(sc, clock.now_ns() + round(lead * 1e9), clock, scale, frames, zone, control,
+               probe_offsets_deg, rotator_offset_error_deg, polarization)
     mem = MemorySink()
     docs = SimDocuments(sc, templates)
     start = time.monotonic()
     with contextlib.ExitStack() as stack:
-        rotatable = [c.name for c in world.cameras if polarize and c.polarizer == "rotatable"]
-        dev = stack.enter_context(SimDevices(world, clock=clock, epoch_ns=epoch,
-                                             rotators=tuple(rotatable)))
-        radar = OPS243Radar(SerialLink(dev.ports["radar"], timeout=0.3), clock=clock)
-        lidar = BenewakeLidar(SerialLink(dev.ports["lidar"], timeout=0.3), model=TF02_PRO,
-                              frame_rate_hz=100, clock=clock)
-        radar.open()
-        stack.callback(radar.close)
-        lidar.open()
-        stack.callback(lidar.close)
-        cams: list[LaneCamera] = []
-        sims: list[SimCamera] = []
-        lamps = _StrobeLamps(dev, clock) if sc.illumination.mode == "strobe" else None
-        if lamps is not None:
-            stack.callback(lamps.close)
-        for i, pose in enumerate(world.cameras):
-            settings = sc.settings[pose.name]
-            cam = SimCamera(world, pose.name, scale=scale, epoch_ns=epoch, clock=clock,
-                            buffer_count=frames + 6)
-            cam.illumination = sc.illumination
-            _warm_up(cam, sc, settings)
-            sims.append(cam)
-            sched = _scheduler(pose, settings, zone, frames, clock)
-            lamp = None
-            if lamps is not None:  # the scenario's fixed strobe, set through the real driver
-                lamp = lamps.strobe(cam, i + 1, sc.illumination,
-                                    sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
-            seats = tuple(range(len(SEAT_ROWS))) if control in ("bracket", "all") else (0, 1)
-            rotator = None
-            if pose.name in rotatable:
-                rotator = ElliptecRotator(SerialLink(dev.ports[f"rotator:{pose.name}"],
-                                                     baudrate=9600, timeout=0.5),
-                                          offset_deg=rotator_offset_error_deg, clock=clock,
-                                          name=f"rotator-{pose.name}")
-                rotator.open()
-                stack.callback(rotator.close)
-                cam.polarizer_source = dev.polarizer_source(cam)
-            pol = None
-            if rotator is not None:
-                pol = polarization or PolarizationController(probe_offsets_deg=probe_offsets_deg)
-            cams.append(LaneCamera(pose.name, cam, cam.pose, sched, gain_db=settings.gain_db,
-                                   exposure=_controller(control, sched, sc), meter_seats=seats,
-                                   polarization=pol, rotator=rotator, illuminator=lamp))
-        lane = Lane("sim", cams, VehicleTracker(TrackerConfig()), [radar, lidar],
+        dev, sensors, cams, sims = _assemble(run, stack)
+        lane = Lane("sim", cams, VehicleTracker(TrackerConfig()), sensors,
                     ranker or BurstRanker(top_k=3), matcher, docs, vault=vault,
                     sinks=[mem, *sinks], clock=clock)
         lane.start()
         stack.callback(lane.stop)
         if camera_faults is not None:
             camera_faults(sims)
-        deadline = time.monotonic() + timeout_s + lead
-        n_vehicles = len(world.vehicles)
-        while time.monotonic() < deadline and len(mem) < n_vehicles:
-            time.sleep(0.05)
+        _wait_for_events(mem, len(world.vehicles), time.monotonic() + timeout_s + lead)
         lane.wait_idle(10.0)
         stats = lane.stats.summary()
-    extra = {"control": control,
-             "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams},
-             "dofp_choices": {lc.name: dict(lc.dofp_choices) for lc in cams},
-             "analyzer": {lc.name: list(lc.analyzer_log) for lc in cams},
-             # what the strobe controller really fired: (channel, pulse s, brightness)
-             "strobe_pulses": [(p.channel, p.pulse_ms / 1e3, p.brightness / 100)
-                               for p in dev.illuminator.pulses]}
-    return SimLaneRun(sc.name, list(mem), stats, sims, docs, time.monotonic() - start, extra)
+    return SimLaneRun(sc.name, list(mem), stats, sims, docs, time.monotonic() - start,
+                      _extra(control, cams, dev))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's set-up shared by its cameras: ``epoch_ns`` the clock time of world t = 0."""
+
+    scenario: Scenario
+    epoch_ns: int
+    clock: Clock
+    scale: float
+    frames: int
+    zone: tuple[float, float]
+    control: str
+    probe_offsets_deg: Sequence[float]
+    rotator_offset_error_deg: float
+    polarization: PolarizationController | None
+
+
+def _assemble(run: _Run, stack: contextlib.ExitStack
+              ) -> tuple[SimDevices, list[OPS243Radar | BenewakeLidar], list[LaneCamera],
+                         list[SimCamera]]:
+    """Open the lane's devices on ``stack``: the fakes, radar and lidar, the strobe channels
+    and every camera (with its rotator in the polarization arms)."""
+    sc, clock = run.scenario, run.clock
+    world = sc.world
+    rotatable = [c.name for c in world.cameras
+                 if run.control in ("polarization", "all") and c.polarizer == "rotatable"]
+    dev = stack.enter_context(SimDevices(world, clock=clock, epoch_ns=run.epoch_ns,
+                                         rotators=tuple(rotatable)))
+    sensors = _open_sensors(stack, dev, clock)
+    lamps = _StrobeLamps(dev, clock) if sc.illumination.mode == "strobe" else None
+    if lamps is not None:
+        stack.callback(lamps.close)
+    cams: list[LaneCamera] = []
+    sims: list[SimCamera] = []
+    for i, pose in enumerate(world.cameras):
+        lane_cam, sim = _lane_camera(run, stack, dev, lamps, i, pose, pose.name in rotatable)
+        cams.append(lane_cam)
+        sims.append(sim)
+    return dev, sensors, cams, sims
+
+
+def _with_polarizers(sc: Scenario, control: str) -> Scenario:
+    """For the polarization arms, a rotatable polarizer in front of every lens that has none."""
+    if control not in ("polarization", "all"):
+        return sc
+    return replace(sc, world=replace(sc.world, cameras=tuple(
+        replace(c, polarizer="rotatable") if c.polarizer == "none" else c
+        for c in sc.world.cameras)))
+
+
+def _lead_s(world: Any) -> float:
+    """Seconds from the lane's start to world t = 0: the first vehicle then starts at
+    :data:`DETECT_RANGE_M` (0 when it starts nearer)."""
+    return max(0.0, max((DETECT_RANGE_M - v.kinematics.range_at(0.0))
+                        / max(v.kinematics.speed_mps, 0.5) for v in world.vehicles[:1]))
+
+
+def _open_sensors(stack: contextlib.ExitStack, dev: SimDevices, clock: Clock
+                  ) -> list[OPS243Radar | BenewakeLidar]:
+    """The radar and lidar drivers on the fakes' ptys, opened (closed by ``stack``)."""
+    radar = OPS243Radar(SerialLink(dev.ports["radar"], timeout=0.3), clock=clock)
+    lidar = BenewakeLidar(SerialLink(dev.ports["lidar"], timeout=0.3), model=TF02_PRO,
+                          frame_rate_hz=100, clock=clock)
+    radar.open()
+    stack.callback(radar.close)
+    lidar.open()
+    stack.callback(lidar.close)
+    return [radar, lidar]
+
+
+def _lane_camera(run: _Run, stack: contextlib.ExitStack, dev: SimDevices,
+                 lamps: _StrobeLamps | None, index: int, pose: CameraPose, rotatable: bool
+                 ) -> tuple[LaneCamera, SimCamera]:
+    """Camera ``index`` (0-based) of the lane: its SimCamera (warmed up), scheduler, strobe
+    channel ``index + 1``, and — when ``rotatable`` — its Elliptec rotator and controller."""
+    sc, clock, name = run.scenario, run.clock, pose.name
+    settings = sc.settings[name]
+    cam = SimCamera(sc.world, name, scale=run.scale, epoch_ns=run.epoch_ns, clock=clock,
+                    buffer_count=run.frames + 6)
+    cam.illumination = sc.illumination
+    _warm_up(cam, sc, settings)
+    sched = _scheduler(pose, settings, run.zone, run.frames, clock)
+    lamp = None
+    if lamps is not None:  # the scenario's fixed strobe, set through the real driver
+        lamp = lamps.strobe(cam, index + 1, sc.illumination,
+                            sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
+    seats = tuple(range(len(SEAT_ROWS))) if run.control in ("bracket", "all") else (0, 1)
+    rotator = None
+    pol = None
+    if rotatable:
+        rotator = ElliptecRotator(SerialLink(dev.ports[f"rotator:{name}"],
+                                             baudrate=9600, timeout=0.5),
+                                  offset_deg=run.rotator_offset_error_deg, clock=clock,
+                                  name=f"rotator-{name}")
+        rotator.open()
+        stack.callback(rotator.close)
+        cam.polarizer_source = dev.polarizer_source(cam)
+        pol = run.polarization or PolarizationController(
+            probe_offsets_deg=run.probe_offsets_deg)
+    return LaneCamera(name, cam, cam.pose, sched, gain_db=settings.gain_db,
+                      exposure=_controller(run.control, sched, sc), meter_seats=seats,
+                      polarization=pol, rotator=rotator, illuminator=lamp), cam
+
+
+def _wait_for_events(mem: MemorySink, n_vehicles: int, deadline: float) -> None:
+    """Sleep (0.05 s steps) until there is an event per vehicle or ``deadline`` (monotonic
+    s) passes."""
+    while time.monotonic() < deadline and len(mem) < n_vehicles:
+        time.sleep(0.05)
+
+
+def _extra(control: str, cams: list[LaneCamera], dev: SimDevices) -> dict[str, Any]:
+    """The run's control record: exposure history, DoFP choices, analyzer log per camera and
+    the pulses the strobe controller really fired."""
+    return {"control": control,
+            "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams},
+            "dofp_choices": {lc.name: dict(lc.dofp_choices) for lc in cams},
+            "analyzer": {lc.name: list(lc.analyzer_log) for lc in cams},
+            # what the strobe controller really fired: (channel, pulse s, brightness)
+            "strobe_pulses": [(p.channel, p.pulse_ms / 1e3, p.brightness / 100)
+                              for p in dev.illuminator.pulses]}

@@ -47,17 +47,8 @@ from .constants import (
     SPEED_RANGE_MPS,
 )
 from .textures import face_names
-from .world import (
-    SEATS,
-    VEHICLE_CLASSES,
-    CameraPose,
-    Kinematics,
-    Lamp,
-    Occupant,
-    Sun,
-    Vehicle,
-    World,
-)
+from .vehicles import SEATS, VEHICLE_CLASSES, Kinematics, Occupant, Vehicle
+from .world import CameraPose, Lamp, Sun, World
 
 __all__ = [
     "SUITE",
@@ -230,14 +221,28 @@ def parse_scenario(doc: Mapping[str, Any]) -> Scenario:
     duration_s = head.num("duration_s", 0.0, 600.0, open_lo=True)
     frames = head.integer("frames", 1, 64, default=8)
 
+    sun = _sun(top)
+    lane = _Table(top.raw.get("lane", {}), "lane", {"width_m"})
+    lane_w = lane.num("width_m", 2.5, 5.0, default=3.7)
+    cameras, settings = _cameras(top)
+    lamps, illum = _lamps(top)
+    vehicles = _vehicles(top)
+    world = World(tuple(cameras), sun, tuple(vehicles), tuple(lamps), lane_w, seed)
+    return Scenario(name, description, world, start_s, duration_s, frames, settings, illum)
+
+
+def _sun(top: _Table) -> Sun:
+    """The ``[sun]`` table: elevation and azimuth (deg), sky, cloud cover (0–1)."""
     sun_t = _Table(top.raw.get("sun"), "sun", {"elevation_deg", "azimuth_deg", "sky",
                                                "cloud_cover"})
     sun = Sun(sun_t.num("elevation_deg", -90, 90), sun_t.num("azimuth_deg", -360, 360),
               sun_t.word("sky", ("clear", "overcast"), default="clear"),
               sun_t.num("cloud_cover", 0, 1, default=0.0))
-    lane = _Table(top.raw.get("lane", {}), "lane", {"width_m"})
-    lane_w = lane.num("width_m", 2.5, 5.0, default=3.7)
+    return sun
 
+
+def _cameras(top: _Table) -> tuple[list[CameraPose], dict[str, CaptureSettings]]:
+    """The ``[[camera]]`` tables: each pose, and how ``sim render`` films with it."""
     cameras, settings = [], {}
     for i, raw in enumerate(top.tables("camera", required=True, lo=1, hi=4)):
         c = _Table(raw, f"camera[{i}]", _CAMERA)
@@ -259,7 +264,11 @@ def parse_scenario(doc: Mapping[str, Any]) -> Scenario:
         settings[pose.name] = CaptureSettings(c.num("exposure_s", 1e-6, 1.0),
                                               c.num("gain_db", 0.0, 48.0, default=0.0),
                                               c.num("polarizer_deg", -360, 360, default=90.0))
+    return cameras, settings
 
+
+def _lamps(top: _Table) -> tuple[list[Lamp], IlluminationState]:
+    """The ``[[lamp]]`` tables: the lamps and their one shared controller state."""
     lamps, illum = [], IlluminationState("off")
     for i, raw in enumerate(top.tables("lamp", required=False, hi=4)):
         t = _Table(raw, f"lamp[{i}]", _LAMP)
@@ -274,14 +283,17 @@ def parse_scenario(doc: Mapping[str, Any]) -> Scenario:
         if i and state != illum:
             raise ConfigError("all lamps share one controller state", key=t.key("mode"))
         illum = state
+    return lamps, illum
 
+
+def _vehicles(top: _Table) -> list[Vehicle]:
+    """The ``[[vehicle]]`` tables, names unique."""
     vehicles = []
     for i, raw in enumerate(top.tables("vehicle", required=False, hi=4)):
         vehicles.append(_vehicle(_Table(raw, f"vehicle[{i}]", _VEHICLE)))
     if len({v.name for v in vehicles}) != len(vehicles):
         raise ConfigError("vehicle names must be unique", key="vehicle")
-    world = World(tuple(cameras), sun, tuple(vehicles), tuple(lamps), lane_w, seed)
-    return Scenario(name, description, world, start_s, duration_s, frames, settings, illum)
+    return vehicles
 
 
 def _vehicle(t: _Table) -> Vehicle:

@@ -21,7 +21,7 @@ from lanecam.match.dlib_matcher import DlibMatcher
 from lanecam.sim.evaluate import evaluate_run
 from lanecam.sim.lane import document_templates, run_sim_lane
 from lanecam.sim.scenario import load_scenario
-from lanecam.sim.world import Kinematics
+from lanecam.sim.vehicles import Kinematics
 from lanecam.store import CaptureVault, MasterKey
 
 

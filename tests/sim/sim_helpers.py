@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lanecam.sim import CameraPose, Kinematics, Lamp, Occupant, Sun, Vehicle, World
-from lanecam.sim.world import VEHICLE_CLASSES
+from lanecam.sim.vehicles import VEHICLE_CLASSES
 
 SCALE = 0.25  # 612×512 renders: same optics, 13.8 µm pixels
 

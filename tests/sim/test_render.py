@@ -15,7 +15,7 @@ from lanecam.sim import CameraPose, Kinematics, Occupant, Renderer, Shot, Sun, V
 from lanecam.sim.constants import ADC_BITS, FULL_WELL_E, READ_NOISE_E
 from lanecam.sim.optics import blur_px, brewster
 from lanecam.sim.image_sensor import expose, normal_table
-from lanecam.sim.world import VEHICLE_CLASSES
+from lanecam.sim.vehicles import VEHICLE_CLASSES
 
 STROBE = IlluminationState("strobe", 300e-6, 1.0)
 

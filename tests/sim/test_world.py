@@ -11,7 +11,7 @@ from sim_helpers import SCALE, simple_world
 
 from lanecam.frames import IlluminationState
 from lanecam.sim import CameraPose, Kinematics, Renderer, Shot, Sun
-from lanecam.sim.world import SEATS
+from lanecam.sim.vehicles import SEATS
 
 
 def test_constant_speed_and_braking_to_a_stop() -> None:
