@@ -10,6 +10,7 @@ Rooms, each one stage of the lane:
 * :mod:`.analyzer` — the motorized analyzer and its Malus probe;
 * :mod:`.exposure_io` — exposure settings between the controller and the devices;
 * :mod:`.camera` — :class:`LaneCamera` and what the lane does with one camera;
+* :mod:`.job`, :mod:`.types` — one vehicle's job and its bursts; documents, counters;
 * :mod:`.analysis`, :mod:`.decide` — ranking, crops and templates; faces to documents;
 * :mod:`.builder` — a lane from a validated :class:`~lanecam.config.LaneConfig`.
 
@@ -26,8 +27,9 @@ from __future__ import annotations
 
 from .analysis import face_crop
 from .camera import LaneCamera
+from .job import VehicleJob
 from .runner import Lane
-from .types import DocumentSource, LaneStats, SensorReader, TravelDocument, VehicleJob
+from .types import DocumentSource, LaneStats, SensorReader, TravelDocument
 
 __all__ = ["DocumentSource", "Lane", "LaneCamera", "LaneStats", "SensorReader",
            "TravelDocument", "VehicleJob", "face_crop"]

@@ -14,7 +14,8 @@ from ..match.base import FaceHint, FaceNotFoundError, Matcher, Template
 from ..quality.pixels import bit_depth_of, to_dn8
 from ..quality.rank import BurstRanker, BurstRanking, Candidate
 from .camera import LaneCamera
-from .types import CameraBurst, LaneStats
+from .job import CameraBurst
+from .types import LaneStats
 
 __all__ = ["Probe", "Ranked", "best_faces", "face_crop", "make_probes", "rank_bursts"]
 

@@ -33,7 +33,8 @@ from .exposure_io import (
     program_rest,
     sequence_bounds,
 )
-from .types import SEATS, Box, CameraBurst, VehicleJob
+from .job import CameraBurst, VehicleJob
+from .types import SEATS, Box
 
 __all__ = ["ANALYZER_TRANSMISSION", "ClosedLoopBurst", "respace"]
 

@@ -11,7 +11,8 @@ from ..events import OccupantResult
 from ..match.base import Decision, Matcher
 from .analysis import Probe
 from .camera import analysis_view
-from .types import SEATS, LaneStats, TravelDocument, VehicleJob
+from .job import VehicleJob
+from .types import SEATS, LaneStats, TravelDocument
 
 __all__ = ["Decider"]
 

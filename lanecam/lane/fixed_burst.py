@@ -12,7 +12,8 @@ from ..frames import Burst, Frame
 from ..geometry import occupant_rois
 from .camera import LaneCamera, analysis_model, develop, prepare
 from .context import CaptureContext
-from .types import Box, CameraBurst, VehicleJob
+from .job import CameraBurst, VehicleJob
+from .types import Box
 
 __all__ = ["FixedBurst"]
 

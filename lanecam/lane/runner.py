@@ -54,8 +54,9 @@ from .closed_loop import ClosedLoopBurst
 from .context import CaptureContext
 from .decide import Decider
 from .fixed_burst import FixedBurst
+from .job import VehicleJob
 from .planning import Planner
-from .types import DocumentSource, LaneStats, SensorReader, VehicleJob
+from .types import DocumentSource, LaneStats, SensorReader
 
 __all__ = ["Lane"]
 

@@ -1,26 +1,20 @@
-"""The lane's plain data: travel documents and their source, the sensor-reader protocol, the
-lane's counters, and one vehicle's job as it passes from planning to capture to analysis."""
+"""The lane's plain data: travel documents and their source, the sensor-reader protocol and
+the lane's counters."""
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from ..control.scheduler import BurstPlan
 from ..control.tracker import Track
-from ..frames import Burst
 from ..geometry import SEAT_ROWS
 from ..match.base import Template
 
-if TYPE_CHECKING:
-    from .camera import LaneCamera
-
-__all__ = ["SEATS", "Box", "CameraBurst", "DocumentSource", "LaneStats", "SensorReader",
-           "TravelDocument", "VehicleJob"]
+__all__ = ["SEATS", "Box", "DocumentSource", "LaneStats", "SensorReader", "TravelDocument"]
 
 #: Seat names in the order of :func:`~lanecam.geometry.occupant_rois` (index = seat index).
 SEATS = tuple(SEAT_ROWS)
@@ -67,34 +61,3 @@ class LaneStats:
                for k, v in self.latency.items() if v}
         return {"vehicles": self.vehicles, "events": dict(self.events),
                 "faults": dict(self.faults), "faulted": dict(self.faulted), "latency": lat}
-
-
-@dataclass
-class CameraBurst:
-    """What one camera filmed of one vehicle: the burst and each frame's occupant ROIs (per
-    seat, None where a seat is out of the frame)."""
-
-    camera: LaneCamera
-    burst: Burst
-    rois: list[list[Box | None]]
-
-
-@dataclass
-class VehicleJob:
-    """One vehicle from planning to its event: ``seq`` numbers the vehicles of the lane,
-    ``trigger_ns`` is when it was queued (host monotonic ns); ``error`` says why its capture
-    failed (type and message), ``captured_ns`` when capture ended."""
-
-    seq: int
-    track: Track
-    plan: BurstPlan
-    trigger_ns: int
-    bursts: list[CameraBurst] = field(default_factory=list)
-    error: str | None = None
-    captured_ns: int = 0
-
-    def release(self) -> None:
-        """Give every burst's frames back to their pool."""
-        for b in self.bursts:
-            b.burst.release()
-        self.bursts.clear()
