@@ -29,7 +29,7 @@ from lanecam.lane import Lane, LaneCamera  # noqa: E402
 from lanecam.match.dlib_matcher import DlibMatcher  # noqa: E402
 from lanecam.quality.rank import BurstRanker  # noqa: E402
 from lanecam.sim.devices import SimDevices  # noqa: E402
-from lanecam.sim.lane import SimDocuments, _scheduler, document_templates  # noqa: E402
+from lanecam.sim.lane import SimDocuments, document_templates, scenario_scheduler  # noqa: E402
 from lanecam.sim.render import Renderer, Shot  # noqa: E402
 from lanecam.sim.scenario import load_scenario  # noqa: E402
 
@@ -43,7 +43,7 @@ def main() -> None:
     world, pose = sc.world, sc.world.cameras[0]
     settings = sc.settings[pose.name]
     vehicle = world.vehicles[0]
-    sched = _scheduler(pose, settings, (9.0, 22.0), FRAMES, clock=None)  # type: ignore[arg-type]
+    sched = scenario_scheduler(pose, settings, (9.0, 22.0), FRAMES, clock=None)  # type: ignore[arg-type]
     near, far = sched.geometry.window()
     setback = CabinModel().face_setback_m
     k = vehicle.kinematics
@@ -71,8 +71,8 @@ def main() -> None:
             cam.configure({"width": pose.width_px, "height": pose.height_px,
                            "pixel_format": "Mono8", "test_image_selector": "Off",
                            "image_file_mode": "On", "image_filename": str(folder)})
-            lane_cam = LaneCamera("driver", cam, pose, _scheduler(pose, settings, (9.0, 22.0),
-                                                                 FRAMES, clock=cam.clock))
+            sched = scenario_scheduler(pose, settings, (9.0, 22.0), FRAMES, clock=cam.clock)
+            lane_cam = LaneCamera("driver", cam, pose, sched)
             lane = Lane("emu", [lane_cam], VehicleTracker(TrackerConfig()), [radar, lidar],
                         BurstRanker(top_k=3), matcher,
                         SimDocuments(sc, document_templates(matcher)), sinks=[sink])

@@ -41,7 +41,7 @@ from .scenario import Scenario, load_scenario
 from .world import CameraPose
 
 __all__ = ["SimDocuments", "SimLaneRun", "run_sim_lane", "document_templates", "DOCUMENT_FACES",
-           "CONTROLS", "ILLUMINATOR_PROFILE"]
+           "CONTROLS", "ILLUMINATOR_PROFILE", "scenario_scheduler"]
 
 #: The people with a travel-document photo on file (assets/documents: *different* photos of the
 #: people whose face textures the simulator renders).
@@ -99,8 +99,10 @@ class SimLaneRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _scheduler(pose: Any, settings: Any, zone: tuple[float, float], frames: int,
-               clock: Clock) -> CaptureScheduler:
+def scenario_scheduler(pose: Any, settings: Any, zone: tuple[float, float], frames: int,
+                       clock: Clock) -> CaptureScheduler:
+    """The scheduler of a scenario camera (``pose``, its ``settings``): 30 Hz, exposures from
+    10 µs to the scenario's, ``frames`` per burst over the capture ``zone`` (m), 1 px blur."""
     timing = CameraTiming(max_frame_rate_hz=30.0, min_exposure_s=1e-5,
                           max_exposure_s=settings.exposure_s, max_frames=frames)
     return camera_scheduler(pose, zone, timing, face_setback_m=CabinModel().face_setback_m,
@@ -319,7 +321,7 @@ def _lane_camera(run: _Run, stack: contextlib.ExitStack, dev: SimDevices,
                     buffer_count=run.frames + 6)
     cam.illumination = sc.illumination
     _warm_up(cam, sc, settings)
-    sched = _scheduler(pose, settings, run.zone, run.frames, clock)
+    sched = scenario_scheduler(pose, settings, run.zone, run.frames, clock)
     lamp = None
     if lamps is not None:  # the scenario's fixed strobe, set through the real driver
         lamp = lamps.strobe(cam, index + 1, sc.illumination,

@@ -18,7 +18,7 @@ from lanecam.sim.lane import ILLUMINATOR_PROFILE, document_templates, run_sim_la
 from lanecam.sim.scenario import Scenario, load_scenario
 
 CONVERGE_FRAMES = 4  # the controller's closed-loop phase (ExposureController default)
-RATE_HZ = 30.0  # the simulated lane's camera frame-rate ceiling (lanecam.sim.lane._scheduler)
+RATE_HZ = 30.0  # the simulated lane's camera frame-rate ceiling (lanecam.sim.lane.scenario_scheduler)
 
 
 @pytest.fixture(scope="module")
