@@ -23,6 +23,7 @@ from lanecam.errors import DeviceLostError, DeviceTimeoutError, LanecamError
 
 TIMEOUT_S = 0.1  # the driver's read timeout (s)
 LATE_S = 0.15  # a delayed reply arrives this long after its command (s): past the timeout
+LATENCY_S = 0.005  # the controller executes and answers a line this long after it arrives (s)
 LIT = {1: ChannelState("pulse", 100.0, 1.0, 0.0, 100.0), 2: ChannelState("continuous", 40.0)}
 PULSE = dict(width_s=0.001, brightness=1.0, max_rate_hz=10.0)  # 1 ms at 100 %, <= 10 Hz
 
@@ -151,7 +152,7 @@ OPS: dict[str, Op] = {
 #: (kind, command line of the call it hits); "unsolicited" = a stray prompt sent before the call
 FAULT = st.tuples(st.sampled_from((*FAULT_KINDS, "unsolicited")), st.integers(0, 3))
 STEP = st.tuples(st.sampled_from(sorted(OPS)), st.lists(FAULT, max_size=2))
-EXAMPLES = 30
+EXAMPLES = 60
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -161,6 +162,7 @@ def test_reported_state_is_the_controllers_under_injected_wire_faults(steps) -> 
     COUNTS["lamp state under wire faults"] += 1
     with GardasoftRTFake(2, power_on=LIT) as fake:
         fake.faults.delay_s = LATE_S
+        fake.latency_s = LATENCY_S
         il = GardasoftRT(SerialLink(fake.port, timeout=TIMEOUT_S), channels=(1, 2))
         il.open()
         check_invariant(fake, il)
@@ -168,6 +170,7 @@ def test_reported_state_is_the_controllers_under_injected_wire_faults(steps) -> 
             for kind, line in faults:
                 if kind == "unsolicited":
                     fake.inject(b"\r\n>")
+                    COUNTS["  wire fault applied: unsolicited"] += 1
                 else:
                     fake.faults.schedule(kind, line)
             try:
@@ -175,4 +178,6 @@ def test_reported_state_is_the_controllers_under_injected_wire_faults(steps) -> 
             except LanecamError:
                 pass  # a refusal or a fault: the invariant says what must hold
             check_invariant(fake, il)
+        for _, kind in fake.faults.applied:
+            COUNTS[f"  wire fault applied: {kind}"] += 1
         il.link.close()

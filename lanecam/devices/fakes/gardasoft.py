@@ -21,12 +21,15 @@ Faults on the wire: :attr:`GardasoftRTFake.faults` (a
 truncated, delayed or ignored replies at any command line; :meth:`GardasoftRTFake.inject`
 sends unsolicited bytes now; ``power_on_prompt`` is sent at every power-on (a real controller
 prints a prompt after a power glitch) and ``boot_ignore_lines`` command lines after power-on
-are lost while it boots.
+are lost while it boots; ``latency_s`` delays executing and answering each line (a real
+controller is not instantaneous: a driver that returns before the reply is seen to).
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from ...clock import MONOTONIC, Clock
@@ -101,6 +104,9 @@ class GardasoftRTFake(PtyFake):
         self.faults = ReplyFaults(self._send)
         self.power_on_prompt = power_on_prompt
         self.boot_ignore_lines = boot_ignore_lines
+        #: seconds between receiving a command line and executing/answering it (0: at once)
+        self.latency_s = 0.0
+        self._todo: deque[tuple[int, str]] = deque()  # (due ns, line) awaiting the latency
         self.n_channels = channels
         self.version = version
         self.max_pulse_ms = max_pulse_ms
@@ -150,12 +156,15 @@ class GardasoftRTFake(PtyFake):
         self._last_fire: dict[int, int] = {}
         if hasattr(self, "faults"):  # the first power-on runs before __init__ has finished
             self.faults.clear()
+            self._todo.clear()
             for _ in range(self.boot_ignore_lines):
                 self.faults.schedule("ignore", _)
             if self.power_on_prompt:
                 self._send(self.power_on_prompt)
 
     def _on_tick(self, now_ns: int) -> None:
+        while self._todo and self._todo[0][0] <= time.monotonic_ns():
+            self._run_line(self._todo.popleft()[1])
         self.faults.tick()
 
     def _on_bytes(self, data: bytes) -> None:
@@ -167,18 +176,24 @@ class GardasoftRTFake(PtyFake):
             self.lines.append(line)
             if self.mute or self.faults.next_line_ignored():
                 continue
-            out: list[str] = []
-            for cmd in (c.strip() for c in line.split(";")):
-                if not cmd:
-                    continue
-                try:
-                    reply = self._execute(cmd)
-                except _Reject as rej:
-                    out.append(f"Err {rej.code}")
-                    break
-                if reply is not None:
-                    out.append(reply)
-            self.faults.reply("".join(f"{x}\r\n" for x in out).encode() + b">")
+            if self.latency_s > 0:  # executed (and answered) after the controller's latency
+                self._todo.append((time.monotonic_ns() + int(self.latency_s * 1e9), line))
+            else:
+                self._run_line(line)
+
+    def _run_line(self, line: str) -> None:
+        out: list[str] = []
+        for cmd in (c.strip() for c in line.split(";")):
+            if not cmd:
+                continue
+            try:
+                reply = self._execute(cmd)
+            except _Reject as rej:
+                out.append(f"Err {rej.code}")
+                break
+            if reply is not None:
+                out.append(reply)
+        self.faults.reply("".join(f"{x}\r\n" for x in out).encode() + b">")
 
     def _channel(self, text: str) -> int:
         try:
