@@ -19,8 +19,9 @@ the fake's convention too.
 Faults on the wire: :attr:`GardasoftRTFake.faults` (a
 :class:`~lanecam.devices.fakes.reply_faults.ReplyFaults`) schedules stray prompts, duplicated,
 truncated, delayed or ignored replies at any command line; :meth:`GardasoftRTFake.inject`
-sends unsolicited bytes now; ``power_on_prompt`` is sent at every power-on (a real controller
-prints a prompt after a power glitch) and ``boot_ignore_lines`` command lines after power-on
+sends unsolicited bytes now; ``power_on_prompt`` is sent when the first line after a power-on
+arrives, ahead of anything else (a real controller prints a prompt as it comes up; sent any
+earlier it would be flushed when the driver reopens the port) and ``boot_ignore_lines`` command lines after power-on
 are lost while it boots; ``latency_s`` delays executing and answering each line (a real
 controller is not instantaneous: a driver that returns before the reply is seen to).
 """
@@ -84,7 +85,7 @@ class GardasoftRTFake(PtyFake):
         power_on: channel → state restored at power-on (the "saved" settings); default channel 1
             continuous at 50 %, i.e. lit, as a forgotten ``AW`` would leave it.
         max_pulse_ms: the controller's pulse-width range (ms).
-        power_on_prompt: bytes sent at every power-on (default none).
+        power_on_prompt: bytes sent ahead of the first reply after every power-on (default none).
         boot_ignore_lines: command lines lost after every power-on (default 0).
     """
 
@@ -104,6 +105,7 @@ class GardasoftRTFake(PtyFake):
         self.faults = ReplyFaults(self._send)
         self.power_on_prompt = power_on_prompt
         self.boot_ignore_lines = boot_ignore_lines
+        self._prompt_due = False
         #: seconds between receiving a command line and executing/answering it (0: at once)
         self.latency_s = 0.0
         self._todo: deque[tuple[int, str]] = deque()  # (due ns, line) awaiting the latency
@@ -159,8 +161,7 @@ class GardasoftRTFake(PtyFake):
             self._todo.clear()
             for _ in range(self.boot_ignore_lines):
                 self.faults.schedule("ignore", _)
-            if self.power_on_prompt:
-                self._send(self.power_on_prompt)
+            self._prompt_due = bool(self.power_on_prompt)
 
     def _on_tick(self, now_ns: int) -> None:
         while self._todo and self._todo[0][0] <= time.monotonic_ns():
@@ -174,6 +175,9 @@ class GardasoftRTFake(PtyFake):
             del self._rx[: k + 1]
             line = raw.decode("ascii", "replace").strip().lstrip("\n")
             self.lines.append(line)
+            if self._prompt_due:
+                self._prompt_due = False
+                self._send(self.power_on_prompt)
             if self.mute or self.faults.next_line_ignored():
                 continue
             if self.latency_s > 0:  # executed (and answered) after the controller's latency
