@@ -24,7 +24,7 @@ from lanecam.errors import LanecamError
 
 TIMEOUT_S = 0.1  # driver read timeout (s)
 LATE_S = 0.15  # a held reply is sent this long after its command (s)
-PULSE = dict(width_s=0.001, brightness=1.0, max_rate_hz=10.0)  # 1 ms at 100 %
+PULSE = {"width_s": 0.001, "brightness": 1.0, "max_rate_hz": 10.0}  # 1 ms at 100 %
 
 
 class FaultyFake(GardasoftRTFake):

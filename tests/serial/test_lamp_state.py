@@ -26,7 +26,7 @@ TIMEOUT_S = 0.1  # the driver's read timeout (s)
 LATE_S = 0.15  # a delayed reply arrives this long after its command (s): past the timeout
 LATENCY_S = 0.005  # the controller executes and answers a line this long after it arrives (s)
 LIT = {1: ChannelState("pulse", 100.0, 1.0, 0.0, 100.0), 2: ChannelState("continuous", 40.0)}
-PULSE = dict(width_s=0.001, brightness=1.0, max_rate_hz=10.0)  # 1 ms at 100 %, <= 10 Hz
+PULSE = {"width_s": 0.001, "brightness": 1.0, "max_rate_hz": 10.0}  # 1 ms, 100 %, <= 10 Hz
 
 
 @pytest.fixture

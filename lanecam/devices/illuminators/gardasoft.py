@@ -148,7 +148,7 @@ class GardasoftRT(Illuminator):
         try:
             raw = self.link.read_until(b">")
             return parse_rt_reply(raw, device=self.name)
-        except (ProtocolError, DeviceTimeoutError) as exc:
+        except (ProtocolError, DeviceTimeoutError):
             self.unsynchronised = True
             raise
 
