@@ -124,6 +124,19 @@ def test_replug_powers_up_lit_and_the_first_action_is_a_verified_off(lamp) -> No
     check_invariant(fake, il)
 
 
+def test_a_replaced_controller_is_learnt_again_after_the_replug(lamp) -> None:  # type: ignore[no-untyped-def]
+    fake, il = lamp
+    il.open()
+    assert il.version == "RT260-20 (HW02) V031"
+    fake.unplug()
+    fake.version = "RT460-20 (HW03) V040"  # another unit behind the same port
+    fake.replug()
+    with pytest.raises(DeviceLostError):
+        il.read_error()
+    assert il.read_error() == 0
+    assert il.version == "RT460-20 (HW03) V040" and il.state == "off" and not fake.emitting()
+
+
 def test_a_controller_that_stays_silent_ends_faulted_and_says_so(lamp) -> None:  # type: ignore[no-untyped-def]
     fake, il = lamp
     il.open()

@@ -132,6 +132,10 @@ class GardasoftRT(Illuminator):
                                 feature="VR")
         return lines[0]
 
+    def _on_safe_state(self) -> None:
+        self.version = None  # it may be another controller: learn its version again
+        super()._on_safe_state()
+
     def _do_sync_query(self) -> None:
         got = self._version()
         if self.version is None:
