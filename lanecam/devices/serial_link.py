@@ -274,6 +274,38 @@ class SerialLink:
             self._rx.clear()
             self._discarding = False
 
+    def drain(self, quiet_s: float = 0.0, *, max_s: float | None = None) -> int:
+        """Discard every received byte and return how many (counted as garbage).
+
+        With ``quiet_s`` > 0 (s) keep discarding until the line has been silent that long, so a
+        late reply still on its way is discarded too; ProtocolError if the line does not go
+        quiet within ``max_s`` (s, default ten times ``quiet_s``).
+        """
+        with self._lock:
+            port = self._ensure_open()
+            n = len(self._rx)
+            self._rx.clear()
+            self._discarding = False
+            try:
+                waiting = port.in_waiting
+            except _PORT_ERRORS as exc:
+                raise self._lose(exc, "drain") from exc
+            if waiting:
+                n += self._fill()
+                self._rx.clear()
+            start = last = time.monotonic()
+            limit = 10 * quiet_s if max_s is None else max_s
+            while quiet_s > 0 and time.monotonic() - last < quiet_s:
+                if time.monotonic() - start > limit:
+                    raise ProtocolError(f"line not quiet for {quiet_s:g} s within {limit:g} s",
+                                        device=self.name)
+                if self._fill():
+                    last = time.monotonic()
+                n += len(self._rx)
+                self._rx.clear()
+            self.counters.garbage_bytes += n
+            return n
+
     # -- line framing --------------------------------------------------------------------------
     def read_line(self, terminator: bytes = b"\n", *, timeout: float | None = None) -> bytes:
         """The next line without its terminator (a trailing CR is kept; strip it if needed).

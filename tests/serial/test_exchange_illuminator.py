@@ -1,4 +1,7 @@
-"""Exact byte exchanges of the Gardasoft RT driver: every command, error and fault path."""
+"""Exact byte exchanges of the Gardasoft RT driver: every command, error and fault path.
+
+Every state change is ``VR`` (resync: the version), the command, ``ST<c>`` (read-back: the
+state reported); open and reconnect send off first, then resync and read back."""
 
 from __future__ import annotations
 
@@ -8,11 +11,21 @@ from lanecam.devices.illuminators import GardasoftRT
 from lanecam.errors import DeviceError, DeviceTimeoutError, LimitError, ProtocolError
 from lanecam.testing import expected_exchange
 
-OFF = (b"RS1,0\r", b">")
+VER = b"RT260-20 (HW02) V031\r\n>"
+SYNC = (b"VR\r", VER)
+OFF_CMD = (b"RS1,0\r", b">")
+READ_OFF = (b"ST1\r", b"RS1,0\r\n>")
+OPEN = [OFF_CMD, SYNC, READ_OFF]
+OFF = [SYNC, OFF_CMD, READ_OFF]
+
+
+def change(cmd: bytes, status: bytes) -> list[tuple[bytes | None, bytes | None]]:
+    """The exchange of one state change: resync, ``cmd``, read-back answering ``status``."""
+    return [SYNC, (cmd, b">"), (b"ST1\r", status + b"\r\n>")]
 
 
 def test_open_switches_off_first() -> None:
-    with expected_exchange([OFF]) as link:
+    with expected_exchange(OPEN) as link:
         il = GardasoftRT(link)
         assert il.state == "off"
         il.open()
@@ -20,12 +33,13 @@ def test_open_switches_off_first() -> None:
 
 
 def test_open_switches_every_owned_channel_off_in_one_line() -> None:
-    with expected_exchange([(b"RS1,0;RS2,0\r", b">")]) as link:
+    pairs = [(b"RS1,0;RS2,0\r", b">"), SYNC, (b"ST1;ST2\r", b"RS1,0\r\nRS2,0\r\n>")]
+    with expected_exchange(pairs) as link:
         GardasoftRT(link, channels=(1, 2)).open()
 
 
 def test_identify() -> None:
-    with expected_exchange([OFF, (b"VR\r", b"RT260-20 (HW02) V031\r\n>")]) as link:
+    with expected_exchange([*OPEN, SYNC]) as link:
         il = GardasoftRT(link)
         il.open()
         assert il.identify() == "RT260-20 (HW02) V031"
@@ -33,7 +47,8 @@ def test_identify() -> None:
 
 def test_pulse_mode_wire_format() -> None:
     # 500 us at 300 %, 0.25 ms delay, <= 50 Hz -> retrigger 20 ms; duty 2.5 % (row: 10 ms/20 %)
-    with expected_exchange([OFF, (b"RT1,0.5,0.25,300,20\r", b">")]) as link:
+    pairs = [*OPEN, *change(b"RT1,0.5,0.25,300,20\r", b"RT1,0.5,0.25,300,20")]
+    with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
         s = il.set_pulse(0.0005, 3.0, 50.0, delay_s=0.00025)
@@ -42,8 +57,8 @@ def test_pulse_mode_wire_format() -> None:
 
 
 def test_continuous_switched_and_test_trigger() -> None:
-    pairs = [OFF, (b"RS1,40\r", b">"), (b"RW1,50\r", b">"), (b"RT1,0.1,0,100,10\r", b">"),
-             (b"TR1\r", b">")]
+    pairs = [*OPEN, *change(b"RS1,40\r", b"RS1,40"), *change(b"RW1,50\r", b"RW1,50"),
+             *change(b"RT1,0.1,0,100,10\r", b"RT1,0.1,0,100,10"), (b"TR1\r", b">")]
     with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
@@ -54,7 +69,7 @@ def test_continuous_switched_and_test_trigger() -> None:
 
 
 def test_read_error_zero_is_not_a_fault() -> None:
-    with expected_exchange([OFF, (b"GR\r", b"0\r\n>")]) as link:
+    with expected_exchange([*OPEN, (b"GR\r", b"0\r\n>")]) as link:
         il = GardasoftRT(link)
         il.open()
         assert il.read_error() == 0
@@ -62,7 +77,8 @@ def test_read_error_zero_is_not_a_fault() -> None:
 
 
 def test_nonzero_error_code_switches_off() -> None:
-    pairs = [OFF, (b"RT1,1,0,300,33.4\r", b">"), (b"GR\r", b"149\r\n>"), OFF]
+    pairs = [*OPEN, *change(b"RT1,1,0,300,33.4\r", b"RT1,1,0,300,33.4"),
+             (b"GR\r", b"149\r\n>"), *OFF]
     with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
@@ -72,7 +88,7 @@ def test_nonzero_error_code_switches_off() -> None:
 
 
 def test_controller_error_reply_raises_and_switches_off() -> None:
-    pairs = [OFF, (b"RT1,1,0,300,33.4\r", b"Err 4\r\n>"), OFF]
+    pairs = [*OPEN, SYNC, (b"RT1,1,0,300,33.4\r", b"Err 4\r\n>"), *OFF]
     with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
@@ -82,8 +98,21 @@ def test_controller_error_reply_raises_and_switches_off() -> None:
         assert il.state == "faulted"
 
 
-def test_reply_without_prompt_times_out_and_the_off_attempt_is_reported() -> None:
-    pairs = [OFF, (b"RS1,30\r", b"\r\n"), (b"RS1,0\r", None)]
+def test_reply_without_prompt_is_tolerated_and_the_read_back_decides() -> None:
+    # the CR LF without a prompt times out; the link is out of step, so the resync first waits
+    # for silence (draining the CR LF), then the read-back reports what the controller holds
+    pairs = [*OPEN, SYNC, (b"RS1,30\r", b"\r\n"), SYNC, (b"ST1\r", b"RS1,30\r\n>")]
+    with expected_exchange(pairs) as link:
+        il = GardasoftRT(link)
+        il.open()
+        il.set_continuous(0.30)
+        assert il.state == "continuous" and not il.unsynchronised
+        assert il.fault_counts["command_reply_unexpected"] == 1
+
+
+def test_silent_controller_is_a_timeout_fault_and_the_off_attempt_is_reported() -> None:
+    # 3 resync rounds after the silent command, then the fault's off: 3 more, all silent
+    pairs = [*OPEN, SYNC, (b"RS1,30\r", None), *[(b"VR\r", None)] * 6]
     with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
@@ -92,19 +121,44 @@ def test_reply_without_prompt_times_out_and_the_off_attempt_is_reported() -> Non
         notes = getattr(exc.value, "__notes__", [])
         assert any("switching" in n and "also failed" in n for n in notes)
         assert il.state == "faulted"
-        link.read_line(b"\n", timeout=0.01)  # the stray CR LF left by the first command
+        assert il.fault_counts["DeviceTimeoutError"] == 1
 
 
-def test_unexpected_text_reply_is_a_protocol_error() -> None:
-    with expected_exchange([OFF, (b"RS1,30\r", b"what?\r\n>"), OFF]) as link:
+def test_unexpected_text_reply_is_tolerated_when_the_read_back_confirms() -> None:
+    pairs = [*OPEN, SYNC, (b"RS1,30\r", b"what?\r\n>"), SYNC, (b"ST1\r", b"RS1,30\r\n>")]
+    with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
-        with pytest.raises(ProtocolError):
+        il.set_continuous(0.30)
+        assert il.state == "continuous"
+        assert il.fault_counts["command_reply_unexpected"] == 1
+
+
+def test_read_back_that_differs_from_the_command_is_a_fault_and_off_is_verified() -> None:
+    pairs = [*OPEN, *change(b"RS1,30\r", b"RS1,20"), *OFF]
+    with expected_exchange(pairs) as link:
+        il = GardasoftRT(link)
+        il.open()
+        with pytest.raises(ProtocolError) as exc:
             il.set_continuous(0.30)
+        assert exc.value.feature == "readback"
+        assert il.state == "faulted" and il.readback[1].brightness == 0
+
+
+def test_stray_prompt_before_off_is_drained_and_off_is_read_back() -> None:
+    # finding 1: a prompt arriving unasked before off() must not be taken as off's reply
+    pairs = [*OPEN, *change(b"RS1,40\r", b"RS1,40"), (None, b"\r\n>"), *OFF]
+    with expected_exchange(pairs) as link:
+        il = GardasoftRT(link)
+        il.open()
+        il.set_continuous(0.40)
+        il.off()
+        assert il.state == "off" and il.readback[1].brightness == 0
+        assert il.fault_counts["stale_input_discarded"] == 1
 
 
 def test_close_switches_off() -> None:
-    with expected_exchange([OFF, (b"RS1,40\r", b">"), OFF]) as link:
+    with expected_exchange([*OPEN, *change(b"RS1,40\r", b"RS1,40"), *OFF]) as link:
         il = GardasoftRT(link)
         il.open()
         il.set_continuous(0.40)
@@ -123,7 +177,7 @@ def test_close_switches_off() -> None:
     (lambda il: il.set_switched(2.0, 0.001, 30), "overdrive"),
 ])
 def test_interlock_refusals_send_nothing(call, match) -> None:
-    with expected_exchange([OFF]) as link:
+    with expected_exchange(OPEN) as link:
         il = GardasoftRT(link)
         il.open()
         with pytest.raises(LimitError, match=match):
@@ -132,7 +186,7 @@ def test_interlock_refusals_send_nothing(call, match) -> None:
 
 
 def test_test_trigger_outside_pulse_mode_sends_nothing() -> None:
-    with expected_exchange([OFF]) as link:
+    with expected_exchange(OPEN) as link:
         il = GardasoftRT(link)
         il.open()
         with pytest.raises(DeviceError, match="pulse mode"):
@@ -140,9 +194,10 @@ def test_test_trigger_outside_pulse_mode_sends_nothing() -> None:
 
 
 def test_close_that_cannot_switch_off_raises_and_says_faulted() -> None:
-    refused = (b"RS1,0\r", b"Err 3\r\n>")
+    refused = [SYNC, (b"RS1,0\r", b"Err 3\r\n>")]
     # the refused off is a fault, and the fault handler tries off once more
-    with expected_exchange([OFF, (b"RS1,40\r", b">"), refused, refused]) as link:
+    pairs = [*OPEN, *change(b"RS1,40\r", b"RS1,40"), *refused, *refused]
+    with expected_exchange(pairs) as link:
         il = GardasoftRT(link)
         il.open()
         il.set_continuous(0.40)
@@ -154,7 +209,7 @@ def test_close_that_cannot_switch_off_raises_and_says_faulted() -> None:
 
 @pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_rates_are_limit_errors_without_io(rate: float) -> None:
-    with expected_exchange([OFF]) as link:
+    with expected_exchange(OPEN) as link:
         il = GardasoftRT(link)
         il.open()
         with pytest.raises(LimitError):

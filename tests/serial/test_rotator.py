@@ -161,7 +161,8 @@ def test_unplug_is_lost_then_recovers_with_re_identification(fake: ElliptecFake,
     fake.replug()
     n = len(fake.commands)
     assert rot.angle_deg() == deg(45.0)  # the mount did not turn without power
-    assert fake.commands[n:] == ["in", "gp"]  # re-identified before anything else
+    # brought idle (gs), re-identified (in), then its position read back (gp)
+    assert fake.commands[n:] == ["gs", "in", "gp"]
     assert rot.link.counters.reconnects == 1 and rot.counters.reconnects == 1
     assert rot.move_to(90.0) == deg(90.0)
 
@@ -314,3 +315,29 @@ def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
     bad.write_text("[rotator\n")
     with pytest.raises(ConfigError, match="TOML"):
         load_rotator_profile(bad)
+
+
+def test_a_late_reply_pending_before_a_move_is_not_taken_for_its_end(
+        fake: ElliptecFake, rot: ElliptecRotator) -> None:
+    rot.open()
+    assert rot.move_to(45.0) == deg(45.0)
+    fake.inject(b"0PO00000000\r\n", now=True)  # a duplicated / late PO (position 0)
+    time.sleep(0.02)
+    assert rot.move_to(90.0) == deg(90.0)  # the move's own PO, not the stale one
+    assert rot.state == "ready" and rot.fault_counts["stale_input_discarded"] == 1
+    assert fake.angle_deg == deg(90.0)
+
+
+def test_after_a_replug_the_position_is_read_back_not_assumed(
+        fake: ElliptecFake, rot: ElliptecRotator) -> None:
+    rot.open()
+    assert rot.move_to(45.0) == deg(45.0)
+    fake.unplug()
+    with fake._lock:  # turned by hand meanwhile (the fake's history restarts there)
+        fake.moves.clear()
+        fake.position_p = round(100.0 * fake.pulses_per_rev / 360.0)
+    fake.replug()
+    with pytest.raises(DeviceLostError):
+        rot.move_to(90.0)  # finds the old port gone
+    assert rot.move_to(90.0) == deg(90.0)  # from the position read back, not the cached 45°
+    assert rot.state == "ready" and fake.angle_deg == deg(90.0)

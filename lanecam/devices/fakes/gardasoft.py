@@ -12,15 +12,30 @@ the prompt with these codes (its own convention, mirrored by the driver):
 (brightness vs pulse width, RT-series table), and ``GR`` returns the last event code
 (0 = none) and clears it; :meth:`GardasoftRTFake.inject_fault` raises an event (e.g. 149,
 over-temperature in the Raytec/Gardasoft event list) and switches every output off.
+``ST<c>`` answers the channel's setting in command syntax (``RS1,50``, ``RW1,50``,
+``RT1,0.5,0.25,300,20``) — the stored manuals name ST's fields but not their layout, so this is
+the fake's convention too.
+
+Faults on the wire: :attr:`GardasoftRTFake.faults` (a
+:class:`~lanecam.devices.fakes.reply_faults.ReplyFaults`) schedules stray prompts, duplicated,
+truncated, delayed or ignored replies at any command line; :meth:`GardasoftRTFake.inject`
+sends unsolicited bytes now; ``power_on_prompt`` is sent when the first line after a power-on
+arrives, ahead of anything else (a real controller prints a prompt as it comes up; sent any
+earlier it would be flushed when the driver reopens the port) and ``boot_ignore_lines`` command lines after power-on
+are lost while it boots; ``latency_s`` delays executing and answering each line (a real
+controller is not instantaneous: a driver that returns before the reply is seen to).
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from ...clock import MONOTONIC, Clock
 from .base import PtyFake
+from .reply_faults import ReplyFaults
 
 __all__ = ["ChannelState", "GardasoftRTFake", "RT_OVERDRIVE"]
 
@@ -70,6 +85,8 @@ class GardasoftRTFake(PtyFake):
         power_on: channel → state restored at power-on (the "saved" settings); default channel 1
             continuous at 50 %, i.e. lit, as a forgotten ``AW`` would leave it.
         max_pulse_ms: the controller's pulse-width range (ms).
+        power_on_prompt: bytes sent ahead of the first reply after every power-on (default none).
+        boot_ignore_lines: command lines lost after every power-on (default 0).
     """
 
     def __init__(
@@ -81,8 +98,17 @@ class GardasoftRTFake(PtyFake):
         max_pulse_ms: float = 999.0,
         min_pulse_ms: float = 0.001,
         clock: Clock = MONOTONIC,
+        power_on_prompt: bytes = b"",
+        boot_ignore_lines: int = 0,
     ) -> None:
         super().__init__(clock=clock, name="gardasoft-rt")
+        self.faults = ReplyFaults(self._send)
+        self.power_on_prompt = power_on_prompt
+        self.boot_ignore_lines = boot_ignore_lines
+        self._prompt_due = False
+        #: seconds between receiving a command line and executing/answering it (0: at once)
+        self.latency_s = 0.0
+        self._todo: deque[tuple[int, str]] = deque()  # (due ns, line) awaiting the latency
         self.n_channels = channels
         self.version = version
         self.max_pulse_ms = max_pulse_ms
@@ -110,6 +136,11 @@ class GardasoftRTFake(PtyFake):
             for s in self.state.values():
                 s.brightness = 0.0
 
+    def inject(self, data: bytes = b">") -> None:
+        """Send ``data`` unasked, now (e.g. a stray prompt)."""
+        with self._lock:
+            self._send(data)
+
     def trigger(self, channel: int = 1, at_ns: int | None = None) -> None:
         """A trigger edge on ``channel``'s input (e.g. camera ExposureActive) at clock time
         ``at_ns`` (default now; a simulator that renders a frame after its exposure passes the
@@ -125,6 +156,17 @@ class GardasoftRTFake(PtyFake):
             self.state[c] = ChannelState(s.mode, s.brightness, s.pulse_ms, s.delay_ms,
                                          s.retrigger_ms)
         self._last_fire: dict[int, int] = {}
+        if hasattr(self, "faults"):  # the first power-on runs before __init__ has finished
+            self.faults.clear()
+            self._todo.clear()
+            for _ in range(self.boot_ignore_lines):
+                self.faults.schedule("ignore", _)
+            self._prompt_due = bool(self.power_on_prompt)
+
+    def _on_tick(self, now_ns: int) -> None:
+        while self._todo and self._todo[0][0] <= time.monotonic_ns():
+            self._run_line(self._todo.popleft()[1])
+        self.faults.tick()
 
     def _on_bytes(self, data: bytes) -> None:
         self._rx += data
@@ -133,20 +175,29 @@ class GardasoftRTFake(PtyFake):
             del self._rx[: k + 1]
             line = raw.decode("ascii", "replace").strip().lstrip("\n")
             self.lines.append(line)
-            if self.mute:
+            if self._prompt_due:
+                self._prompt_due = False
+                self._send(self.power_on_prompt)
+            if self.mute or self.faults.next_line_ignored():
                 continue
-            out: list[str] = []
-            for cmd in (c.strip() for c in line.split(";")):
-                if not cmd:
-                    continue
-                try:
-                    reply = self._execute(cmd)
-                except _Reject as rej:
-                    out.append(f"Err {rej.code}")
-                    break
-                if reply is not None:
-                    out.append(reply)
-            self._send("".join(f"{x}\r\n" for x in out).encode() + b">")
+            if self.latency_s > 0:  # executed (and answered) after the controller's latency
+                self._todo.append((time.monotonic_ns() + int(self.latency_s * 1e9), line))
+            else:
+                self._run_line(line)
+
+    def _run_line(self, line: str) -> None:
+        out: list[str] = []
+        for cmd in (c.strip() for c in line.split(";")):
+            if not cmd:
+                continue
+            try:
+                reply = self._execute(cmd)
+            except _Reject as rej:
+                out.append(f"Err {rej.code}")
+                break
+            if reply is not None:
+                out.append(reply)
+        self.faults.reply("".join(f"{x}\r\n" for x in out).encode() + b">")
 
     def _channel(self, text: str) -> int:
         try:
@@ -183,6 +234,8 @@ class GardasoftRTFake(PtyFake):
         if op == "GR" and not args:
             code, self.last_event = self.last_event, 0
             return str(code)
+        if op == "ST" and len(args) == 1:
+            return self._status(self._channel(args[0]))
         if op == "AW" and not args:
             self.saved = {c: ChannelState(s.mode, s.brightness, s.pulse_ms, s.delay_ms,
                                           s.retrigger_ms) for c, s in self.state.items()}
@@ -215,9 +268,20 @@ class GardasoftRTFake(PtyFake):
                 raise _Reject(4)
             self.state[c] = ChannelState("pulse", s, p, d, r)
             return None
-        if op in {"VR", "GR", "AW", "TT", "TR", "RS", "RW", "RT"}:
+        if op in {"VR", "GR", "AW", "TT", "TR", "RS", "RW", "RT", "ST"}:
             raise _Reject(2)
         raise _Reject(1)
+
+    def _status(self, c: int) -> str:
+        s = self.state[c]
+
+        def num(x: float) -> str:
+            return f"{x:.3f}".rstrip("0").rstrip(".")
+
+        if s.mode == "pulse":
+            return (f"RT{c},{num(s.pulse_ms)},{num(s.delay_ms)},{num(s.brightness)},"
+                    f"{num(s.retrigger_ms)}")
+        return f"{'RS' if s.mode == 'continuous' else 'RW'}{c},{num(s.brightness)}"
 
     def _fire(self, c: int, now: int) -> None:
         s = self.state.get(c)

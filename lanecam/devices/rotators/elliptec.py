@@ -350,6 +350,11 @@ class ElliptecRotator(PolarizerRotator):
         (``fault_counts["unreadable_reply"]``) are skipped with a warning.
         """
         self._drain()
+        self._do_sync_query()
+
+    def _do_sync_query(self) -> None:
+        """Poll ``gs`` until the device is idle (late replies skipped and counted); the
+        lifecycle's resync drains the line first."""
         p = self.profile
         budget = (p.travel_deg / p.speed_deg_s + p.settle_s + p.motor_timeout_s
                   + self.link.timeout)

@@ -59,10 +59,15 @@ class PolarizerRotator(SerialDevice):
         clock: waits (the command gap) and timings.
 
     ``state`` is ``"closed"``, ``"ready"`` or ``"faulted"`` (the last operation failed; the
-    position is re-read before the next move).
+    position is re-read before the next move).  Positions come from the device (its reply at
+    the end of a move, or a read): input pending before a move is discarded (counted as
+    ``stale_input_discarded``), a fault leaves the link unsynchronised until the driver's
+    recovery resynchronises it, and after a reconnect the mount is first brought idle (the
+    lifecycle's resync) and its position forgotten, so it is re-read before the next move.
     """
 
     kind: ClassVar[str] = "rotator"
+    synchronises: ClassVar[bool] = True
 
     def __init__(self, link: SerialLink, profile: RotatorProfile, *, offset_deg: float = 0.0,
                  periodic_deg: float | None = 180.0, clock: Clock = MONOTONIC,
@@ -87,9 +92,22 @@ class PolarizerRotator(SerialDevice):
         """Identify the device (its scale must match the profile)."""
         self._do_open()
 
+    def _on_safe_state(self) -> None:
+        """The mount may have been turned, replaced or power-cycled: forget its position and
+        bring it idle (drain + status query) before anything else."""
+        self._mech = None
+        self._resync()
+
     def _on_reconnect(self) -> None:
         self._do_open()  # it may be another unit, or have been power-cycled
         self.counters.reconnects += 1
+
+    def _drop_pending(self) -> None:
+        """Discard input that arrived unasked (a late or duplicated reply) before a move, so
+        the move's own reply is the one read."""
+        n = self.link.drain()
+        if n:
+            self._count("stale_input_discarded", f"{n} B before a move")
 
     def _on_close(self) -> None:
         """The mount stays where it is; its position is re-read after the next open."""
@@ -157,6 +175,7 @@ class PolarizerRotator(SerialDevice):
         budget = self._timeout(timeout_s, self.profile.travel_deg)
 
         def action() -> float:
+            self._drop_pending()
             mech = self._do_home(direction, budget)
             self._mech = mech
             return mech
@@ -186,6 +205,7 @@ class PolarizerRotator(SerialDevice):
                              allowed=(self.offset_deg, self.offset_deg + self.profile.travel_deg))
 
         def action() -> float:
+            self._drop_pending()
             cur = self._mech if self._mech is not None else self._read()
             if self.periodic_deg is not None:
                 delta = short_deg(mech_target - cur, self.periodic_deg)
@@ -232,6 +252,7 @@ class PolarizerRotator(SerialDevice):
             self.link.counters.protocol_errors += 1
         if not isinstance(exc, DeviceError):
             return  # a configuration mismatch: nothing to resynchronise
+        self.unsynchronised = True  # resolved by the recovery, else before the next command
         if not self.link.is_open:
             exc.add_note(f"{self.name}: port gone; the device is re-identified when it returns")
             return
@@ -239,6 +260,8 @@ class PolarizerRotator(SerialDevice):
             self._do_recover(exc)
         except LanecamError as again:
             exc.add_note(f"resynchronising {self.name} after the fault also failed: {again}")
+            return
+        self.unsynchronised = False
 
     # -- hooks ---------------------------------------------------------------------------------
     @abstractmethod
