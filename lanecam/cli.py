@@ -198,8 +198,9 @@ def cmd_vault_verify(args: argparse.Namespace) -> int:
     if report.ok:
         print(f"audit chain OK: {report.rows} rows, {live} live record(s)")
         return 0
-    where = f" at row {report.first_bad_seq}" if report.first_bad_seq is not None else ""
-    print(f"audit chain BROKEN{where}: {report.reason}")
+    print(f"vault BROKEN: {len(report.problems)} problem(s) in {report.rows} audit rows")
+    for p in report.problems:
+        print(f"  {p.kind}" + (f" {p.ref}" if p.ref is not None else ""))
     return 1
 
 

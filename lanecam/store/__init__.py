@@ -1,6 +1,8 @@
 """Encrypted capture storage with retention and a tamper-evident audit log."""
 
 from .keys import MasterKey, generate_key_file
+from .audit import PROBLEM_KINDS, AuditHead, Problem, VerifyReport
 from .vault import AuditReport, CaptureVault, VaultRecord
 
-__all__ = ["AuditReport", "CaptureVault", "MasterKey", "VaultRecord", "generate_key_file"]
+__all__ = ["PROBLEM_KINDS", "AuditHead", "AuditReport", "CaptureVault", "MasterKey", "Problem",
+           "VaultRecord", "VerifyReport", "generate_key_file"]

@@ -17,9 +17,30 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["MasterKey", "generate_key_file"]
+__all__ = ["MasterKey", "Secret", "generate_key_file"]
 
 KEY_BYTES = 32
+
+
+class Secret:
+    """Key bytes that never show: ``repr``/``str`` say ``<redacted>``, pickling is refused."""
+
+    __slots__ = ("_b",)
+
+    def __init__(self, value: bytes) -> None:
+        self._b = value
+
+    def reveal(self) -> bytes:
+        """The key bytes, for handing straight to a ``cryptography`` primitive."""
+        return self._b
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> object:
+        raise TypeError("secrets are not pickled")
 
 
 class MasterKey:
@@ -38,12 +59,13 @@ class MasterKey:
     def key_id(self) -> str:
         return hashlib.sha256(self._key).hexdigest()[:16]
 
-    def derive(self, purpose: bytes) -> bytes:
-        """A 32-byte subkey for ``purpose`` (HKDF-SHA256)."""
+    def derive(self, purpose: bytes) -> Secret:
+        """A 32-byte subkey for ``purpose`` (HKDF-SHA256), wrapped so it never prints."""
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        return HKDF(hashes.SHA256(), 32, salt=None, info=b"lanecam/" + purpose).derive(self._key)
+        hkdf = HKDF(hashes.SHA256(), 32, salt=None, info=b"lanecam/" + purpose)
+        return Secret(hkdf.derive(self._key))
 
     def raw(self) -> bytes:
         return self._key

@@ -1,16 +1,25 @@
 """CaptureVault: the only place lanecam writes face pixels — encrypted, retained, audited.
 
 * Each record (one chosen crop per occupant) is encrypted with AES-256-GCM under its own random
-  key; that key is wrapped (AES-GCM) by the master key.  The record's metadata is authenticated
-  as GCM associated data, so editing it makes the record undecryptable.
+  key; that key is wrapped (AES-GCM) by a subkey of the master key.  Both use the record's
+  identity — vault id, record id, created/expires times, metadata — as associated data
+  (:mod:`.records`), so an edited field or a key/ciphertext moved to another record does not
+  decrypt.
 * Retention: a record expires ``retention_s`` seconds after it was written; purging destroys its
   wrapped key and ciphertext (crypto-shredding) with SQLite ``secure_delete`` on.
-* Every write, read and purge appends a row to an audit log whose rows are chained by an
-  HMAC-SHA256 keyed from the master key: editing, deleting or reordering rows breaks the chain,
-  and without the master key nobody can forge a valid chain.
+* Every write, read and purge appends a row to an HMAC-chained audit log (:mod:`.audit`).  A
+  write's row carries HMAC digests of the record's metadata and of its whole row, so
+  :meth:`CaptureVault.verify` catches edits without decrypting anything.
+* After each commit (every ``checkpoint_every`` audit rows) the chain head is appended to a
+  **witness** file outside the database (:mod:`.witness`), by default ``<root>.witness`` next to
+  the vault directory; :meth:`CaptureVault.head` gives the head for lane events.  With them,
+  ``verify`` sees a truncated chain, an older head put back, or the whole vault deleted.
 * One SQLite database (WAL) holds records and audit rows; a write is one transaction, so a
   crash keeps everything committed before and leaves no partial record.  Plaintext never
-  touches the disk.  A full disk raises :class:`~lanecam.errors.StorageError`.
+  touches the disk.  A full disk raises :class:`~lanecam.errors.StorageError`
+  (``feature == "disk_full"``).
+* File format 2 (``vault_info.format``).  Format-1 vaults (before record binding and the
+  witness) are refused with :class:`~lanecam.errors.ConfigError`; there is no migration.
 
 Times are wall-clock seconds (``time.time``) because retention is a legal period, not a
 monotonic interval.
@@ -18,16 +27,14 @@ monotonic interval.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +42,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, LimitError, StorageError
+from .audit import AuditHead, Chain, Problem, VerifyReport, check_anchors, check_chain, check_records
 from .keys import MasterKey
+from .records import FORMAT, RecordRow, meta_digest, open_sealed, row_digest, seal
+from .witness import Checkpoint, Witness
 
-__all__ = ["CaptureVault", "VaultRecord", "AuditReport"]
+__all__ = ["CaptureVault", "VaultRecord", "VerifyReport", "AuditReport", "AuditHead", "Problem"]
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +75,9 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS vault_info (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
 
-_GENESIS = "0" * 64
 _META_TYPES = (str, int, float, bool, type(None))
+
+AuditReport = VerifyReport  # the name before format 2
 
 
 @dataclass(frozen=True)
@@ -84,59 +95,84 @@ class VaultRecord:
                 f"expires_at={self.expires_at:.0f})")
 
 
-@dataclass(frozen=True)
-class AuditReport:
-    ok: bool
-    rows: int
-    first_bad_seq: int | None = None
-    reason: str = ""
-
-
 class CaptureVault:
-    """Encrypted crop storage with retention and a tamper-evident audit log.
+    """Encrypted crop storage with retention and a tamper-evident, externally anchored audit log.
 
     ``root`` is a directory (created if missing); ``retention_s`` the retention period in
     seconds; ``max_bytes`` optionally caps the database size (full → StorageError).
+    ``witness`` is the append-only checkpoint file (default: ``<root>.witness`` beside
+    ``root``; keep it on other storage in production), written every ``checkpoint_every``
+    audit rows, on the first row after opening, and on close.
     """
 
     def __init__(self, root: str | Path, master_key: MasterKey, retention_s: float, *,
-                 max_bytes: int | None = None, wall_clock: Callable[[], float] = time.time) -> None:
+                 max_bytes: int | None = None, wall_clock: Callable[[], float] = time.time,
+                 witness: str | Path | None = None, checkpoint_every: int = 1) -> None:
         if not isinstance(master_key, MasterKey):
             raise ConfigError("master_key must be a MasterKey (file, env or KMS)", key="master_key")
         if not (isinstance(retention_s, (int, float)) and 0 < retention_s < 10 * 365 * 86400):
             raise LimitError("retention must be between 0 s and 10 years", key="retention_s",
                              allowed="(0, 3.15e8] s")
+        if not (isinstance(checkpoint_every, int) and checkpoint_every >= 1):
+            raise LimitError("checkpoint_every must be a positive row count",
+                             key="checkpoint_every", allowed=">= 1")
         self.root = Path(root)
         self.retention_s = float(retention_s)
+        self.checkpoint_every = checkpoint_every
         self._now = wall_clock
         self._master = master_key
         self._wrap_key = master_key.derive(b"vault/wrap")
         self._audit_key = master_key.derive(b"vault/audit")
+        self._record_key = master_key.derive(b"vault/record")
+        self._witness_key = master_key.derive(b"vault/witness")
         self._lock = threading.Lock()
-        try:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._db = sqlite3.connect(self.root / "vault.sqlite", check_same_thread=False,
-                                       isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA secure_delete=ON")
-            if max_bytes is not None:
-                page = self._db.execute("PRAGMA page_size").fetchone()[0]
-                self._db.execute(f"PRAGMA max_page_count={max(8, int(max_bytes) // page)}")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open vault database: {exc}", key=str(self.root)) from exc
-        self._check_key()
+        self._db = self._open_db(max_bytes)
+        self.vault_id = self._init_info()
+        self._chain = Chain(self._audit_key, self.vault_id)
+        resolved = self.root.resolve()
+        self.witness_path = Path(witness) if witness is not None else \
+            resolved.parent / f"{resolved.name}.witness"
+        self._witness = Witness(self.witness_path, self._witness_key)
+        self._witnessed = 0  # seq of the last checkpoint this instance appended
 
     # ------------------------------------------------------------------ plumbing
-    def _check_key(self) -> None:
-        row = self._db.execute("SELECT v FROM vault_info WHERE k='key_id'").fetchone()
-        if row is None:
-            self._tx(lambda c: c.execute("INSERT INTO vault_info VALUES ('key_id', ?)",
-                                         (self._master.key_id,)))
-        elif row[0] != self._master.key_id:
+    def _open_db(self, max_bytes: int | None) -> sqlite3.Connection:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            db = sqlite3.connect(self.root / "vault.sqlite", check_same_thread=False,
+                                 isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA secure_delete=ON")
+            if max_bytes is not None:
+                page = db.execute("PRAGMA page_size").fetchone()[0]
+                db.execute(f"PRAGMA max_page_count={max(8, int(max_bytes) // page)}")
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open vault database: {exc}", key=str(self.root)) from exc
+        return db
+
+    def _init_info(self) -> str:
+        """Stamp a new vault (format, id, key id) or check an existing one; return its id."""
+        def body(c: sqlite3.Connection) -> dict[str, str]:
+            info = dict(c.execute("SELECT k, v FROM vault_info").fetchall())
+            used = c.execute("SELECT EXISTS(SELECT 1 FROM records) OR "
+                             "EXISTS(SELECT 1 FROM audit)").fetchone()[0]
+            if not info and not used:  # a new vault
+                info = {"format": str(FORMAT), "vault_id": uuid.uuid4().hex,
+                        "key_id": self._master.key_id}
+                c.executemany("INSERT INTO vault_info VALUES (?, ?)", list(info.items()))
+            return info
+
+        info: dict[str, str] = self._tx(body)
+        if info.get("format") != str(FORMAT) or "vault_id" not in info:
+            raise ConfigError("unsupported vault format (made before record binding and the "
+                              "witness); no migration: start a new vault", key=str(self.root),
+                              feature="vault_format", allowed=f"format {FORMAT}")
+        if info.get("key_id") != self._master.key_id:
             raise StorageError("this vault was created with another master key",
-                               key=str(self.root), allowed=f"key id {row[0]}")
+                               key=str(self.root), allowed=f"key id {info.get('key_id')}")
+        return info["vault_id"]
 
     def _tx(self, body: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run ``body`` in one IMMEDIATE transaction; map SQLite failures to StorageError."""
@@ -162,31 +198,57 @@ class CaptureVault:
             except OSError as exc:
                 raise StorageError(f"vault I/O failed: {exc.strerror}", key=str(self.root)) from exc
 
+    def _commit(self, body: Callable[[sqlite3.Connection], AuditHead]) -> None:
+        """One transaction that appends audit rows, then the witness checkpoint if due."""
+        head: AuditHead = self._tx(body)
+        if self._witnessed == 0 or head.seq - self._witnessed >= self.checkpoint_every:
+            self._witness_head(head)
+
+    def _witness_head(self, head: AuditHead) -> None:
+        """Append ``head`` to the witness.  A failure is logged, not raised: the rows are
+        committed, and the next checkpoint (which covers them) retries."""
+        try:
+            self._witness.append(Checkpoint(self.vault_id, head.seq, head.mac, self._now()))
+            self._witnessed = max(self._witnessed, head.seq)
+        except StorageError as exc:
+            log.warning("vault %s: witness checkpoint of row %d failed: %s", self.root,
+                        head.seq, exc)
+
     def _audit(self, c: sqlite3.Connection, action: str, record_id: str | None, actor: str,
-               detail: Mapping[str, Any]) -> None:
-        prev = c.execute("SELECT mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        prev_mac = prev[0] if prev else _GENESIS
-        seq = (c.execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0]) + 1
-        ts = self._now()
+               detail: Mapping[str, Any], ts: float | None = None) -> AuditHead:
+        prev = c.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev_mac = (prev[0] + 1, prev[1]) if prev else (1, self._chain.genesis)
+        ts = self._now() if ts is None else ts
         det = json.dumps(detail, sort_keys=True)
-        mac = self._mac(prev_mac, seq, ts, action, record_id, actor, det)
+        mac = self._chain.row_mac(prev_mac, seq, ts, action, record_id, actor, det)
         c.execute("INSERT INTO audit (seq, ts, action, record_id, actor, detail, mac) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, ts, action, record_id, actor, det, mac))
-        c.execute("INSERT OR REPLACE INTO vault_info VALUES ('head', ?)", (self._head(seq, mac),))
+        head = AuditHead(seq, mac)
+        c.execute("INSERT OR REPLACE INTO vault_info VALUES ('head', ?)",
+                  (self._chain.head_blob(head),))
+        return head
 
-    def _head(self, seq: int, mac: str) -> str:
-        """The chain head (last seq and MAC), itself MACed: catches rows cut off the end."""
-        tag = hmac.new(self._audit_key, f"head:{seq}:{mac}".encode(), hashlib.sha256).hexdigest()
-        return json.dumps([seq, mac, tag])
+    def _row(self, record_id: str) -> RecordRow | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {RecordRow.COLUMNS} FROM records WHERE id = ?",
+                                   (record_id,)).fetchone()
+        return RecordRow.from_db(row) if row else None
 
-    def _mac(self, prev: str, seq: int, ts: float, action: str, rid: str | None, actor: str,
-             detail: str) -> str:
-        msg = json.dumps([prev, seq, repr(ts), action, rid, actor, detail]).encode()
-        return hmac.new(self._audit_key, msg, hashlib.sha256).hexdigest()
-
-    @staticmethod
-    def _aad(record_id: str, meta_json: str, created: float, expires: float) -> bytes:
-        return json.dumps([record_id, meta_json, repr(created), repr(expires)]).encode()
+    def _meta_is_authentic(self, rec: RecordRow) -> bool:
+        """Whether ``rec``'s metadata (expiry included) matches its own, genuinely MACed,
+        write entry — checked before retention acts on ``expires_at``."""
+        with self._lock:
+            w = self._db.execute("SELECT seq, ts, actor, detail, mac FROM audit WHERE "
+                                 "action = 'write' AND record_id = ?", (rec.record_id,)).fetchone()
+            prev = w and self._db.execute("SELECT mac FROM audit WHERE seq = ?",
+                                          (w[0] - 1,)).fetchone()
+        if w is None or (prev is None and w[0] != 1):
+            return False
+        prev_mac = prev[0] if prev else self._chain.genesis
+        mac = self._chain.row_mac(prev_mac, w[0], w[1], "write", rec.record_id, w[2], w[3])
+        digest = str(json.loads(w[3]).get("meta"))
+        return hmac.compare_digest(mac, w[4]) and hmac.compare_digest(
+            digest, meta_digest(self._record_key, self.vault_id, rec))
 
     # ------------------------------------------------------------------ API
     def write(self, crop: np.ndarray, meta: Mapping[str, Any], actor: str = "lane") -> str:
@@ -195,7 +257,6 @@ class CaptureVault:
         ``meta`` values must be plain scalars (str, int, float, bool, None) — no arrays, no
         templates.
         """
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         import cv2
 
         if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8 or crop.ndim not in (2, 3):
@@ -206,60 +267,61 @@ class CaptureVault:
         ok, png = cv2.imencode(".png", crop)
         if not ok:
             raise StorageError("could not encode the crop", key="crop")
-        rid = uuid.uuid4().hex
-        created = self._now()
-        expires = created + self.retention_s
-        meta_json = json.dumps(dict(meta), sort_keys=True)
-        rkey = AESGCM.generate_key(256)
-        nonce, knonce = os.urandom(12), os.urandom(12)
-        ct = AESGCM(rkey).encrypt(nonce, png.tobytes(), self._aad(rid, meta_json, created, expires))
-        wrapped = AESGCM(self._wrap_key).encrypt(knonce, rkey, rid.encode())
-        del rkey, png
+        created = float(self._now())
+        rec = RecordRow(uuid.uuid4().hex, created, created + self.retention_s,
+                        json.dumps(dict(meta), sort_keys=True), None, None, None, None, None)
+        rec = seal(self._wrap_key, self.vault_id, rec, png.tobytes())
+        del png
+        detail = {"bytes": len(rec.ciphertext or b""),
+                  "meta": meta_digest(self._record_key, self.vault_id, rec),
+                  "row": row_digest(self._record_key, self.vault_id, rec)}
 
-        def body(c: sqlite3.Connection) -> None:
-            c.execute("INSERT INTO records (id, created_at, expires_at, meta, key_nonce, "
-                      "wrapped_key, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (rid, created, expires, meta_json, knonce, wrapped, nonce, ct))
-            self._audit(c, "write", rid, actor, {"bytes": len(ct)})
+        def body(c: sqlite3.Connection) -> AuditHead:
+            c.execute(f"INSERT INTO records ({RecordRow.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (rec.record_id, rec.created_at, rec.expires_at, rec.meta_json, rec.key_nonce,
+                       rec.wrapped_key, rec.nonce, rec.ciphertext, None))
+            return self._audit(c, "write", rec.record_id, actor, detail)
 
-        self._tx(body)
-        return rid
+        self._commit(body)
+        return rec.record_id
 
     def read(self, record_id: str, actor: str) -> VaultRecord:
-        """Decrypt one record for ``actor`` (an officer or process id); audited."""
+        """Decrypt one record for ``actor`` (an officer or process id); audited.
+
+        A record that does not authenticate raises StorageError with ``feature ==
+        "integrity"``; a purged one ``feature == "purged"``.
+        """
         from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         import cv2
 
-        row = self._db.execute(
-            "SELECT created_at, expires_at, meta, key_nonce, wrapped_key, nonce, ciphertext, "
-            "purged_at FROM records WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise StorageError("no such record", key=record_id)
-        created, expires, meta_json, knonce, wrapped, nonce, ct, purged = row
-        if purged is not None or wrapped is None:
-            raise StorageError("record was purged; its key is destroyed", key=record_id)
+        rec = self._row(record_id)
+        if rec is None:
+            raise StorageError("no such record", key=record_id, feature="missing")
+        if rec.purged_at is not None or rec.wrapped_key is None:
+            raise StorageError("record was purged; its key is destroyed", key=record_id,
+                               feature="purged")
         try:
-            rkey = AESGCM(self._wrap_key).decrypt(knonce, wrapped, record_id.encode())
-            png = AESGCM(rkey).decrypt(nonce, ct, self._aad(record_id, meta_json, created, expires))
-        except InvalidTag as exc:
+            png = open_sealed(self._wrap_key, self.vault_id, rec)
+        except (InvalidTag, ValueError) as exc:
             raise StorageError("record does not authenticate (tampered, or another key)",
-                               key=record_id) from exc
+                               key=record_id, feature="integrity") from exc
         image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
-        self._tx(lambda c: self._audit(c, "read", record_id, actor, {}))
-        return VaultRecord(record_id, image, json.loads(meta_json), created, expires)
+        self._commit(lambda c: self._audit(c, "read", record_id, actor, {}))
+        return VaultRecord(record_id, image, json.loads(rec.meta_json), rec.created_at,
+                           rec.expires_at)
 
     def purge(self, record_id: str, actor: str, reason: str) -> None:
         """Destroy a record's key and ciphertext now (crypto-shredding); audited."""
-        def body(c: sqlite3.Connection) -> None:
+        def body(c: sqlite3.Connection) -> AuditHead:
+            now = float(self._now())
             n = c.execute("UPDATE records SET wrapped_key = NULL, key_nonce = NULL, "
                           "ciphertext = NULL, nonce = NULL, purged_at = ? "
-                          "WHERE id = ? AND purged_at IS NULL", (self._now(), record_id)).rowcount
+                          "WHERE id = ? AND purged_at IS NULL", (now, record_id)).rowcount
             if n != 1:
-                raise StorageError("no live record to purge", key=record_id)
-            self._audit(c, "purge", record_id, actor, {"reason": reason})
+                raise StorageError("no live record to purge", key=record_id, feature="missing")
+            return self._audit(c, "purge", record_id, actor, {"reason": reason}, ts=now)
 
-        self._tx(body)
+        self._commit(body)
         self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -271,51 +333,80 @@ class CaptureVault:
                 raise StorageError(f"checkpoint failed: {exc}", key=str(self.root)) from exc
 
     def purge_expired(self, actor: str = "retention") -> int:
-        """Purge every record past its retention; return how many."""
+        """Purge every record past its retention; return how many.
+
+        A record whose ``expires_at`` (or other metadata) does not match its write entry is
+        not purged — its expiry cannot be trusted — but logged; ``verify`` reports it.
+        """
         now = self._now()
-        ids = [r[0] for r in self._db.execute(
-            "SELECT id FROM records WHERE expires_at <= ? AND purged_at IS NULL", (now,))]
+        with self._lock:
+            ids = [r[0] for r in self._db.execute(
+                "SELECT id FROM records WHERE expires_at <= ? AND purged_at IS NULL", (now,))]
+        n = 0
         for rid in ids:
+            rec = self._row(rid)
+            if rec is None or not self._meta_is_authentic(rec):
+                log.warning("vault %s: record %s not purged: its expiry does not authenticate",
+                            self.root, rid)
+                continue
             self.purge(rid, actor, "retention expired")
-        return len(ids)
+            n += 1
+        return n
 
     def records(self, include_purged: bool = False) -> list[dict[str, Any]]:
         """Record ids, times and metadata (no pixels), oldest first."""
         q = "SELECT id, created_at, expires_at, meta, purged_at FROM records"
         if not include_purged:
             q += " WHERE purged_at IS NULL"
+        with self._lock:
+            rows = self._db.execute(q + " ORDER BY created_at").fetchall()
         return [{"id": r[0], "created_at": r[1], "expires_at": r[2], "meta": json.loads(r[3]),
-                 "purged_at": r[4]} for r in self._db.execute(q + " ORDER BY created_at")]
+                 "purged_at": r[4]} for r in rows]
 
     def audit_rows(self) -> list[dict[str, Any]]:
         cols = ("seq", "ts", "action", "record_id", "actor", "detail", "mac")
-        return [dict(zip(cols, r)) for r in self._db.execute(
-            f"SELECT {', '.join(cols)} FROM audit ORDER BY seq")]
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(cols)} FROM audit ORDER BY seq").fetchall()
+        return [dict(zip(cols, r)) for r in rows]
 
-    def verify(self) -> AuditReport:
-        """Recompute the audit chain; report the first row that does not fit."""
-        prev = _GENESIS
-        expected_seq = 1
+    def head(self) -> AuditHead:
+        """The chain head now (last row's seq and MAC; seq 0 when empty).  Not secret: a lane
+        puts it in its events so that a later ``verify(heads=...)`` can show a rollback."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return AuditHead(row[0], row[1]) if row else AuditHead(0, self._chain.genesis)
+
+    def verify(self, witness: str | Path | None = None,
+               heads: Iterable[AuditHead] = ()) -> VerifyReport:
+        """Check the chain, the stored head, the witness (``witness``: another copy of it, e.g.
+        shipped off the box; default this vault's), carried ``heads``, and every record against
+        its audit entries.  Never raises for tampering: everything found is in the report."""
         rows = self.audit_rows()
-        for r in rows:
-            if r["seq"] != expected_seq:
-                return AuditReport(False, len(rows), r["seq"], "a row is missing")
-            mac = self._mac(prev, r["seq"], r["ts"], r["action"], r["record_id"], r["actor"],
-                            r["detail"])
-            if not hmac.compare_digest(mac, r["mac"]):
-                return AuditReport(False, len(rows), r["seq"], "row does not match its MAC")
-            prev, expected_seq = r["mac"], expected_seq + 1
-        head = self._db.execute("SELECT v FROM vault_info WHERE k='head'").fetchone()
-        last = (rows[-1]["seq"], rows[-1]["mac"]) if rows else None
-        if (head is None) != (last is None) or (last and head[0] != self._head(*last)):
-            return AuditReport(False, len(rows), None, "chain head does not match the last row")
-        written = {r["id"] for r in self.records(include_purged=True)}
-        logged = {r["record_id"] for r in rows if r["action"] == "write"}
-        if written != logged:
-            return AuditReport(False, len(rows), None, "records and write log disagree")
-        return AuditReport(True, len(rows))
+        with self._lock:
+            blob = self._db.execute("SELECT v FROM vault_info WHERE k = 'head'").fetchone()
+            recs = [RecordRow.from_db(r) for r in self._db.execute(
+                f"SELECT {RecordRow.COLUMNS} FROM records ORDER BY created_at")]
+        out: list[Problem] = []
+        stored = check_chain(self._chain, rows, blob[0] if blob else None, out)
+        wit = Witness(witness, self._witness_key) if witness is not None else self._witness
+        seen = wit.read()
+        out += [Problem("witness_line_bad", n) for n in seen.bad_lines]
+        if rows and not any(cp.vault_id == self.vault_id for cp in seen.checkpoints):
+            out.append(Problem("witness_missing"))
+        anchors = [(cp.vault_id, AuditHead(cp.seq, cp.mac)) for cp in seen.checkpoints]
+        check_anchors(self.vault_id, rows, stored,
+                      anchors + [(self.vault_id, h) for h in heads], out)
+        check_records(self._record_key, self.vault_id, recs, rows, out)
+        return VerifyReport(len(rows), tuple(out))
 
     def close(self) -> None:
+        """Checkpoint the head to the witness if it is not there yet, and close."""
+        try:
+            head = self.head()
+            if head.seq > self._witnessed:
+                self._witness_head(head)
+        except sqlite3.Error:
+            pass  # closing anyway; the last rows stay unwitnessed
         with self._lock:
             self._db.close()
 
