@@ -188,7 +188,7 @@ def _vault(args: argparse.Namespace):  # noqa: ANN202 - CaptureVault, imported l
     from .store import CaptureVault, MasterKey
 
     key = MasterKey.from_file(args.key_file) if args.key_file else MasterKey.from_env(args.key_env)
-    return CaptureVault(args.root, key, retention_s=args.retention_s)
+    return CaptureVault(args.root, key, retention_s=args.retention_s, witness=args.witness)
 
 
 def cmd_vault_verify(args: argparse.Namespace) -> int:
@@ -374,6 +374,8 @@ def _add_vault_parser(sub: _Sub) -> None:
         sp.add_argument("--retention-s", type=float, default=86400.0,
                         help="retention for new records (existing ones keep theirs)")
         sp.add_argument("--actor", default="lanecam-cli", help="who is acting (audited)")
+        sp.add_argument("--witness", default=None,
+                        help="the vault's witness file (default: <root>.witness beside root)")
         sp.set_defaults(func=func)
     kg = vsub.add_parser("keygen", help="create a new master key file")
     kg.add_argument("path")

@@ -1,7 +1,7 @@
 """Encrypted capture storage with retention and a tamper-evident audit log."""
 
-from .keys import MasterKey, generate_key_file
 from .audit import PROBLEM_KINDS, AuditHead, Problem, VerifyReport
+from .keys import MasterKey, generate_key_file
 from .vault import AuditReport, CaptureVault, VaultRecord
 
 __all__ = ["PROBLEM_KINDS", "AuditHead", "AuditReport", "CaptureVault", "MasterKey", "Problem",

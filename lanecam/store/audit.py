@@ -19,7 +19,7 @@ from typing import Any
 from .keys import Secret
 from .records import RecordRow, meta_digest, row_digest
 
-__all__ = ["AuditHead", "Problem", "VerifyReport", "PROBLEM_KINDS"]
+__all__ = ["PROBLEM_KINDS", "AuditHead", "Problem", "VerifyReport"]
 
 #: kind → what ``Problem.ref`` holds
 PROBLEM_KINDS: Mapping[str, str] = {

@@ -14,6 +14,7 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from ..errors import ConfigError
 
@@ -39,7 +40,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("secrets are not pickled")
 
 
@@ -75,7 +76,7 @@ class MasterKey:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("master keys are not pickled")
 
     @staticmethod

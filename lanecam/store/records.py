@@ -24,7 +24,7 @@ from typing import Any
 
 from .keys import Secret
 
-__all__ = ["FORMAT", "RecordRow", "identity", "seal", "open_sealed", "meta_digest", "row_digest"]
+__all__ = ["FORMAT", "RecordRow", "identity", "meta_digest", "open_sealed", "row_digest", "seal"]
 
 FORMAT = 2  # vault file format; 1 (before record binding and the witness) is refused
 

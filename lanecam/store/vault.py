@@ -37,17 +37,25 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from ..errors import ConfigError, LimitError, StorageError
-from .audit import AuditHead, Chain, Problem, VerifyReport, check_anchors, check_chain, check_records
+from .audit import (
+    AuditHead,
+    Chain,
+    Problem,
+    VerifyReport,
+    check_anchors,
+    check_chain,
+    check_records,
+)
 from .keys import MasterKey
 from .records import FORMAT, RecordRow, meta_digest, open_sealed, row_digest, seal
 from .witness import Checkpoint, Witness
 
-__all__ = ["CaptureVault", "VaultRecord", "VerifyReport", "AuditReport", "AuditHead", "Problem"]
+__all__ = ["AuditHead", "AuditReport", "CaptureVault", "Problem", "VaultRecord", "VerifyReport"]
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +285,8 @@ class CaptureVault:
                   "row": row_digest(self._record_key, self.vault_id, rec)}
 
         def body(c: sqlite3.Connection) -> AuditHead:
-            c.execute(f"INSERT INTO records ({RecordRow.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            c.execute(f"INSERT INTO records ({RecordRow.COLUMNS}) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (rec.record_id, rec.created_at, rec.expires_at, rec.meta_json, rec.key_nonce,
                        rec.wrapped_key, rec.nonce, rec.ciphertext, None))
             return self._audit(c, "write", rec.record_id, actor, detail)
@@ -291,8 +300,8 @@ class CaptureVault:
         A record that does not authenticate raises StorageError with ``feature ==
         "integrity"``; a purged one ``feature == "purged"``.
         """
-        from cryptography.exceptions import InvalidTag
         import cv2
+        from cryptography.exceptions import InvalidTag
 
         rec = self._row(record_id)
         if rec is None:
@@ -306,6 +315,9 @@ class CaptureVault:
             raise StorageError("record does not authenticate (tampered, or another key)",
                                key=record_id, feature="integrity") from exc
         image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise StorageError("record decrypted but is no image", key=record_id,
+                               feature="integrity")
         self._commit(lambda c: self._audit(c, "read", record_id, actor, {}))
         return VaultRecord(record_id, image, json.loads(rec.meta_json), rec.created_at,
                            rec.expires_at)
@@ -373,7 +385,8 @@ class CaptureVault:
         """The chain head now (last row's seq and MAC; seq 0 when empty).  Not secret: a lane
         puts it in its events so that a later ``verify(heads=...)`` can show a rollback."""
         with self._lock:
-            row = self._db.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            row = self._db.execute(
+                "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return AuditHead(row[0], row[1]) if row else AuditHead(0, self._chain.genesis)
 
     def verify(self, witness: str | Path | None = None,
@@ -410,7 +423,7 @@ class CaptureVault:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> CaptureVault:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -206,8 +206,8 @@ def _subkeys(key: MasterKey) -> list[bytes]:
 
 
 def _shows_key(text: str, key: MasterKey) -> bool:
-    forms = [f(k) for k in _subkeys(key) for f in
-             (repr, lambda b: b.hex(), lambda b: base64.b64encode(b).decode(), lambda b: str(list(b)))]
+    shows = (repr, bytes.hex, lambda b: base64.b64encode(b).decode(), lambda b: str(list(b)))
+    forms = [f(k) for k in _subkeys(key) for f in shows]
     return any(f in text for f in forms)
 
 
