@@ -31,7 +31,7 @@ PROBLEM_KINDS: Mapping[str, str] = {
     "head_rollback": "seq of the newest witnessed head, newer than the file's head",
     "witness_missing": "None: the chain has rows but the witness has no checkpoint",
     "witness_line_bad": "line number of a witness line that does not parse or authenticate",
-    "vault_replaced": "seq of a checkpoint of another vault id in this vault's witness",
+    "vault_replaced": "vault id of another vault whose checkpoints are in this witness",
     "record_edited": "record id whose row or metadata differs from its write entry",
     "record_unaudited": "record id present without a write entry",
     "record_missing": "record id written (audited) but gone from the records table",
@@ -143,7 +143,9 @@ def check_anchors(vault_id: str, rows: Sequence[Mapping[str, Any]], stored: Audi
     found: set[Problem] = set()
     for vid, a in anchors:
         if vid != vault_id:
-            found.add(Problem("vault_replaced", a.seq))
+            found.add(Problem("vault_replaced", vid))
+            continue
+        if a.seq == 0:  # an empty vault's head: nothing to find
             continue
         newest = max(newest, a.seq)
         if a.seq > last or a.seq not in macs:

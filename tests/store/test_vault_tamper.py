@@ -95,9 +95,12 @@ def test_everything_deleted_is_detected(tmp_path: Path, key: MasterKey, crop: np
 def test_vault_file_replaced_is_detected(tmp_path: Path, key: MasterKey, crop: np.ndarray) -> None:
     root = tmp_path / "vault"
     populate(root, key, crop)
+    with CaptureVault(root, key, retention_s=3600) as v:
+        old_id, before = v.vault_id, v.head()
     shutil.rmtree(root)  # a new, empty vault is opened in its place
-    found = kinds(root, key)
-    assert {k for k, _ in found} == {"vault_replaced"}
+    assert kinds(root, key) == {("vault_replaced", old_id)}
+    with CaptureVault(root, key, retention_s=3600) as v:
+        assert v.verify(witness=tmp_path / "none", heads=[v.head()]).ok and before.seq == 4
 
 
 def test_off_box_witness_copy_and_carried_heads(tmp_path: Path, key: MasterKey,
