@@ -65,12 +65,19 @@ class Witness:
                            "ts": cp.ts, "tag": self._tag(cp.vault_id, cp.seq, cp.mac, cp.ts)},
                           separators=(",", ":")) + "\n"
         try:
+            new = not self.path.exists()
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line.encode())
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if new:  # the new file's directory entry must survive a power cut too
+                dfd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
         except OSError as exc:
             raise StorageError(f"cannot append to the witness: {exc.strerror}",
                                key=str(self.path), feature="witness") from exc
