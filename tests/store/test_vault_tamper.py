@@ -260,3 +260,13 @@ def test_clean_vault_reports_nothing(tmp_path: Path, key: MasterKey, crop: np.nd
     sql(root, "UPDATE audit SET actor = 'x' WHERE seq = 2")
     found = kinds(root, key)
     assert ("audit_row_edited", 2) in found and {k for k, _ in found} <= set(PROBLEM_KINDS)
+
+
+def test_unwritable_witness_loses_no_record(tmp_path: Path, key: MasterKey, crop: np.ndarray,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    root, nowhere = tmp_path / "vault", tmp_path / "no-such-dir" / "w"
+    with CaptureVault(root, key, retention_s=3600, witness=nowhere) as v:
+        rid = v.write(crop, {"n": 1})  # committed; the failed checkpoint is logged, not raised
+        assert v.read(rid, actor="officer").image.shape == crop.shape
+        assert {p.kind for p in v.verify().problems} == {"witness_missing"}
+    assert "witness" in caplog.text
