@@ -43,8 +43,10 @@ from typing import Any, get_args, get_origin
 
 from .errors import ConfigError
 
-__all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "RotatorConfig", "MatcherConfig", "VaultConfig", "SinkConfig",
-           "SerialDeviceConfig", "LoopSensorConfig", "LaneConfig", "load_lane_config", "parse_lane_config"]
+__all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
+           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SerialDeviceConfig",
+           "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
+           "strobe_channels"]
 
 
 def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
@@ -82,6 +84,14 @@ class CameraConfig:
     width_px: int = field(default=2448, metadata=_rng(16, 20000))
     height_px: int = field(default=2048, metadata=_rng(16, 20000))
     rotator: RotatorConfig | None = None
+    #: the camera's lane range (m) from the reference line the sensors measure from
+    station_m: float = field(default=0.0, metadata=_rng(-50.0, 200.0))
+    #: this camera's fixed-settings baseline (s, dB); default: ``[capture]``'s
+    exposure_s: float | None = field(default=None, metadata=_rng(1e-6, 1.0))
+    gain_db: float | None = field(default=None, metadata=_rng(0.0, 48.0))
+    #: the ``[illuminator]`` channel this camera's exposure output fires (default: channel 1
+    #: for the first camera when no camera names one, none for the others)
+    strobe_channel: int | None = field(default=None, metadata=_rng(1, 16))
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,18 @@ class LoopSensorConfig:
 
 
 @dataclass(frozen=True)
+class IlluminatorConfig:
+    """The strobe controller (``[illuminator]``): its port, its model (a firmware profile name)
+    and the baseline pulse every strobing camera fires — ``pulse_s`` (s; default: that camera's
+    baseline exposure) at ``brightness`` (fraction of rated, through the eye-safety interlock)."""
+
+    url: str
+    model: str
+    pulse_s: float | None = field(default=None, metadata=_rng(1e-6, 1.0))
+    brightness: float = field(default=1.0, metadata=_rng(0.0, 10.0))
+
+
+@dataclass(frozen=True)
 class MatcherConfig:
     kind: str = field(default="dlib", metadata={"choices": ("dlib",)})
     distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
@@ -168,7 +190,7 @@ class LaneConfig:
     radar: SerialDeviceConfig | None = None
     lidar: SerialDeviceConfig | None = None
     loop: LoopSensorConfig | None = None
-    illuminator: SerialDeviceConfig | None = None
+    illuminator: IlluminatorConfig | None = None
     matcher: MatcherConfig = MatcherConfig()
     vault: VaultConfig | None = None
     sinks: tuple[SinkConfig, ...] = ()
@@ -269,12 +291,13 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         k: _build(LoopSensorConfig if k == "loop" else SerialDeviceConfig, sensors[k],
                   f"sensors.{k}") for k in sensors}
     if "illuminator" in doc:
-        parts["illuminator"] = _build(SerialDeviceConfig, doc["illuminator"], "illuminator")
+        parts["illuminator"] = _build(IlluminatorConfig, doc["illuminator"], "illuminator")
     capture = _build(CaptureConfig, doc.get("capture", {}), "capture")
     parts["control"] = _build(ControlConfig, doc.get("control", {}), "control")
     if capture.zone_near_m >= capture.zone_far_m:
         raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
                           allowed=f"< {capture.zone_far_m}")
+    _check_strobe_channels(cams, "illuminator" in parts)
     vault = _build(VaultConfig, doc["vault"], "vault") if "vault" in doc else None
     if vault is not None and (vault.key_file is None) == (vault.key_env is None):
         raise ConfigError("name exactly one master key source", key="vault",
@@ -283,6 +306,26 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         lane_id=lane_id, cameras=cams, capture=capture,
         matcher=_build(MatcherConfig, doc.get("matcher", {}), "matcher"), vault=vault,
         sinks=_value(tuple[SinkConfig, ...], doc.get("sinks", []), "sinks", {}), **parts)
+
+
+def _check_strobe_channels(cams: tuple[CameraConfig, ...], has_illuminator: bool) -> None:
+    """Strobe channels need an ``[illuminator]`` and name one camera each."""
+    channels = [c.strobe_channel for c in cams if c.strobe_channel is not None]
+    if channels and not has_illuminator:
+        raise ConfigError("a strobe channel needs an [illuminator]", key="illuminator")
+    if len(set(channels)) != len(channels):
+        raise ConfigError("one camera per strobe channel", key="cameras.strobe_channel",
+                          allowed=channels)
+
+
+def strobe_channels(cfg: LaneConfig) -> dict[int, int]:
+    """Camera index → the ``[illuminator]`` channel it fires (empty without an illuminator):
+    the configured channels, or channel 1 for the first camera when none is configured."""
+    if cfg.illuminator is None:
+        return {}
+    named = {i: c.strobe_channel for i, c in enumerate(cfg.cameras)
+             if c.strobe_channel is not None}
+    return named or {0: 1}
 
 
 def load_lane_config(path: str | Path) -> LaneConfig:

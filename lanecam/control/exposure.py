@@ -34,7 +34,7 @@ import numpy as np
 
 from ..devices.illuminators import EyeSafetyInterlock, IlluminatorProfile, PulseSetting
 from ..errors import ConfigError, LimitError
-from ..quality.faces import FaceFinder
+from ..quality.faces import Face, FaceFinder
 from ..quality.kernels import Roi, region_stats
 
 __all__ = [
@@ -416,11 +416,18 @@ class FaceMeter:
         self.finder = finder
         self._rel: dict[object, tuple[float, float, float, float]] = {}
         self._box: dict[object, tuple[int, int, int, int]] = {}
+        self._face: dict[object, Face] = {}
 
     def reset(self) -> None:
         """Forget the faces found so far (a new vehicle)."""
         self._rel.clear()
         self._box.clear()
+        self._face.clear()
+
+    def face(self, key: object) -> Face | None:
+        """The face the finder found for ``key`` (in the frame where it was found), or None —
+        for the ranker, which then need not search that frame again."""
+        return self._face.get(key)
 
     def found(self) -> dict[object, tuple[int, int, int, int]]:
         """Key → the detector's face box (x, y, w, h, px) in the frame where it was found."""
@@ -493,6 +500,7 @@ class FaceMeter:
                     continue
                 box = tuple(int(v) for v in faces[0].box)
                 self._box[key] = box  # type: ignore[assignment]
+                self._face[key] = faces[0]
                 rel = self._rel[key] = self._relative(box, roi)  # type: ignore[arg-type]
             bw, bh = max(1, round(rel[2] * rw)), max(1, round(rel[3] * rh))
             boxes.append((rx + round(rel[0] * rw), ry + round(rel[1] * rh), bw, bh))

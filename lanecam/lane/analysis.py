@@ -54,8 +54,9 @@ class Probe:
 
 
 def rank_bursts(ranker: BurstRanker, bursts: Sequence[CameraBurst]) -> list[Ranked]:
-    """Rank every non-empty burst on its occupant ROIs."""
-    return [Ranked(b.camera, b.burst, ranker.rank(b.burst, b.rois))
+    """Rank every non-empty burst on its occupant ROIs (faces found while metering are not
+    searched again)."""
+    return [Ranked(b.camera, b.burst, ranker.rank(b.burst, b.rois, known_faces=b.known_faces))
             for b in bursts if len(b.burst)]
 
 

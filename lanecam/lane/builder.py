@@ -16,12 +16,11 @@ from typing import Any
 import cv2
 
 from ..clock import MONOTONIC, Clock
-from ..config import LaneConfig
+from ..config import LaneConfig, strobe_channels
 from ..control.exposure import ExposureController, PulseBudget
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
-from ..devices.cameras import open_camera
 from ..devices.illuminators import GardasoftRT
 from ..devices.rotators import ElliptecRotator, load_rotator_profile
 from ..devices.sensors import (
@@ -33,13 +32,14 @@ from ..devices.sensors import (
     OPS243Radar,
 )
 from ..devices.serial_link import SerialLink
-from ..errors import ConfigError
+from ..errors import ConfigError, LanecamError
 from ..events import JsonlSink, LogSink, MemorySink, Sink
 from ..geometry import SEAT_ROWS, CabinModel, CameraModel
 from ..match.base import Matcher
 from ..quality.rank import BurstRanker
 from ..store import CaptureVault, MasterKey
 from .camera import LaneCamera
+from .connect import HARDWARE, DeviceOpener
 from .runner import Lane
 from .types import TravelDocument
 
@@ -88,18 +88,18 @@ class LoopReader:
         return None
 
 
-def _radar(cfg: Any, clock: Clock) -> OPS243Radar:
+def _radar(cfg: Any, clock: Clock, opener: DeviceOpener) -> OPS243Radar:
     models = {"ops243-a": "OPS243-A", "ops243-c": "OPS243-C"}
     if cfg.model not in models:
         raise ConfigError("unknown radar model", key="sensors.radar.model", allowed=sorted(models))
-    return OPS243Radar(SerialLink(cfg.url), model=models[cfg.model], clock=clock)  # type: ignore[arg-type]
+    return OPS243Radar(opener.serial_link(cfg.url), model=models[cfg.model], clock=clock)  # type: ignore[arg-type]
 
 
-def _lidar(cfg: Any, clock: Clock) -> BenewakeLidar:
+def _lidar(cfg: Any, clock: Clock, opener: DeviceOpener) -> BenewakeLidar:
     models = {"tf-luna": TF_LUNA, "tf02-pro": TF02_PRO}
     if cfg.model not in models:
         raise ConfigError("unknown lidar model", key="sensors.lidar.model", allowed=sorted(models))
-    return BenewakeLidar(SerialLink(cfg.url), model=models[cfg.model], clock=clock)
+    return BenewakeLidar(opener.serial_link(cfg.url), model=models[cfg.model], clock=clock)
 
 
 #: The strobe controller's pulse-rate ceiling over the camera's frame rate: software triggers
@@ -108,24 +108,48 @@ def _lidar(cfg: Any, clock: Clock) -> BenewakeLidar:
 STROBE_RATE_HEADROOM = 1.25
 
 
-def _strobe(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack,
-            clock: Clock) -> GardasoftRT:
-    """Open the illuminator (``model`` names its profile, e.g. ``gardasoft-rt``) and fire it
-    from the first camera's ExposureActive output: one pulse per exposure, as long as the
-    baseline exposure, at full rated brightness — all through the interlock, which refuses
-    (LimitError) anything past the profile's eye-safety limits.  With ``[control] exposure``
-    the first camera's controller re-sets the pulse per frame (``LaneCamera.illuminator``)."""
+def _strobes(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack,
+             clock: Clock, opener: DeviceOpener) -> None:
+    """Open the illuminator (``model`` names its profile, e.g. ``gardasoft-rt``) and fire each
+    strobing camera's channel (:func:`~lanecam.config.strobe_channels`) from that camera's
+    ExposureActive output: one pulse per exposure, ``[illuminator] pulse_s`` long (default:
+    the camera's baseline exposure) at ``brightness`` — all through the interlock, which
+    refuses (LimitError) anything past the profile's eye-safety limits.  With ``[control]
+    exposure`` each camera's controller re-sets its pulse per frame (``LaneCamera.illuminator``).
+    On close every channel is switched off (read back off), then the shared link closes."""
     ill = cfg.illuminator
     assert ill is not None
-    lamp = GardasoftRT(SerialLink(ill.url), profile=ill.model, clock=clock)
-    lamp.open()
-    stack.callback(lamp.close)  # off on close, as after construction and any fault
-    cam = cams[0].camera
-    cam.open()
-    lamp.strobe_from_camera(cam, pulse_width_s=cfg.capture.exposure_s, brightness=1.0,
-                            max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
-    cams[0].illuminator = lamp
-    return lamp
+    link = opener.serial_link(ill.url)
+    lamps: list[GardasoftRT] = []
+    stack.callback(_close_strobes, lamps, link)
+    for i, channel in sorted(strobe_channels(cfg).items()):
+        lamp = GardasoftRT(link, profile=ill.model, channels=(channel,), clock=clock,
+                           name=f"strobe{channel}")
+        lamp.open()  # the shared link opens once; this channel is switched off first
+        lamps.append(lamp)
+        lc = cams[i]
+        lc.camera.open()  # its output line is configured now
+        pulse = ill.pulse_s if ill.pulse_s is not None else lc.scheduler.timing.max_exposure_s
+        lamp.strobe_from_camera(lc.camera, pulse_width_s=pulse, brightness=ill.brightness,
+                                max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
+        opener.strobe_wired(lc.camera, channel)
+        lc.illuminator = lamp
+
+
+def _close_strobes(lamps: list[GardasoftRT], link: SerialLink) -> None:
+    """Every channel off (verified by read-back), then the shared link closed; the first
+    failure is raised after the others were tried."""
+    failure: LanecamError | None = None
+    try:
+        for lamp in lamps:
+            try:
+                lamp.off()
+            except LanecamError as exc:
+                failure = failure or exc
+    finally:
+        link.close()
+    if failure is not None:
+        raise failure
 
 
 #: Malus probe angles from the predicted analyzer angle (deg): three angles 60° apart fix the
@@ -133,11 +157,12 @@ def _strobe(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStack
 PROBE_OFFSETS_DEG = (60.0, -60.0)
 
 
-def _rotator(c: Any, stack: contextlib.ExitStack, clock: Clock) -> ElliptecRotator:
+def _rotator(c: Any, stack: contextlib.ExitStack, clock: Clock,
+             opener: DeviceOpener) -> ElliptecRotator:
     """Open a camera's analyzer rotation mount (``rotator.model`` names its profile)."""
     r = c.rotator
     profile = load_rotator_profile(r.model)
-    rot = ElliptecRotator(SerialLink(r.url, baudrate=profile.baudrate), address=r.address,
+    rot = ElliptecRotator(opener.serial_link(r.url, baudrate=profile.baudrate), address=r.address,
                           profile=profile, offset_deg=r.offset_deg, clock=clock,
                           name=f"rotator-{c.name}")
     rot.open()
@@ -145,9 +170,9 @@ def _rotator(c: Any, stack: contextlib.ExitStack, clock: Clock) -> ElliptecRotat
     return rot
 
 
-def _controller(cfg: LaneConfig, lamp: GardasoftRT | None) -> ExposureController | None:
-    """The ``[control]`` exposure controller for one camera (None when it is off); the first
-    camera's strobe budget comes from the illuminator's own profile and interlock."""
+def _controller(cfg: LaneConfig, lamp: Any) -> ExposureController | None:
+    """The ``[control]`` exposure controller for one camera (None when it is off); a strobing
+    camera's pulse budget comes from its illuminator's own profile and interlock."""
     ctl = cfg.control
     if not ctl.exposure:
         return None
@@ -184,48 +209,42 @@ def strobe_budget(profile: Any, frame_rate_hz: float) -> PulseBudget:
     return PulseBudget(profile, rate_hz=frame_rate_hz * STROBE_RATE_HEADROOM)
 
 
-def _open_cameras(cfg: LaneConfig, clock: Clock) -> list[LaneCamera]:
-    """Open every configured camera by id, with its pose and scheduler."""
+def _open_cameras(cfg: LaneConfig, clock: Clock, opener: DeviceOpener) -> list[LaneCamera]:
+    """Every configured camera with its pose, baseline settings and scheduler."""
     cap = cfg.capture
     cams = []
     for c in cfg.cameras:
-        if c.device == "sim":
-            raise ConfigError("'sim' cameras run with lanecam demo / lanecam.sim.lane, "
-                              "not on hardware", key=f"cameras[{c.name}].device")
-        kwargs: dict[str, Any] = {"buffer_count": cap.frames + 6}
-        if c.profile:
-            kwargs["profile"] = c.profile
-        if c.cti:
-            kwargs["cti"] = c.cti
-        cam = open_camera(c.device, **kwargs)
-        model = CameraModel(lateral_m=c.lateral_m, height_m=c.height_m,
-                            pitch_deg=c.pitch_deg or 0.0, yaw_deg=c.yaw_deg or 0.0,
-                            focal_m=c.focal_length_m, f_number=c.f_number, focus_m=c.focus_m,
-                            pixel_m=c.pixel_size_m, width_px=c.width_px, height_px=c.height_px)
-        timing = CameraTiming(cap.frame_rate_hz, 1e-5, cap.exposure_s, cap.frames)
+        cam = opener.camera(c, cap.frames + 6)
+        model = opener.camera_model(c, cam)
+        exposure = c.exposure_s if c.exposure_s is not None else cap.exposure_s
+        timing = CameraTiming(cap.frame_rate_hz, 1e-5, exposure, cap.frames)
         sched = camera_scheduler(model, (cap.zone_near_m, cap.zone_far_m), timing,
                                  face_setback_m=cap.face_setback_m,
-                                 blur_budget_px=cap.blur_budget_px, clock=clock)
-        cams.append(LaneCamera(c.name, cam, model, sched, gain_db=cap.gain_db or None))
+                                 blur_budget_px=cap.blur_budget_px, clock=clock,
+                                 camera_range_m=c.station_m)
+        gain = c.gain_db if c.gain_db is not None else (cap.gain_db or None)
+        cams.append(LaneCamera(c.name, cam, model, sched, gain_db=gain))
     return cams
 
 
-def _open_sensors(cfg: LaneConfig, stack: contextlib.ExitStack, clock: Clock) -> list[Any]:
+def _open_sensors(cfg: LaneConfig, stack: contextlib.ExitStack, clock: Clock,
+                  opener: DeviceOpener) -> list[Any]:
     """Open the radar, lidar and loop of ``cfg`` (closed again by ``stack``)."""
     sensors: list[Any] = []
     if cfg.radar is not None:
-        r = _radar(cfg.radar, clock)
+        r = _radar(cfg.radar, clock, opener)
         r.open()
         stack.callback(r.close)
         sensors.append(r)
     if cfg.lidar is not None:
-        li = _lidar(cfg.lidar, clock)
+        li = _lidar(cfg.lidar, clock, opener)
         li.open()
         stack.callback(li.close)
         sensors.append(li)
     if cfg.loop is not None:
         loop = cfg.loop
-        source = ModemLineSource(SerialLink(loop.url), loop.line, active_low=loop.active_low)
+        source = ModemLineSource(opener.serial_link(loop.url), loop.line,
+                                 active_low=loop.active_low)
         source.open()  # opens the port and raises the supply line feeding the contact
         stack.callback(source.link.close)
         sensors.append(LoopReader(LoopDetector(source, debounce_s=loop.debounce_s, clock=clock),
@@ -251,33 +270,36 @@ def _sinks(cfg: LaneConfig, extra: Sequence[Sink]) -> list[Sink]:
 
 
 def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: contextlib.ExitStack,
-               *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = ()) -> Lane:
-    """Open every device of ``cfg`` (closed again by ``stack``) and return the lane, not started.
-
-    A configured illuminator is strobed by the first camera (``illuminator.model`` is its
-    profile name, e.g. ``"gardasoft-rt"``)."""
+               *, clock: Clock = MONOTONIC, sinks: Sequence[Sink] = (),
+               opener: DeviceOpener = HARDWARE, vault: Any = None,
+               ranker: BurstRanker | None = None) -> Lane:
+    """Open every device of ``cfg`` through ``opener`` (closed again by ``stack``) and return
+    the lane, not started.  ``opener``: :data:`~lanecam.lane.connect.HARDWARE` (real devices,
+    emulators, pty fakes) or the simulator's; ``vault`` and ``ranker`` replace the ones
+    ``cfg`` describes (e.g. a test's)."""
     cap = cfg.capture
-    cams = _open_cameras(cfg, clock)
+    cams = _open_cameras(cfg, clock, opener)
     for lc in cams:
         stack.callback(lc.camera.close)
-    sensors = _open_sensors(cfg, stack, clock)
+    sensors = _open_sensors(cfg, stack, clock, opener)
+    if cfg.illuminator is not None:
+        _strobes(cfg, cams, stack, clock, opener)
     for c, lc in zip(cfg.cameras, cams):
         if c.rotator is not None:
-            lc.rotator = _rotator(c, stack, clock)
+            lc.rotator = _rotator(c, stack, clock, opener)
+            opener.rotator_wired(lc.camera)
             lc.polarization = PolarizationController(
                 rake_deg=cfg.control.rake_deg,
                 probe_offsets_deg=PROBE_OFFSETS_DEG if cfg.control.malus_probe else ())
-    lamp = _strobe(cfg, cams, stack, clock) if cfg.illuminator is not None else None
     seats = tuple(range(len(SEAT_ROWS))) if cfg.control.meter_rear else (0, 1)
-    for i, lc in enumerate(cams):
-        lc.exposure = _controller(cfg, lamp if i == 0 else None)
+    for lc in cams:
+        lc.exposure = _controller(cfg, lc.illuminator)
         lc.meter_seats = seats
-    vault = None
-    if cfg.vault is not None:
+    if vault is None and cfg.vault is not None:
         v = cfg.vault
         key = MasterKey.from_file(v.key_file) if v.key_file else MasterKey.from_env(v.key_env or "")
         vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s))
     return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
-                BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault,
-                sinks=_sinks(cfg, sinks),
-                cabin=CabinModel(face_setback_m=cap.face_setback_m), clock=clock)
+                ranker or BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault,
+                sinks=_sinks(cfg, sinks), cabin=CabinModel(face_setback_m=cap.face_setback_m),
+                clock=clock)

@@ -21,6 +21,7 @@ from ..devices.cameras import Trigger
 from ..errors import DeviceTimeoutError, LanecamError
 from ..frames import Burst, Frame
 from ..geometry import CabinModel, fit_cabin, occupant_rois
+from ..quality.faces import Face
 from ..quality.pixels import bit_depth_of
 from .analyzer import probe_glare, set_analyzer
 from .camera import LaneCamera, analysis_model, develop, prepare
@@ -63,6 +64,8 @@ class CameraRun:
     frames: list[Frame] = field(default_factory=list)
     rois: list[list[Box | None]] = field(default_factory=list)
     whens: list[int] = field(default_factory=list)  # each kept frame's exposure time (ns)
+    #: faces found while metering: (frame index, seat) → face, reused by ranking
+    known_faces: dict[tuple[int, int], Face] = field(default_factory=dict)
 
 
 class ClosedLoopBurst:
@@ -237,6 +240,7 @@ class ClosedLoopBurst:
             rng, _ = ctx.predict(self.track, when)
             f = develop(lc, f, rng, self.cabin, ctx.stats)
             roi = occupant_rois(analysis_model(lc), rng, self.cabin)
+            new: list[MeterKey] = []
             if meter_it and meter is not None and not run.pending:
                 seats = [((run.index, s), roi[s]) for s in lc.meter_seats if s < len(roi)]
                 faces = meter.measure(f.array, seats, bit_depth=bit_depth_of(f))
@@ -248,10 +252,19 @@ class ClosedLoopBurst:
             if moved is None:
                 ctx.stats.faults["pool_full"] += 1
                 continue
+            self._keep_faces(run, new, len(run.frames))
             run.frames.append(moved)
             run.rois.append(roi)
             run.whens.append(when)
         return faces
+
+    def _keep_faces(self, run: CameraRun, keys: list[MeterKey], frame_index: int) -> None:
+        """The faces just found in ``run``'s frame ``frame_index``, for ranking to reuse."""
+        meter = self.ctx.face_meter
+        for key in keys:
+            face = meter.face(key) if meter is not None else None
+            if face is not None and key[0] == run.index:
+                run.known_faces[(frame_index, key[1])] = face
 
     def _remeasure(self) -> None:
         """Fit this vehicle's cabin to every face found so far; keep the meter's faces in
@@ -291,7 +304,7 @@ class ClosedLoopBurst:
                 lc.history.append([(s, level) for s, level in run.log])  # type: ignore[misc]
             self.job.bursts.append(CameraBurst(
                 lc, Burst(lc.camera.id, run.frames, requested=self.job.plan.frame_count),
-                run.rois))
+                run.rois, run.known_faces))
 
 
 def _live_limits(lane_cam: LaneCamera) -> Limits:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..control.scheduler import BurstPlan
 from ..control.tracker import Track
 from ..frames import Burst
+from ..quality.faces import Face
 from .camera import LaneCamera
 from .types import Box
 
@@ -16,12 +17,15 @@ __all__ = ["CameraBurst", "VehicleJob"]
 
 @dataclass
 class CameraBurst:
-    """What one camera filmed of one vehicle: the burst and each frame's occupant ROIs (per
-    seat, None where a seat is out of the frame)."""
+    """What one camera filmed of one vehicle: the burst, each frame's occupant ROIs (per seat,
+    None where a seat is out of the frame) and the faces already found in it."""
 
     camera: LaneCamera
     burst: Burst
     rois: list[list[Box | None]]
+    #: faces found while metering: (frame index in ``burst``, seat) → the face, so ranking
+    #: need not detect them again
+    known_faces: dict[tuple[int, int], Face] = field(default_factory=dict)
 
 
 @dataclass

@@ -346,6 +346,7 @@ class Lane:
             self._emit_failed(job.seq, job.track, job.trigger_ns, job.error, docs=len(docs))
             return
         rankings = rank_bursts(self.ranker, job.bursts)
+        self.stats.counts["faces_reused"] += sum(r.ranking.faces_reused for r in rankings)
         t_rank = self.clock.now_ns()
         self.stats.record("rank", (t_rank - t0) / 1e9)
         probes = make_probes(best_faces(rankings), self.matcher, self.crop_margin, self.stats)

@@ -49,6 +49,9 @@ class LaneStats:
     vehicles: int = 0
     events: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    #: work done that is not a fault (e.g. ``faces_reused``: ranking candidates whose face was
+    #: found while metering, so not detected again)
+    counts: Counter[str] = field(default_factory=Counter)
     latency: dict[str, deque[float]] = field(default_factory=dict)
     #: workers stopped for failing the same way repeatedly: thread name → error type
     faulted: dict[str, str] = field(default_factory=dict)
@@ -60,4 +63,5 @@ class LaneStats:
         lat = {k: {"median_s": float(np.median(v)), "max_s": float(max(v)), "n": len(v)}
                for k, v in self.latency.items() if v}
         return {"vehicles": self.vehicles, "events": dict(self.events),
-                "faults": dict(self.faults), "faulted": dict(self.faulted), "latency": lat}
+                "faults": dict(self.faults), "counts": dict(self.counts),
+                "faulted": dict(self.faulted), "latency": lat}

@@ -123,6 +123,8 @@ class BurstRanking:
     missing_frames: int
     empty_rois: int
     face_finding: bool
+    #: candidates whose face came from ``known_faces`` (found while metering), not a search
+    faces_reused: int = 0
 
     def best(self, occupant: int) -> Candidate | None:
         """The best candidate for ``occupant``, or ``None`` if it was never measurable."""
@@ -229,12 +231,15 @@ class BurstRanker:
         return scored, empty
 
     def rank(
-        self, burst: Sequence[Frame], rois: Sequence[Sequence[RoiLike | None]]
+        self, burst: Sequence[Frame], rois: Sequence[Sequence[RoiLike | None]],
+        known_faces: Mapping[tuple[int, int], Face] | None = None,
     ) -> BurstRanking:
         """Score ``rois[i][j]`` (occupant ``j`` in frame ``i``) and pick each occupant's top K.
 
         ``rois`` has one entry per frame of ``burst``; an occupant's ROI may be ``None`` in
-        frames where it was not predicted.
+        frames where it was not predicted.  ``known_faces[(i, j)]``: a face already found in
+        frame ``i`` for occupant ``j`` (e.g. while metering exposure): a candidate there uses it
+        instead of searching again.
         """
         if len(rois) != len(burst):
             raise LimitError(f"{len(rois)} ROI lists for a burst of {len(burst)} frames",
@@ -243,7 +248,10 @@ class BurstRanker:
         complete = [i for i, f in enumerate(burst) if f.meta.complete]
         incomplete = len(burst) - len(complete)
         scored, empty = self._score_frames(burst, rois, complete)
-        top = {j: self._top(burst, [s for s in scored if s.occupant == j]) for j in occupants}
+        known = dict(known_faces or {})
+        reused = [0]
+        top = {j: self._top(burst, [s for s in scored if s.occupant == j], known, reused)
+               for j in occupants}
         result = BurstRanking(
             camera_id=getattr(burst, "camera_id", None),
             top=top,
@@ -253,12 +261,14 @@ class BurstRanker:
             missing_frames=int(getattr(burst, "missing_count", 0)),
             empty_rois=empty,
             face_finding=self.face_finder is not None,
+            faces_reused=reused[0],
         )
         log.debug("ranked burst camera=%s frames=%d incomplete=%d occupants=%d empty_rois=%d",
                   result.camera_id, result.frames_scored, incomplete, len(top), empty)
         return result
 
-    def _top(self, burst: Sequence[Frame], scores: list[RoiScore]) -> tuple[Candidate, ...]:
+    def _top(self, burst: Sequence[Frame], scores: list[RoiScore],
+             known: Mapping[tuple[int, int], Face], reused: list[int]) -> tuple[Candidate, ...]:
         # ties (e.g. saturated components) fall back to the raw normalized sharpness
         best = sorted(scores, key=_rank_key, reverse=True)[: self.top_k]
         finder = self.face_finder
@@ -270,7 +280,12 @@ class BurstRanker:
         for s in best:
             frame = burst[s.frame_index]
             depth = self._depth(frame)
-            faces = _seat_first(finder.find(frame.array, s.roi, bit_depth=depth), s.roi)
+            seen = known.get((s.frame_index, s.occupant))
+            if seen is not None:  # found while metering: no second detection
+                reused[0] += 1
+                faces: tuple[Face, ...] = (seen,)
+            else:
+                faces = _seat_first(finder.find(frame.array, s.roi, bit_depth=depth), s.roi)
             rec = region_stats(frame.array, [tuple(faces[0].box)], bit_depth=depth)[0][0] \
                 if faces else None
             found.append((s, faces, rec))

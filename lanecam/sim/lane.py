@@ -1,6 +1,8 @@
 """A whole lane on the simulator: the production :class:`~lanecam.lane.Lane` over simulated
 devices — SimCameras, and the radar/lidar firmware fakes on real ptys read by the production
-drivers — in real time (the monotonic clock).
+drivers — in real time (the monotonic clock).  The lane is described by a
+:class:`~lanecam.config.LaneConfig` (:func:`scenario_lane_config`) and built by the one builder,
+:func:`~lanecam.lane.builder.build_lane`, with the simulator's :class:`SimOpener`.
 
 The lane sees only what its devices report.  Ground truth is read here only to *evaluate*
 (:func:`evaluate_events`), never to drive the lane.
@@ -19,19 +21,25 @@ from typing import Any
 import cv2
 
 from ..clock import MONOTONIC, Clock
-from ..control.exposure import ExposureController
+from ..config import (
+    CameraConfig,
+    CaptureConfig,
+    ControlConfig,
+    IlluminatorConfig,
+    LaneConfig,
+    RotatorConfig,
+    SerialDeviceConfig,
+)
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler
-from ..control.tracker import Track, TrackerConfig, VehicleTracker
-from ..devices.illuminators import GardasoftRT, load_illuminator_profile
-from ..devices.rotators import ElliptecRotator
-from ..devices.sensors import TF02_PRO, BenewakeLidar, OPS243Radar
+from ..control.tracker import Track
+from ..devices.cameras import Camera
 from ..devices.serial_link import SerialLink
 from ..errors import ConfigError
 from ..events import LaneEvent, MemorySink, Sink
-from ..geometry import SEAT_ROWS, CabinModel
-from ..lane import Lane, LaneCamera, TravelDocument
-from ..lane.builder import PROBE_OFFSETS_DEG, STROBE_RATE_HEADROOM, camera_scheduler, strobe_budget
+from ..geometry import CabinModel, CameraModel
+from ..lane import LaneCamera, TravelDocument
+from ..lane.builder import PROBE_OFFSETS_DEG, build_lane, camera_scheduler
 from ..match.base import Matcher, Template
 from ..quality.rank import BurstRanker
 from .camera import SimCamera
@@ -40,8 +48,9 @@ from .render import Shot
 from .scenario import Scenario, load_scenario
 from .world import CameraPose
 
-__all__ = ["SimDocuments", "SimLaneRun", "run_sim_lane", "document_templates", "DOCUMENT_FACES",
-           "CONTROLS", "ILLUMINATOR_PROFILE", "scenario_scheduler"]
+__all__ = ["CONTROLS", "DOCUMENT_FACES", "ILLUMINATOR_PROFILE", "SimDocuments", "SimLaneRun",
+           "SimOpener", "document_templates", "run_sim_lane", "scenario_lane_config",
+           "scenario_scheduler"]
 
 #: The people with a travel-document photo on file (assets/documents: *different* photos of the
 #: people whose face textures the simulator renders).
@@ -119,19 +128,6 @@ def _warm_up(cam: SimCamera, sc: Scenario, settings: Any) -> None:
                              polarizer_deg=settings.polarizer_deg, illumination=sc.illumination))
 
 
-def _controller(control: str, sched: CaptureScheduler, sc: Scenario
-                ) -> ExposureController | None:
-    if control == "baseline":
-        return None
-    pulse = None
-    if sc.illumination.mode == "strobe":
-        pulse = strobe_budget(load_illuminator_profile(ILLUMINATOR_PROFILE),
-                              sched.timing.max_frame_rate_hz)
-    if control in ("bracket", "all"):
-        return ExposureController(pulse=pulse, bracket_max_stops=BRACKET_MAX_STOPS)
-    return ExposureController(pulse=pulse)
-
-
 def _compile_kernels(world: Any) -> None:
     """Compile (or load from Numba's cache) the quality and render kernels before the world's
     clock starts: on a cold cache (a fresh clone, as in CI) that takes tens of seconds."""
@@ -148,38 +144,95 @@ def _compile_kernels(world: Any) -> None:
         warm_dofp()
 
 
-class _StrobeLamps:
-    """The scenario's strobe through the production driver: one Gardasoft RT channel per camera
-    (the fake has :data:`STROBE_CHANNELS`), fired by that camera's ExposureActive line; the
-    world's illuminators stand in for each camera's lamp, lit as its channel says."""
+class SimOpener:
+    """Opens a lane config's devices in the simulator: ``device = "sim"`` cameras are
+    SimCameras looking at the scenario's world (warmed up), serial ports are the
+    :class:`~lanecam.sim.devices.SimDevices` ptys, and a strobe channel or a rotation mount is
+    wired to the world (the frame sees the lamp its channel fires and the analyzer where the
+    fake mount physically is)."""
 
-    def __init__(self, dev: SimDevices, clock: Clock) -> None:
+    def __init__(self, sc: Scenario, dev: SimDevices, *, epoch_ns: int, scale: float,
+                 clock: Clock) -> None:
+        self.scenario = sc
         self.dev = dev
-        self.link = SerialLink(dev.ports["illuminator"], timeout=0.5)
+        self.epoch_ns = epoch_ns
+        self.scale = scale
         self.clock = clock
-        self.lamps: list[GardasoftRT] = []
+        self.cameras: list[SimCamera] = []
 
-    def strobe(self, cam: SimCamera, channel: int, ill: Any, rate_hz: float) -> GardasoftRT:
-        if channel > self.dev.illuminator.n_channels:
-            raise ConfigError("more cameras than strobe channels in the simulated lane",
-                              key="cameras", allowed=self.dev.illuminator.n_channels)
-        lamp = GardasoftRT(self.link, profile=ILLUMINATOR_PROFILE, channels=(channel,),
-                           clock=self.clock, name=f"strobe{channel}")
-        lamp.open()  # the shared link opens once; this channel is switched off first
-        self.lamps.append(lamp)
-        cam.open()  # the lane would open it on start; its output line is configured now
-        lamp.strobe_from_camera(cam, pulse_width_s=ill.pulse_s, brightness=ill.brightness,
-                                max_rate_hz=rate_hz)
-        cam.illumination_source = self.dev.strobe_source(cam, channel=channel)
-        return lamp
+    def camera(self, cfg: CameraConfig, buffer_count: int) -> SimCamera:
+        if cfg.device != "sim":
+            raise ConfigError("the simulated lane has only 'sim' cameras",
+                              key=f"cameras[{cfg.name}].device", allowed=["sim"])
+        sc = self.scenario
+        cam = SimCamera(sc.world, cfg.name, scale=self.scale, epoch_ns=self.epoch_ns,
+                        clock=self.clock, buffer_count=buffer_count)
+        cam.illumination = sc.illumination
+        _warm_up(cam, sc, sc.settings[cfg.name])
+        self.cameras.append(cam)
+        return cam
 
-    def close(self) -> None:
-        """Every channel off, then the shared link closed."""
-        try:
-            for lamp in self.lamps:
-                lamp.off()
-        finally:
-            self.link.close()
+    def camera_model(self, cfg: CameraConfig, camera: Camera) -> CameraModel:
+        assert isinstance(camera, SimCamera)
+        return camera.pose  # the world's pose, at the render scale
+
+    def serial_link(self, url: str, **options: Any) -> SerialLink:
+        return SerialLink(url, **options)
+
+    def strobe_wired(self, camera: Camera, channel: int) -> None:
+        assert isinstance(camera, SimCamera)
+        camera.illumination_source = self.dev.strobe_source(camera, channel=channel)
+
+    def rotator_wired(self, camera: Camera) -> None:
+        assert isinstance(camera, SimCamera)
+        camera.polarizer_source = self.dev.polarizer_source(camera)
+
+
+def scenario_lane_config(sc: Scenario, dev: SimDevices, *, control: str, frames: int,
+                         zone: tuple[float, float], rotatable: Sequence[str],
+                         rotator_offset_error_deg: float = 0.0) -> LaneConfig:
+    """The :class:`~lanecam.config.LaneConfig` of a scenario's lane — the same description a
+    real lane has, with ``device = "sim"`` cameras at the world's poses and the scenario's
+    settings, and ports that are the fakes' ptys: a strobe channel per camera when the
+    scenario strobes, an Elliptec mount on each ``rotatable`` camera, ``[control]`` as the
+    ablation arm ``control`` says (:data:`CONTROLS`)."""
+    strobe = sc.illumination.mode == "strobe"
+    if strobe and len(sc.world.cameras) > dev.illuminator.n_channels:
+        raise ConfigError("more cameras than strobe channels in the simulated lane",
+                          key="cameras", allowed=dev.illuminator.n_channels)
+    cams = tuple(_camera_config(sc, dev, i, pose, strobe, pose.name in rotatable,
+                                rotator_offset_error_deg)
+                 for i, pose in enumerate(sc.world.cameras))
+    bracket = control in ("bracket", "all")
+    ill = sc.illumination
+    return LaneConfig(
+        lane_id="sim", cameras=cams,
+        capture=CaptureConfig(zone_near_m=zone[0], zone_far_m=zone[1], frames=frames,
+                              frame_rate_hz=30.0, blur_budget_px=1.0, top_k=3,
+                              face_setback_m=CabinModel().face_setback_m),
+        control=ControlConfig(exposure=control != "baseline", meter_rear=bracket,
+                              bracket_max_stops=BRACKET_MAX_STOPS if bracket else 0.0),
+        radar=SerialDeviceConfig(dev.ports["radar"], "ops243-c"),
+        lidar=SerialDeviceConfig(dev.ports["lidar"], "tf02-pro"),
+        illuminator=IlluminatorConfig(dev.ports["illuminator"], ILLUMINATOR_PROFILE,
+                                      pulse_s=ill.pulse_s, brightness=ill.brightness)
+        if strobe else None)
+
+
+def _camera_config(sc: Scenario, dev: SimDevices, index: int, pose: CameraPose, strobe: bool,
+                   rotatable: bool, rotator_offset_error_deg: float) -> CameraConfig:
+    """Camera ``index`` of a scenario as a lane config describes it (strobe channel
+    ``index + 1``)."""
+    settings = sc.settings[pose.name]
+    rotator = RotatorConfig(url=dev.ports[f"rotator:{pose.name}"],
+                            offset_deg=rotator_offset_error_deg) if rotatable else None
+    return CameraConfig(
+        name=pose.name, device="sim", height_m=pose.height_m, lateral_m=pose.lateral_m,
+        pitch_deg=pose.pitch_deg, yaw_deg=pose.yaw_deg, focal_length_m=pose.focal_m,
+        pixel_size_m=pose.pixel_m, f_number=pose.f_number, focus_m=pose.focus_m,
+        width_px=pose.width_px, height_px=pose.height_px, station_m=pose.station_m,
+        exposure_s=settings.exposure_s, gain_db=settings.gain_db,
+        strobe_channel=index + 1 if strobe else None, rotator=rotator)
 
 
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
@@ -213,72 +266,55 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
     mount's true zero is the image's); ``polarization`` overrides the controller.
     """
-    if control not in CONTROLS:
-        raise ConfigError(f"unknown control {control!r}", key="control", allowed=list(CONTROLS))
-    sc = _with_polarizers(scenario if isinstance(scenario, Scenario) else load_scenario(scenario),
-                          control)
-    world = sc.world
-    lead = _lead_s(world)
-    _compile_kernels(world)
-    run = _Run(sc, clock.now_ns() + round(lead * 1e9), clock, scale, frames, zone, control,
-               probe_offsets_deg, rotator_offset_error_deg, polarization)
+    sc, rotatable = _prepared(scenario, control)
+    lead = _lead_s(sc.world)
+    _compile_kernels(sc.world)
+    epoch = clock.now_ns() + round(lead * 1e9)
     mem = MemorySink()
     docs = SimDocuments(sc, templates)
     start = time.monotonic()
     with contextlib.ExitStack() as stack:
-        dev, sensors, cams, sims = _assemble(run, stack)
-        lane = Lane("sim", cams, VehicleTracker(TrackerConfig()), sensors,
-                    ranker or BurstRanker(top_k=3), matcher, docs, vault=vault,
-                    sinks=[mem, *sinks], clock=clock)
+        dev = stack.enter_context(SimDevices(sc.world, clock=clock, epoch_ns=epoch,
+                                             rotators=rotatable))
+        cfg = scenario_lane_config(sc, dev, control=control, frames=frames, zone=zone,
+                                   rotatable=rotatable,
+                                   rotator_offset_error_deg=rotator_offset_error_deg)
+        opener = SimOpener(sc, dev, epoch_ns=epoch, scale=scale, clock=clock)
+        lane = build_lane(cfg, matcher, docs, stack, clock=clock, sinks=[mem, *sinks],
+                          opener=opener, vault=vault, ranker=ranker)
+        _override_polarization(lane.cameras, probe_offsets_deg, polarization)
         lane.start()
         stack.callback(lane.stop)
         if camera_faults is not None:
-            camera_faults(sims)
-        _wait_for_events(mem, len(world.vehicles), time.monotonic() + timeout_s + lead)
+            camera_faults(opener.cameras)
+        _wait_for_events(mem, len(sc.world.vehicles), time.monotonic() + timeout_s + lead)
         lane.wait_idle(10.0)
         stats = lane.stats.summary()
-    return SimLaneRun(sc.name, list(mem), stats, sims, docs, time.monotonic() - start,
-                      _extra(control, cams, dev))
+    return SimLaneRun(sc.name, list(mem), stats, opener.cameras, docs,
+                      time.monotonic() - start, _extra(control, lane.cameras, dev))
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One run's set-up shared by its cameras: ``epoch_ns`` the clock time of world t = 0."""
-
-    scenario: Scenario
-    epoch_ns: int
-    clock: Clock
-    scale: float
-    frames: int
-    zone: tuple[float, float]
-    control: str
-    probe_offsets_deg: Sequence[float]
-    rotator_offset_error_deg: float
-    polarization: PolarizationController | None
+def _override_polarization(cams: Sequence[LaneCamera], probe_offsets_deg: Sequence[float],
+                           polarization: PolarizationController | None) -> None:
+    """A test's analyzer controller (or probe angles) instead of the config's."""
+    for lc in cams:
+        if lc.rotator is None:
+            continue
+        if polarization is not None:
+            lc.polarization = polarization
+        elif tuple(probe_offsets_deg) != PROBE_OFFSETS_DEG:
+            lc.polarization = PolarizationController(probe_offsets_deg=probe_offsets_deg)
 
 
-def _assemble(run: _Run, stack: contextlib.ExitStack
-              ) -> tuple[SimDevices, list[OPS243Radar | BenewakeLidar], list[LaneCamera],
-                         list[SimCamera]]:
-    """Open the lane's devices on ``stack``: the fakes, radar and lidar, the strobe channels
-    and every camera (with its rotator in the polarization arms)."""
-    sc, clock = run.scenario, run.clock
-    world = sc.world
-    rotatable = [c.name for c in world.cameras
-                 if run.control in ("polarization", "all") and c.polarizer == "rotatable"]
-    dev = stack.enter_context(SimDevices(world, clock=clock, epoch_ns=run.epoch_ns,
-                                         rotators=tuple(rotatable)))
-    sensors = _open_sensors(stack, dev, clock)
-    lamps = _StrobeLamps(dev, clock) if sc.illumination.mode == "strobe" else None
-    if lamps is not None:
-        stack.callback(lamps.close)
-    cams: list[LaneCamera] = []
-    sims: list[SimCamera] = []
-    for i, pose in enumerate(world.cameras):
-        lane_cam, sim = _lane_camera(run, stack, dev, lamps, i, pose, pose.name in rotatable)
-        cams.append(lane_cam)
-        sims.append(sim)
-    return dev, sensors, cams, sims
+def _prepared(scenario: str | Scenario, control: str) -> tuple[Scenario, tuple[str, ...]]:
+    """The scenario for the ablation arm ``control`` and its cameras with a rotation mount."""
+    if control not in CONTROLS:
+        raise ConfigError(f"unknown control {control!r}", key="control", allowed=list(CONTROLS))
+    sc = _with_polarizers(scenario if isinstance(scenario, Scenario) else load_scenario(scenario),
+                          control)
+    rotatable = tuple(c.name for c in sc.world.cameras
+                      if control in ("polarization", "all") and c.polarizer == "rotatable")
+    return sc, rotatable
 
 
 def _with_polarizers(sc: Scenario, control: str) -> Scenario:
@@ -295,53 +331,6 @@ def _lead_s(world: Any) -> float:
     :data:`DETECT_RANGE_M` (0 when it starts nearer)."""
     return max(0.0, max((DETECT_RANGE_M - v.kinematics.range_at(0.0))
                         / max(v.kinematics.speed_mps, 0.5) for v in world.vehicles[:1]))
-
-
-def _open_sensors(stack: contextlib.ExitStack, dev: SimDevices, clock: Clock
-                  ) -> list[OPS243Radar | BenewakeLidar]:
-    """The radar and lidar drivers on the fakes' ptys, opened (closed by ``stack``)."""
-    radar = OPS243Radar(SerialLink(dev.ports["radar"], timeout=0.3), clock=clock)
-    lidar = BenewakeLidar(SerialLink(dev.ports["lidar"], timeout=0.3), model=TF02_PRO,
-                          frame_rate_hz=100, clock=clock)
-    radar.open()
-    stack.callback(radar.close)
-    lidar.open()
-    stack.callback(lidar.close)
-    return [radar, lidar]
-
-
-def _lane_camera(run: _Run, stack: contextlib.ExitStack, dev: SimDevices,
-                 lamps: _StrobeLamps | None, index: int, pose: CameraPose, rotatable: bool
-                 ) -> tuple[LaneCamera, SimCamera]:
-    """Camera ``index`` (0-based) of the lane: its SimCamera (warmed up), scheduler, strobe
-    channel ``index + 1``, and — when ``rotatable`` — its Elliptec rotator and controller."""
-    sc, clock, name = run.scenario, run.clock, pose.name
-    settings = sc.settings[name]
-    cam = SimCamera(sc.world, name, scale=run.scale, epoch_ns=run.epoch_ns, clock=clock,
-                    buffer_count=run.frames + 6)
-    cam.illumination = sc.illumination
-    _warm_up(cam, sc, settings)
-    sched = scenario_scheduler(pose, settings, run.zone, run.frames, clock)
-    lamp = None
-    if lamps is not None:  # the scenario's fixed strobe, set through the real driver
-        lamp = lamps.strobe(cam, index + 1, sc.illumination,
-                            sched.timing.max_frame_rate_hz * STROBE_RATE_HEADROOM)
-    seats = tuple(range(len(SEAT_ROWS))) if run.control in ("bracket", "all") else (0, 1)
-    rotator = None
-    pol = None
-    if rotatable:
-        rotator = ElliptecRotator(SerialLink(dev.ports[f"rotator:{name}"],
-                                             baudrate=9600, timeout=0.5),
-                                  offset_deg=run.rotator_offset_error_deg, clock=clock,
-                                  name=f"rotator-{name}")
-        rotator.open()
-        stack.callback(rotator.close)
-        cam.polarizer_source = dev.polarizer_source(cam)
-        pol = run.polarization or PolarizationController(
-            probe_offsets_deg=run.probe_offsets_deg)
-    return LaneCamera(name, cam, cam.pose, sched, gain_db=settings.gain_db,
-                      exposure=_controller(run.control, sched, sc), meter_seats=seats,
-                      polarization=pol, rotator=rotator, illuminator=lamp), cam
 
 
 def _wait_for_events(mem: MemorySink, n_vehicles: int, deadline: float) -> None:

@@ -186,3 +186,21 @@ def test_an_occupant_roi_offers_its_own_face_first_not_the_front_row_head_in_it(
     own = NS(box=(1150, 900, 100, 100))  # the rear occupant, near the centre
     assert _seat_first([front, own], roi) == (own, front)  # type: ignore[list-item]
     assert _seat_first([front], roi) == (front,)  # type: ignore[list-item]
+
+
+def test_a_face_found_while_metering_is_not_searched_again(rng):
+    """A face the exposure meter already found in a frame is the candidate's face there: the
+    finder is not asked again for that frame, and the result is what a search found."""
+    frames = _frames(rng)
+    searched, spy_all, burst = _rank(frames, face_search="all")
+    top = searched.top[0]
+    first = top[0]
+    assert first.face is not None
+    known = {(first.roi.frame_index, 0): first.face}
+    spy = CountingFinder(_finder())
+    again = BurstRanker(top_k=3, face_finder=spy, face_search="all").rank(
+        burst, [[FACE_ROI]] * len(frames), known_faces=known)
+    assert again.faces_reused == 1 and searched.faces_reused == 0
+    assert len(spy.calls) == len(spy_all.calls) - 1  # that frame was not searched again
+    assert [(c.roi.frame_index, c.face, c.score) for c in again.top[0]] == \
+        [(c.roi.frame_index, c.face, c.score) for c in top]
