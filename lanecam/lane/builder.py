@@ -127,13 +127,13 @@ def _strobes(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStac
                            name=f"strobe{channel}")
         lamp.open()  # the shared link opens once; this channel is switched off first
         lamps.append(lamp)
-        lc = cams[i]
-        lc.camera.open()  # its output line is configured now
-        pulse = ill.pulse_s if ill.pulse_s is not None else lc.scheduler.timing.max_exposure_s
-        lamp.strobe_from_camera(lc.camera, pulse_width_s=pulse, brightness=ill.brightness,
+        lane_cam = cams[i]
+        lane_cam.camera.open()  # its output line is configured now
+        pulse = ill.pulse_s if ill.pulse_s is not None else lane_cam.scheduler.timing.max_exposure_s
+        lamp.strobe_from_camera(lane_cam.camera, pulse_width_s=pulse, brightness=ill.brightness,
                                 max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
-        opener.strobe_wired(lc.camera, channel)
-        lc.illuminator = lamp
+        opener.strobe_wired(lane_cam.camera, channel)
+        lane_cam.illuminator = lamp
 
 
 def _close_strobes(lamps: list[GardasoftRT], link: SerialLink) -> None:
@@ -279,22 +279,22 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     ``cfg`` describes (e.g. a test's)."""
     cap = cfg.capture
     cams = _open_cameras(cfg, clock, opener)
-    for lc in cams:
-        stack.callback(lc.camera.close)
+    for lane_cam in cams:
+        stack.callback(lane_cam.camera.close)
     sensors = _open_sensors(cfg, stack, clock, opener)
     if cfg.illuminator is not None:
         _strobes(cfg, cams, stack, clock, opener)
-    for c, lc in zip(cfg.cameras, cams):
+    for c, lane_cam in zip(cfg.cameras, cams):
         if c.rotator is not None:
-            lc.rotator = _rotator(c, stack, clock, opener)
-            opener.rotator_wired(lc.camera)
-            lc.polarization = PolarizationController(
+            lane_cam.rotator = _rotator(c, stack, clock, opener)
+            opener.rotator_wired(lane_cam.camera)
+            lane_cam.polarization = PolarizationController(
                 rake_deg=cfg.control.rake_deg,
                 probe_offsets_deg=PROBE_OFFSETS_DEG if cfg.control.malus_probe else ())
     seats = tuple(range(len(SEAT_ROWS))) if cfg.control.meter_rear else (0, 1)
-    for lc in cams:
-        lc.exposure = _controller(cfg, lc.illuminator)
-        lc.meter_seats = seats
+    for lane_cam in cams:
+        lane_cam.exposure = _controller(cfg, lane_cam.illuminator)
+        lane_cam.meter_seats = seats
     if vault is None and cfg.vault is not None:
         v = cfg.vault
         key = MasterKey.from_file(v.key_file) if v.key_file else MasterKey.from_env(v.key_env or "")

@@ -77,11 +77,11 @@ class ClosedLoopBurst:
         self.job = job
         self.track: Track = job.track
         self.times = list(job.plan.frame_times_ns)
-        self.runs = [CameraRun(i, lc) for i, lc in enumerate(cameras)]
+        self.runs = [CameraRun(i, lane_cam) for i, lane_cam in enumerate(cameras)]
         self.cabin: CabinModel = ctx.cabin  # this vehicle's, re-measured from its faces
         self.found_at: dict[MeterKey, int] = {}  # meter key → when its face's frame was exposed
-        self.min_step_ns = round(1e9 / max(lc.scheduler.timing.max_frame_rate_hz
-                                           for lc in cameras))
+        self.min_step_ns = round(1e9 / max(lane_cam.scheduler.timing.max_frame_rate_hz
+                                           for lane_cam in cameras))
 
     def run(self) -> None:
         """Set up, probe, film and collect every camera's burst into ``job.bursts``."""
@@ -112,27 +112,28 @@ class ClosedLoopBurst:
     def _begin(self, run: CameraRun, mid_ns: int) -> float | None:
         """Prepare and arm one camera; the predicted analyzer angle (deg) when it is to be
         probed before the burst, else None."""
-        lc, ctx = run.lane_cam, self.ctx
-        cam = lc.camera
-        settings = prepare(lc, self.job.plan, ctx.stats)
+        lane_cam, ctx = run.lane_cam, self.ctx
+        cam = lane_cam.camera
+        settings = prepare(lane_cam, self.job.plan, ctx.stats)
         probe = None
-        if lc.polarization is not None:
-            g, pol = lc.scheduler.geometry, lc.polarization
-            pred = pol.predict(lc.model, ctx.predict(self.track, mid_ns)[0] + g.face_setback_m,
+        if lane_cam.polarization is not None:
+            g, pol = lane_cam.scheduler.geometry, lane_cam.polarization
+            face_range_m = ctx.predict(self.track, mid_ns)[0] + g.face_setback_m
+            pred = pol.predict(lane_cam.model, face_range_m,
                                vehicle_lateral_m=ctx.cabin.vehicle_lateral_m)
-            got = set_analyzer(lc, pred, ctx.stats)
-            if lc.rotator is not None and got is not None and pol.probe_offsets_deg:
+            got = set_analyzer(lane_cam, pred, ctx.stats)
+            if lane_cam.rotator is not None and got is not None and pol.probe_offsets_deg:
                 probe = pred
             else:
-                lc.analyzer_log.append((pred, None))
-        if lc.exposure is not None:
-            run.limits = _live_limits(lc)
-            run.settings = lc.exposure.begin(
-                _prior(lc, settings),
-                frame_bounds(ctx, lc, self.track, self.job.plan, self.times[0], run.limits),
-                ANALYZER_TRANSMISSION if lc.polarization is not None else 1.0)
+                lane_cam.analyzer_log.append((pred, None))
+        if lane_cam.exposure is not None:
+            run.limits = _live_limits(lane_cam)
+            run.settings = lane_cam.exposure.begin(
+                _prior(lane_cam, settings),
+                frame_bounds(ctx, lane_cam, self.track, self.job.plan, self.times[0], run.limits),
+                ANALYZER_TRANSMISSION if lane_cam.polarization is not None else 1.0)
             run.closed = True
-            apply_settings(lc, run.settings, ctx.stats)
+            apply_settings(lane_cam, run.settings, ctx.stats)
         else:
             cam.configure(settings)
         if not cam.is_armed or cam.trigger_mode != Trigger.software():
@@ -177,8 +178,8 @@ class ClosedLoopBurst:
     def _step(self, run: CameraRun, k: int, when_ns: int) -> None:
         """Meter frame ``k`` (triggered at ``when_ns``) and set frame k+1; once settled, set the
         open-loop rest and plan its bracket."""
-        lc, ctx, times = run.lane_cam, self.ctx, self.times
-        ctrl = lc.exposure
+        lane_cam, ctx, times = run.lane_cam, self.ctx, self.times
+        ctrl = lane_cam.exposure
         assert ctrl is not None and run.settings is not None
         faces = self._grab(run, True)
         if faces and run.log:
@@ -191,13 +192,13 @@ class ClosedLoopBurst:
             # the rest may be re-spaced later than planned (respace): bound the exposure at
             # the latest the last frame can come
             last = max(times[-1], nxt + (len(times) - k - 2) * self.min_step_ns)
-            bounds = frame_bounds(ctx, lc, self.track, self.job.plan, last, run.limits)
-            light = light_change(ctx, lc, self.track, when_ns, max(mid, nxt))
+            bounds = frame_bounds(ctx, lane_cam, self.track, self.job.plan, last, run.limits)
+            light = light_change(ctx, lane_cam, self.track, when_ns, max(mid, nxt))
         else:
-            bounds = frame_bounds(ctx, lc, self.track, self.job.plan, nxt, run.limits)
-            light = light_change(ctx, lc, self.track, when_ns, nxt)
+            bounds = frame_bounds(ctx, lane_cam, self.track, self.job.plan, nxt, run.limits)
+            light = light_change(ctx, lane_cam, self.track, when_ns, nxt)
         run.settings = ctrl.update(run.settings, faces, bounds, light)
-        apply_settings(lc, run.settings, ctx.stats)
+        apply_settings(lane_cam, run.settings, ctx.stats)
         if settled:
             self._plan_bracket(run, k, faces, bounds)
 
@@ -205,31 +206,31 @@ class ClosedLoopBurst:
                       bounds: ExposureBounds) -> None:
         """The second half of the open-loop rest, brighter when the faces ask for it: in the
         camera's sequencer (no host stall) or re-configured between frames."""
-        lc, n = run.lane_cam, len(self.times)
-        ctrl = lc.exposure
+        lane_cam, n = run.lane_cam, len(self.times)
+        ctrl = lane_cam.exposure
         assert ctrl is not None and run.settings is not None
         at = (k + 1 + n) // 2
-        if lc.camera.supports_sequence:
-            brighter = ctrl.bracket(run.settings, faces, len(lc.meter_seats),
-                                    sequence_bounds(lc, run.settings, bounds))
-            if brighter is not None and program_rest(lc, run.settings, brighter, at - k - 1,
+        if lane_cam.camera.supports_sequence:
+            brighter = ctrl.bracket(run.settings, faces, len(lane_cam.meter_seats),
+                                    sequence_bounds(lane_cam, run.settings, bounds))
+            if brighter is not None and program_rest(lane_cam, run.settings, brighter, at - k - 1,
                                                      n - at, self.ctx.stats):
                 run.sequenced = (at, brighter)
                 brighter = None
         else:
-            brighter = ctrl.bracket(run.settings, faces, len(lc.meter_seats), bounds)
+            brighter = ctrl.bracket(run.settings, faces, len(lane_cam.meter_seats), bounds)
         if brighter is not None:
             run.later[at] = brighter
 
     def _grab(self, run: CameraRun, meter_it: bool) -> list[FaceMeasurement]:
         """Grab every outstanding frame of ``run``'s camera into the pool; with ``meter_it``,
         meter the faces of the last one (returned)."""
-        ctx, lc, meter = self.ctx, run.lane_cam, self.ctx.face_meter
+        ctx, lane_cam, meter = self.ctx, run.lane_cam, self.ctx.face_meter
         faces: list[FaceMeasurement] = []
         while run.pending and not run.done:
             when = run.pending.pop(0)
             try:
-                f = lc.camera.grab(timeout_s=1.0)
+                f = lane_cam.camera.grab(timeout_s=1.0)
             except DeviceTimeoutError:
                 ctx.stats.faults["frame_timeout"] += 1
                 run.done = True
@@ -238,11 +239,11 @@ class ClosedLoopBurst:
                 if run.pending:
                     when = run.pending.pop(0)
             rng, _ = ctx.predict(self.track, when)
-            f = develop(lc, f, rng, self.cabin, ctx.stats)
-            roi = occupant_rois(analysis_model(lc), rng, self.cabin)
+            f = develop(lane_cam, f, rng, self.cabin, ctx.stats)
+            roi = occupant_rois(analysis_model(lane_cam), rng, self.cabin)
             new: list[MeterKey] = []
             if meter_it and meter is not None and not run.pending:
-                seats = [((run.index, s), roi[s]) for s in lc.meter_seats if s < len(roi)]
+                seats = [((run.index, s), roi[s]) for s in lane_cam.meter_seats if s < len(roi)]
                 faces = meter.measure(f.array, seats, bit_depth=bit_depth_of(f))
                 new = [key for key in meter.found() if key not in self.found_at]
                 if new:
@@ -299,11 +300,12 @@ class ClosedLoopBurst:
                         if face is not None:
                             roi[s] = face
         for run in self.runs:
-            lc = run.lane_cam
-            if lc.exposure is not None:
-                lc.history.append([(s, level) for s, level in run.log])  # type: ignore[misc]
+            lane_cam = run.lane_cam
+            if lane_cam.exposure is not None:
+                lane_cam.history.append([(s, level) for s, level in run.log])  # type: ignore[misc]
             self.job.bursts.append(CameraBurst(
-                lc, Burst(lc.camera.id, run.frames, requested=self.job.plan.frame_count),
+                lane_cam,
+                Burst(lane_cam.camera.id, run.frames, requested=self.job.plan.frame_count),
                 run.rois, run.known_faces))
 
 

@@ -66,12 +66,12 @@ class Decider:
 
     def _result(self, job: VehicleJob, index: int, probe: Probe, doc: TravelDocument,
                 d: Decision, outcome: str, reason: str | None) -> OccupantResult:
-        cand, lc = probe.candidate, probe.lane_cam
+        cand, lane_cam = probe.candidate, probe.lane_cam
         record = self._store(job, probe, doc, outcome)
         # the face box in sensor pixels (a mosaic camera's analysis image has half of them)
-        k = 2 if analysis_view(lc)[0] is not None else 1
+        k = 2 if analysis_view(lane_cam)[0] is not None else 1
         assert cand.face is not None
-        return OccupantResult(index, lc.camera.id, int(cand.roi.frame_number),
+        return OccupantResult(index, lane_cam.camera.id, int(cand.roi.frame_number),
                               round(float(cand.score), 2), True, outcome, round(d.score, 4),
                               d.threshold, d.fmr, record, reason,
                               box=tuple(int(v) * k for v in cand.face.box))  # type: ignore[arg-type]

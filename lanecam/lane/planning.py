@@ -100,7 +100,7 @@ class Planner:
         to at least one front-row face of this one.  The burst still ends at the window's near
         edge; if the face stays hidden all the way, only (1) applies (a partly hidden face
         beats no frames)."""
-        lc = self.cameras[0]
+        lane_cam = self.cameras[0]
         start = plan.start_ns
         for _, prev in self.planned:
             if prev.frame_times_ns:
@@ -111,14 +111,14 @@ class Planner:
         if ahead:
             leader = max(ahead, key=lambda t: t.range_m)
             t = start
-            while t <= plan.window_near_ns and self.hidden(lc.model, track, leader, t):
+            while t <= plan.window_near_ns and self.hidden(lane_cam.model, track, leader, t):
                 t += self.CLEAR_STEP_NS
             if t <= plan.window_near_ns:
                 start = t
         if start <= plan.start_ns:
             return None
         try:
-            return lc.scheduler.plan(track, start)
+            return lane_cam.scheduler.plan(track, start)
         except LimitError:  # no time left in the window after the leader: capture as planned
             self.stats.faults["leader_no_time"] += 1
             log.warning("track %d: no time left after the vehicle ahead; filming as planned",

@@ -105,7 +105,7 @@ class Lane:
         self.planner = Planner(self.cameras, tracker, cabin, self.stats, lambda: self.lead_s,
                                duplicate_gate_m=duplicate_gate_m)
         self.decider = Decider(lane_id, matcher, vault, self.stats)
-        if face_meter is None and any(lc.exposure is not None for lc in self.cameras):
+        if face_meter is None and any(lane_cam.exposure is not None for lane_cam in self.cameras):
             from ..quality.faces import RANKER_MAX_SIDE, DlibFaceFinder
 
             face_meter = FaceMeter(DlibFaceFinder(upsample=0, max_side=RANKER_MAX_SIDE))
@@ -131,7 +131,7 @@ class Lane:
     def lead_s(self) -> float:
         """How long (s) before its burst a vehicle's capture is queued: ``plan_lead_s`` plus
         the cameras' analyzer probes, which run before the burst."""
-        return self.plan_lead_s + sum(probe_time_s(lc) for lc in self.cameras)
+        return self.plan_lead_s + sum(probe_time_s(lane_cam) for lane_cam in self.cameras)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Lane:
@@ -145,9 +145,9 @@ class Lane:
         load = getattr(self.matcher, "load", None)
         if load is not None:  # the matcher's models too (dlib's 68-point model: ~0.9 s)
             load()
-        for lc in self.cameras:
-            lc.camera.open()
-            layout, _ = analysis_view(lc)
+        for lane_cam in self.cameras:
+            lane_cam.camera.open()
+            layout, _ = analysis_view(lane_cam)
             if layout is not None:  # the mosaic kernels too (seconds of JIT on a cold cache)
                 from ..quality.dofp import warm_up as warm_dofp
 
@@ -174,8 +174,8 @@ class Lane:
         for t in self._threads:
             t.join(timeout=timeout_s)
         self._threads.clear()
-        for lc in self.cameras:
-            lc.camera.close()
+        for lane_cam in self.cameras:
+            lane_cam.camera.close()
 
     def __enter__(self) -> Lane:
         return self.start()
@@ -305,9 +305,9 @@ class Lane:
                 job.error = f"{type(exc).__name__}: {exc.message}"
                 self.stats.faults[f"capture:{type(exc).__name__}"] += 1
                 if isinstance(exc, DeviceLostError):
-                    for lc in self.cameras:
-                        if exc.device in (None, lc.camera._name_for_errors()):
-                            lc.lost = True
+                    for lane_cam in self.cameras:
+                        if exc.device in (None, lane_cam.camera._name_for_errors()):
+                            lane_cam.lost = True
                 job.release()
             self.stats.record("capture", (self.clock.now_ns() - t0) / 1e9)
             job.captured_ns = self.clock.now_ns()
@@ -316,7 +316,7 @@ class Lane:
     def _capture(self, job: VehicleJob) -> None:
         """Film ``job``'s vehicle with the engine its cameras need."""
         ctx = self.capture_context
-        if any(lc.exposure is not None or lc.polarization is not None for lc in self.cameras):
+        if any(c.exposure is not None or c.polarization is not None for c in self.cameras):
             ClosedLoopBurst(ctx, self.cameras, job).run()
         else:
             FixedBurst(ctx, self.cameras).run(job)

@@ -297,13 +297,13 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
 def _override_polarization(cams: Sequence[LaneCamera], probe_offsets_deg: Sequence[float],
                            polarization: PolarizationController | None) -> None:
     """A test's analyzer controller (or probe angles) instead of the config's."""
-    for lc in cams:
-        if lc.rotator is None:
+    for lane_cam in cams:
+        if lane_cam.rotator is None:
             continue
         if polarization is not None:
-            lc.polarization = polarization
+            lane_cam.polarization = polarization
         elif tuple(probe_offsets_deg) != PROBE_OFFSETS_DEG:
-            lc.polarization = PolarizationController(probe_offsets_deg=probe_offsets_deg)
+            lane_cam.polarization = PolarizationController(probe_offsets_deg=probe_offsets_deg)
 
 
 def _prepared(scenario: str | Scenario, control: str) -> tuple[Scenario, tuple[str, ...]]:
@@ -344,9 +344,9 @@ def _extra(control: str, cams: list[LaneCamera], dev: SimDevices) -> dict[str, A
     """The run's control record: exposure history, DoFP choices, analyzer log per camera and
     the pulses the strobe controller really fired."""
     return {"control": control,
-            "exposure_history": {lc.name: [list(b) for b in lc.history] for lc in cams},
-            "dofp_choices": {lc.name: dict(lc.dofp_choices) for lc in cams},
-            "analyzer": {lc.name: list(lc.analyzer_log) for lc in cams},
+            "exposure_history": {c.name: [list(b) for b in c.history] for c in cams},
+            "dofp_choices": {lane_cam.name: dict(lane_cam.dofp_choices) for lane_cam in cams},
+            "analyzer": {lane_cam.name: list(lane_cam.analyzer_log) for lane_cam in cams},
             # what the strobe controller really fired: (channel, pulse s, brightness)
             "strobe_pulses": [(p.channel, p.pulse_ms / 1e3, p.brightness / 100)
                               for p in dev.illuminator.pulses]}
