@@ -346,6 +346,8 @@ class Lane:
             self._emit_failed(job.seq, job.track, job.trigger_ns, job.error, docs=len(docs))
             return
         rankings = rank_bursts(self.ranker, job.bursts)
+        # faces the meter found and handed over, and how many ranking used instead of a search
+        self.stats.counts["faces_known"] += sum(len(b.known_faces) for b in job.bursts)
         self.stats.counts["faces_reused"] += sum(r.ranking.faces_reused for r in rankings)
         t_rank = self.clock.now_ns()
         self.stats.record("rank", (t_rank - t0) / 1e9)

@@ -49,8 +49,8 @@ class LaneStats:
     vehicles: int = 0
     events: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
-    #: work done that is not a fault (e.g. ``faces_reused``: ranking candidates whose face was
-    #: found while metering, so not detected again)
+    #: work done that is not a fault: ``faces_known`` (faces the exposure meter found and handed
+    #: to ranking), ``faces_reused`` (ranking candidates that used one instead of a search)
     counts: Counter[str] = field(default_factory=Counter)
     latency: dict[str, deque[float]] = field(default_factory=dict)
     #: workers stopped for failing the same way repeatedly: thread name → error type

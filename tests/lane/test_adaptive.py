@@ -64,8 +64,11 @@ def test_exposure_control_converges_on_the_faces_and_beats_the_baseline(
     assert outcomes and all(o.captured for o in outcomes)
     assert not any(o.false_match for o in outcomes)
     assert sum(o.verified for o in outcomes) >= 1
-    # the faces the meter found were handed to the ranker, not detected a second time
-    assert run.stats["counts"].get("faces_reused", 0) >= 1
+    # the faces the meter found are handed to ranking (which uses one where a candidate frame
+    # is the frame it was found in: tests/quality/test_quality_lazy.py)
+    counts = run.stats["counts"]
+    assert counts.get("faces_known", 0) >= 1
+    assert 0 <= counts.get("faces_reused", 0) <= counts["faces_known"]
     (burst,) = run.extra["exposure_history"]["cam0"]
     levels = [lv for _, lv in burst]
     metered = [lv for lv in levels[:CONVERGE_FRAMES] if lv is not None]
