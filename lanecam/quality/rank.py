@@ -95,6 +95,8 @@ class Candidate:
     faces: tuple[Face, ...] = ()
     face_quality: QualityScore | None = None
     searched: bool = True
+    #: the face came from ``known_faces`` (found while metering), not from a search
+    reused: bool = False
 
     @property
     def face(self) -> Face | None:
@@ -249,8 +251,7 @@ class BurstRanker:
         incomplete = len(burst) - len(complete)
         scored, empty = self._score_frames(burst, rois, complete)
         known = dict(known_faces or {})
-        reused = [0]
-        top = {j: self._top(burst, [s for s in scored if s.occupant == j], known, reused)
+        top = {j: self._top(burst, [s for s in scored if s.occupant == j], known)
                for j in occupants}
         result = BurstRanking(
             camera_id=getattr(burst, "camera_id", None),
@@ -261,14 +262,14 @@ class BurstRanker:
             missing_frames=int(getattr(burst, "missing_count", 0)),
             empty_rois=empty,
             face_finding=self.face_finder is not None,
-            faces_reused=reused[0],
+            faces_reused=sum(c.reused for cands in top.values() for c in cands),
         )
         log.debug("ranked burst camera=%s frames=%d incomplete=%d occupants=%d empty_rois=%d",
                   result.camera_id, result.frames_scored, incomplete, len(top), empty)
         return result
 
     def _top(self, burst: Sequence[Frame], scores: list[RoiScore],
-             known: Mapping[tuple[int, int], Face], reused: list[int]) -> tuple[Candidate, ...]:
+             known: Mapping[tuple[int, int], Face]) -> tuple[Candidate, ...]:
         # ties (e.g. saturated components) fall back to the raw normalized sharpness
         best = sorted(scores, key=_rank_key, reverse=True)[: self.top_k]
         finder = self.face_finder
@@ -282,13 +283,12 @@ class BurstRanker:
             depth = self._depth(frame)
             seen = known.get((s.frame_index, s.occupant))
             if seen is not None:  # found while metering: no second detection
-                reused[0] += 1
                 faces: tuple[Face, ...] = (seen,)
             else:
                 faces = _seat_first(finder.find(frame.array, s.roi, bit_depth=depth), s.roi)
             rec = region_stats(frame.array, [tuple(faces[0].box)], bit_depth=depth)[0][0] \
                 if faces else None
-            found.append((s, faces, rec))
+            found.append((s, faces, rec, seen is not None))
             if rec is None:
                 continue
             x = face_sharpness(rec)
@@ -300,8 +300,9 @@ class BurstRanker:
         # face sharpness is compared among this occupant's searched candidates
         cands = [
             Candidate(s, faces, face_score(rec, faces[0], weights=self.weights,
-                                           sharpness_ref=ref) if rec is not None else None)
-            for s, faces, rec in found
+                                           sharpness_ref=ref) if rec is not None else None,
+                      reused=reused)
+            for s, faces, rec, reused in found
         ]
         cands.sort(key=lambda c: (c.face_quality is not None, c.score), reverse=True)
         cands += [Candidate(s, searched=False) for s in best[len(found):]]

@@ -201,6 +201,7 @@ def test_a_face_found_while_metering_is_not_searched_again(rng):
     again = BurstRanker(top_k=3, face_finder=spy, face_search="all").rank(
         burst, [[FACE_ROI]] * len(frames), known_faces=known)
     assert again.faces_reused == 1 and searched.faces_reused == 0
+    assert [c.roi.frame_index for c in again.top[0] if c.reused] == [first.roi.frame_index]
     assert len(spy.calls) == len(spy_all.calls) - 1  # that frame was not searched again
     assert [(c.roi.frame_index, c.face, c.score) for c in again.top[0]] == \
         [(c.roi.frame_index, c.face, c.score) for c in top]
