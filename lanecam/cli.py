@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import LanecamError
+from .errors import ConfigError, LanecamError
 
 log = logging.getLogger("lanecam")
 
@@ -188,15 +188,36 @@ def _vault(args: argparse.Namespace):  # noqa: ANN202 - CaptureVault, imported l
     from .store import CaptureVault, MasterKey
 
     key = MasterKey.from_file(args.key_file) if args.key_file else MasterKey.from_env(args.key_env)
-    return CaptureVault(args.root, key, retention_s=args.retention_s, witness=args.witness)
+    return CaptureVault(args.root, key, retention_s=args.retention_s, witness=args.witness,
+                        keys=args.keys)
+
+
+def _carried_heads(paths: list[str]) -> list:  # of AuditHead, imported lazily
+    """The vault heads carried by lane-event JSONL files (unreadable lines are reported)."""
+    from .store.heads import heads_from_events
+
+    heads = []
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                found = heads_from_events(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read events: {exc.strerror}", key=path) from exc
+        heads += found.heads
+        if found.bad_lines:
+            print(f"warning: {path}: {len(found.bad_lines)} line(s) without a readable head "
+                  f"(first: line {found.bad_lines[0]})")
+    return heads
 
 
 def cmd_vault_verify(args: argparse.Namespace) -> int:
+    heads = _carried_heads(args.events or [])
     with _vault(args) as v:
-        report = v.verify()
+        report = v.verify(heads=heads)
         live = len(v.records())
     if report.ok:
-        print(f"audit chain OK: {report.rows} rows, {live} live record(s)")
+        print(f"audit chain OK: {report.rows} rows, {live} live record(s)"
+              + (f", {len(heads)} carried head(s) found in the chain" if heads else ""))
         return 0
     print(f"vault BROKEN: {len(report.problems)} problem(s) in {report.rows} audit rows")
     for p in report.problems:
@@ -376,6 +397,12 @@ def _add_vault_parser(sub: _Sub) -> None:
         sp.add_argument("--actor", default="lanecam-cli", help="who is acting (audited)")
         sp.add_argument("--witness", default=None,
                         help="the vault's witness file (default: <root>.witness beside root)")
+        sp.add_argument("--keys", default=None,
+                        help="the epoch-key directory (default: <root>.keys beside root)")
+        if name == "verify":
+            sp.add_argument("--events", action="append", metavar="JSONL",
+                            help="lane events (JSONL sink) whose vault heads must be in the "
+                                 "chain; repeatable")
         sp.set_defaults(func=func)
     kg = vsub.add_parser("keygen", help="create a new master key file")
     kg.add_argument("path")

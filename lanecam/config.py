@@ -29,6 +29,7 @@ Example::
     root = "/var/lib/lanecam/vault"
     retention_s = 86400
     key_file = "/etc/lanecam/master.key"
+    witness = "/srv/append-only/lane-01.witness"
 """
 
 from __future__ import annotations
@@ -169,10 +170,19 @@ class MatcherConfig:
 
 @dataclass(frozen=True)
 class VaultConfig:
+    """``root``: vault directory; ``retention_s``: seconds a crop is kept; ``key_file`` or
+    ``key_env``: where the master key comes from; ``witness``: the append-only checkpoint file
+    (default ``<root>.witness``; put it on other storage); ``keys``: the epoch-key directory
+    (default ``<root>.keys``; outside ``root``, never backed up); ``epoch_s``: epoch length,
+    fixed when the vault is created (default 3600 s)."""
+
     root: str
     retention_s: float = field(default=86400.0, metadata=_rng(1.0, 3.15e8))
     key_file: str | None = None
     key_env: str | None = None
+    witness: str | None = None
+    keys: str | None = None
+    epoch_s: float | None = field(default=None, metadata=_rng(60.0, 2.68e6))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ accident.  Sinks receive events; a non-match is routed for an officer's review
 from __future__ import annotations
 
 import json
+import os
 import logging
 import threading
 from collections import deque
@@ -83,6 +84,11 @@ class LaneEvent:
     #: "stops_short", "too_fast") or "queue_full"; None when not failed or not coded
     failure: str | None = None
     latency_s: dict[str, float] = field(default_factory=dict)  # per stage, seconds
+    #: the vault's audit-chain head after this vehicle's crops were stored (row number and
+    #: chain MAC; no secret): kept by whoever receives the event, it lets ``lanecam vault
+    #: verify --events`` see a vault cut back or rolled back since.  None without a vault.
+    vault_head_seq: int | None = None
+    vault_head_mac: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in ("complete", "partial", "failed"):
@@ -141,6 +147,8 @@ class JsonlSink:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.path, "a", encoding="utf-8") as fh:
                     fh.write(line)
+                    fh.flush()
+                    os.fsync(fh.fileno())
             except OSError as exc:
                 raise StorageError(f"cannot append event: {exc.strerror}", key=str(self.path)) from exc
 

@@ -298,7 +298,9 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     if vault is None and cfg.vault is not None:
         v = cfg.vault
         key = MasterKey.from_file(v.key_file) if v.key_file else MasterKey.from_env(v.key_env or "")
-        vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s))
+        vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s,
+                                                 witness=v.witness, keys=v.keys,
+                                                 epoch_s=v.epoch_s))
     return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
                 ranker or BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault,
                 sinks=_sinks(cfg, sinks), cabin=CabinModel(face_setback_m=cap.face_setback_m),

@@ -76,6 +76,18 @@ class Decider:
                               d.threshold, d.fmr, record, reason,
                               box=tuple(int(v) * k for v in cand.face.box))  # type: ignore[arg-type]
 
+    def vault_head(self) -> tuple[int | None, str | None]:
+        """The vault's chain head (seq, MAC) for the event; (None, None) without a vault or
+        when it cannot be read (counted)."""
+        if self.vault is None:
+            return None, None
+        try:
+            head = self.vault.head()
+        except LanecamError as exc:
+            self.stats.faults[f"vault:{type(exc).__name__}"] += 1
+            return None, None
+        return int(head.seq), str(head.mac)
+
     def _store(self, job: VehicleJob, probe: Probe, doc: TravelDocument,
                outcome: str) -> str | None:
         """The crop into the vault (its record id), or None without a vault or on a storage

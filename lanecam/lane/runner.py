@@ -358,11 +358,13 @@ class Lane:
         incomplete = sum(b.burst.incomplete_count for b in job.bursts)
         verified = [o for o in occupants if o.outcome == "verified"]
         status = "complete" if occupants and len(verified) == len(occupants) else "partial"
+        seq, mac = self.decider.vault_head()
         now = self.clock.now_ns()
         self._emit(LaneEvent(self.lane_id, f"{self.lane_id}-{job.seq}", status,
                              job.plan.start_ns, now, float(job.plan.speed_mps), tuple(occupants),
                              frames, incomplete,
-                             latency_s={"decision": (now - job.captured_ns) / 1e9}))
+                             latency_s={"decision": (now - job.captured_ns) / 1e9},
+                             vault_head_seq=seq, vault_head_mac=mac))
 
     # ------------------------------------------------------------------ output
     def _emit_failed(self, seq: int, track: Track, now: int, error: str, docs: int = 0,

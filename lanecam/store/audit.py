@@ -14,10 +14,13 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .keys import Secret
-from .records import RecordRow, meta_digest, row_digest
+
+if TYPE_CHECKING:
+    from .epochs import EpochKeys
+from .records import RecordRow, meta_digest, row_digest, unwraps
 
 __all__ = ["PROBLEM_KINDS", "AuditHead", "Problem", "VerifyReport"]
 
@@ -37,6 +40,11 @@ PROBLEM_KINDS: Mapping[str, str] = {
     "record_missing": "record id written (audited) but gone from the records table",
     "purged_record_present": "record id purged in the audit but with blobs left",
     "purge_unaudited": "record id purged (or shredded) without a purge entry",
+    "key_missing": "record id of a live record whose epoch key is gone or does not open",
+    "key_unbound": "record id of a live record whose wrapped key does not open (moved/swapped)",
+    "epoch_key_bad": "file name of an epoch key file that does not open under this vault",
+    "epoch_key_restored": "file name of an epoch key the audit says was destroyed (restored "
+                          "from a backup: what it wrapped is readable again)",
 }
 
 
@@ -182,3 +190,41 @@ def check_records(key: Secret, vault_id: str, records: Iterable[RecordRow],
         elif not hmac.compare_digest(str(w.get("row")), row_digest(key, vault_id, rec)):
             out.append(Problem("record_edited", rid))
     out.extend(Problem("record_missing", rid) for rid in writes if rid not in seen)
+
+
+def _retired_keys(rows: Sequence[Mapping[str, Any]]) -> set[tuple[int, int]]:
+    """(epoch, version) of every key the audit says was destroyed (purge rotations, shreds)."""
+    gone: set[tuple[int, int]] = set()
+    for r in rows:
+        if r["action"] not in ("purge", "shred"):
+            continue
+        try:
+            d = json.loads(r["detail"])
+            vs = d.get("retired", []) if r["action"] == "purge" else d.get("versions", [])
+            gone.update((int(d["epoch"]), int(v)) for v in vs)
+        except (ValueError, KeyError, TypeError):
+            continue  # a retention purge row carries no epoch; an edited row is reported already
+    return gone
+
+
+def check_keys(keys: EpochKeys, vault_id: str, records: Iterable[RecordRow],
+               rows: Sequence[Mapping[str, Any]], out: list[Problem]) -> None:
+    """Epoch keys: none the audit destroyed is back, every file opens, and every live record
+    not already reported has a key that unwraps it (this decrypts no image)."""
+    gone = _retired_keys(rows)
+    flagged = {p.ref for p in out}
+    for epoch, versions in keys.versions().items():
+        for v in versions:
+            name = f"{epoch}.{v}.key"
+            if (epoch, v) in gone:
+                out.append(Problem("epoch_key_restored", name))
+            elif not keys.authentic(epoch, v):
+                out.append(Problem("epoch_key_bad", name))
+    for rec in records:
+        if rec.record_id in flagged or rec.purged_at is not None or rec.shredded:
+            continue
+        k = keys.key(rec.epoch, rec.key_version)
+        if k is None:
+            out.append(Problem("key_missing", rec.record_id))
+        elif not unwraps(k, vault_id, rec):
+            out.append(Problem("key_unbound", rec.record_id))

@@ -2,15 +2,18 @@
 
 A record is bound to its identity three ways:
 
-* **AEAD associated data** — ``[format, vault_id, record_id, created_at, expires_at, meta]`` in
-  canonical JSON — authenticates both the wrapping of the per-record key and the ciphertext, so a
-  key or ciphertext moved to another record (or vault) and any metadata edit fail to decrypt.
+* **AEAD associated data** — ``[format, vault_id, record_id, created_at, expires_at, epoch,
+  meta]`` in canonical JSON — authenticates both the wrapping of the per-record key (by its
+  retention-epoch key, :mod:`.epochs`) and the ciphertext, so a key or ciphertext moved to
+  another record (or vault) and any metadata edit fail to decrypt.
 * **meta digest** — HMAC of that same identity; it survives a purge, so ``verify`` can still
   check a shredded record's retention times and metadata.
-* **row digest** — HMAC of the identity plus nonces, wrapped key and ciphertext hash.
+* **row digest** — HMAC of the identity plus the ciphertext's nonce and hash.  The wrapped key is
+  left out because rotating an epoch key re-wraps it; ``verify`` checks it by unwrapping
+  (:func:`unwraps`), which needs the epoch key but decrypts no pixels.
 
 Both digests are written into the record's ``write`` audit entry, which the HMAC chain protects:
-``verify`` needs no decryption to catch an edited ``expires_at`` or swapped blobs.
+``verify`` catches an edited ``expires_at`` or swapped blobs without decrypting an image.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .keys import Secret
 
-__all__ = ["FORMAT", "RecordRow", "identity", "meta_digest", "open_sealed", "row_digest", "seal"]
+__all__ = ["FORMAT", "RecordRow", "identity", "meta_digest", "open_sealed", "rewrap",
+           "row_digest", "seal", "unwraps"]
 
-FORMAT = 2  # vault file format; 1 (before record binding and the witness) is refused
+FORMAT = 3  # vault file format; 1–2 (before epoch keys) are refused
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,11 @@ class RecordRow:
     nonce: bytes | None
     ciphertext: bytes | None
     purged_at: float | None
+    epoch: int  # retention epoch whose key wraps this record's key
+    key_version: int  # version of that epoch key
 
     COLUMNS = ("id, created_at, expires_at, meta, key_nonce, wrapped_key, nonce, ciphertext, "
-               "purged_at")
+               "purged_at, epoch, key_version")
 
     @classmethod
     def from_db(cls, row: tuple[Any, ...]) -> RecordRow:
@@ -60,36 +66,71 @@ class RecordRow:
 def identity(vault_id: str, r: RecordRow) -> bytes:
     """Canonical bytes of what a record *is*: used as AEAD associated data and in the digests."""
     return json.dumps([FORMAT, vault_id, r.record_id, repr(float(r.created_at)),
-                       repr(float(r.expires_at)), r.meta_json], separators=(",", ":")).encode()
+                       repr(float(r.expires_at)), int(r.epoch), r.meta_json],
+                      separators=(",", ":")).encode()
 
 
-def seal(wrap_key: Secret, vault_id: str, r: RecordRow, plaintext: bytes) -> RecordRow:
-    """Encrypt ``plaintext`` under a fresh key and wrap that key; both bound to ``identity``."""
+def seal(epoch_key: Secret, vault_id: str, r: RecordRow, plaintext: bytes) -> RecordRow:
+    """Encrypt ``plaintext`` under a fresh key and wrap that key with ``epoch_key`` (the key of
+    ``r.epoch``, version ``r.key_version``); both bound to ``identity``."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aad = identity(vault_id, r)
     rkey = AESGCM.generate_key(256)
     nonce, knonce = os.urandom(12), os.urandom(12)
     ct = AESGCM(rkey).encrypt(nonce, plaintext, aad)
-    wrapped = AESGCM(wrap_key.reveal()).encrypt(knonce, rkey, b"key:" + aad)
+    wrapped = AESGCM(epoch_key.reveal()).encrypt(knonce, rkey, b"key:" + aad)
     del rkey
-    return RecordRow(r.record_id, r.created_at, r.expires_at, r.meta_json, knonce, wrapped,
-                     nonce, ct, None)
+    return replace(r, key_nonce=knonce, wrapped_key=wrapped, nonce=nonce, ciphertext=ct,
+                   purged_at=None)
 
 
-def open_sealed(wrap_key: Secret, vault_id: str, r: RecordRow) -> bytes:
+def _unwrap(epoch_key: Secret, vault_id: str, r: RecordRow) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if r.key_nonce is None or r.wrapped_key is None:
+        raise ValueError("record has no wrapped key")
+    return AESGCM(epoch_key.reveal()).decrypt(r.key_nonce, r.wrapped_key,
+                                              b"key:" + identity(vault_id, r))
+
+
+def open_sealed(epoch_key: Secret, vault_id: str, r: RecordRow) -> bytes:
     """Unwrap the key and decrypt; raises ``cryptography.exceptions.InvalidTag`` if anything
     bound to the record was changed, ValueError if a blob is missing."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    if r.key_nonce is None or r.wrapped_key is None or r.nonce is None or r.ciphertext is None:
-        raise ValueError("record has no sealed key or ciphertext")
-    aad = identity(vault_id, r)
-    rkey = AESGCM(wrap_key.reveal()).decrypt(r.key_nonce, r.wrapped_key, b"key:" + aad)
+    if r.nonce is None or r.ciphertext is None:
+        raise ValueError("record has no ciphertext")
+    rkey = _unwrap(epoch_key, vault_id, r)
     try:
-        return AESGCM(rkey).decrypt(r.nonce, r.ciphertext, aad)
+        return AESGCM(rkey).decrypt(r.nonce, r.ciphertext, identity(vault_id, r))
     finally:
         del rkey
+
+
+def rewrap(old: Secret, new: Secret, version: int, vault_id: str, r: RecordRow) -> RecordRow:
+    """``r`` with its record key re-wrapped from ``old`` to ``new`` (epoch key ``version``);
+    raises ``InvalidTag`` when the wrapped key does not open under ``old``."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    rkey = _unwrap(old, vault_id, r)
+    knonce = os.urandom(12)
+    try:
+        wrapped = AESGCM(new.reveal()).encrypt(knonce, rkey, b"key:" + identity(vault_id, r))
+    finally:
+        del rkey
+    return replace(r, key_nonce=knonce, wrapped_key=wrapped, key_version=version)
+
+
+def unwraps(epoch_key: Secret, vault_id: str, r: RecordRow) -> bool:
+    """Whether ``r``'s wrapped key opens under ``epoch_key`` with ``r``'s identity."""
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        _unwrap(epoch_key, vault_id, r)
+    except (InvalidTag, ValueError):
+        return False
+    return True
 
 
 def _hmac(key: Secret, *parts: bytes) -> str:
@@ -105,7 +146,7 @@ def meta_digest(key: Secret, vault_id: str, r: RecordRow) -> str:
 
 
 def row_digest(key: Secret, vault_id: str, r: RecordRow) -> str:
-    """HMAC of the identity and every blob of the live row (ciphertext by its SHA-256)."""
-    blobs = [r.key_nonce or b"", r.wrapped_key or b"", r.nonce or b"",
-             hashlib.sha256(r.ciphertext or b"").digest()]
+    """HMAC of the identity, the ciphertext's nonce and its SHA-256 (not the wrapped key, which
+    an epoch-key rotation changes: :func:`unwraps` checks that)."""
+    blobs = [r.nonce or b"", hashlib.sha256(r.ciphertext or b"").digest()]
     return _hmac(key, b"row", identity(vault_id, r), *blobs)

@@ -13,7 +13,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from lanecam.events import JsonlSink
@@ -21,8 +20,8 @@ from lanecam.match.dlib_matcher import DlibMatcher
 from lanecam.sim.evaluate import evaluate_run
 from lanecam.sim.lane import document_templates, run_sim_lane
 from lanecam.sim.scenario import load_scenario
-from lanecam.sim.vehicles import Kinematics
 from lanecam.store import CaptureVault, MasterKey
+from lanecam.store.heads import heads_from_events
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +58,11 @@ def test_run_stores_encrypted_crops_and_leaks_no_pixels_or_templates(
             crops = [vault.read(o.record_id, actor="test").image
                      for e in run.events for o in e.occupants if o.record_id]
             assert vault.verify().ok
+            # the event carries the vault's head as it was after this vehicle's crops
+            stored = sum(1 for o in run.events[0].occupants if o.record_id)
+            assert run.events[0].vault_head_seq == stored
+            carried = heads_from_events((tmp_path / "events.jsonl").read_bytes().splitlines())
+            assert vault.verify(heads=carried.heads).ok and len(carried.heads) == 1
     finally:
         root.removeHandler(handler)
         ours.setLevel(old_level)

@@ -11,7 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,17 +18,6 @@ from lanecam.errors import ConfigError, StorageError
 from lanecam.store import CaptureVault, MasterKey, generate_key_file
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
-
-
-@pytest.fixture(scope="module")
-def crop() -> np.ndarray:
-    img = cv2.imread(str(FACES / "obama.jpg"), cv2.IMREAD_GRAYSCALE)
-    return np.ascontiguousarray(img[200:520, 250:570])
-
-
-@pytest.fixture
-def key() -> MasterKey:
-    return MasterKey(os.urandom(32), "test")
 
 
 class Clock:

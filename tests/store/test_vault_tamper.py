@@ -17,25 +17,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 
 from lanecam.errors import ConfigError, StorageError
 from lanecam.store import CaptureVault, MasterKey
-
-FACES = Path(__file__).parent.parent / "data" / "faces"
-
-
-@pytest.fixture(scope="module")
-def crop() -> np.ndarray:
-    img = cv2.imread(str(FACES / "obama.jpg"), cv2.IMREAD_GRAYSCALE)
-    return np.ascontiguousarray(img[200:520, 250:570])
-
-
-@pytest.fixture
-def key() -> MasterKey:
-    return MasterKey(os.urandom(32), "test")
 
 
 def sql(root: Path, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -98,7 +84,10 @@ def test_vault_file_replaced_is_detected(tmp_path: Path, key: MasterKey, crop: n
     with CaptureVault(root, key, retention_s=3600) as v:
         old_id, before = v.vault_id, v.head()
     shutil.rmtree(root)  # a new, empty vault is opened in its place
-    assert kinds(root, key) == {("vault_replaced", old_id)}
+    old_keys = {("epoch_key_bad", p.name) for p in (tmp_path / "vault.keys").iterdir()}
+    assert old_keys  # the old vault's epoch keys do not open under the new vault's id
+    assert kinds(root, key) == {("vault_replaced", old_id)} | old_keys
+    shutil.rmtree(tmp_path / "vault.keys")
     with CaptureVault(root, key, retention_s=3600) as v:
         assert v.verify(witness=tmp_path / "none", heads=[v.head()]).ok and before.seq == 4
 
@@ -200,18 +189,21 @@ def test_purged_record_put_back_is_detected(tmp_path: Path, key: MasterKey,
 
 
 # -------------------------------------------------------------- finding 4: key material shown
-def _subkeys(key: MasterKey) -> list[bytes]:
+def _subkeys(key: MasterKey, vault: CaptureVault) -> list[bytes]:
+    """The master key, every subkey derived from it, and the vault's epoch keys."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    return [key.raw()] + [HKDF(hashes.SHA256(), 32, salt=None, info=b"lanecam/vault/" + p)
-                          .derive(key.raw()) for p in (b"wrap", b"audit", b"record", b"witness")]
+    subkeys = [HKDF(hashes.SHA256(), 32, salt=None, info=b"lanecam/vault/" + p).derive(key.raw())
+               for p in (b"audit", b"record", b"witness", b"epoch")]
+    epochs = vault._epochs
+    return [key.raw(), *subkeys, *(k.reveal() for e, vs in epochs.versions().items()
+                                   for v in vs if (k := epochs.key(e, v)) is not None)]
 
 
-def _shows_key(text: str, key: MasterKey) -> bool:
+def _shows_key(text: str, keys: list[bytes]) -> bool:
     shows = (repr, bytes.hex, lambda b: base64.b64encode(b).decode(), lambda b: str(list(b)))
-    forms = [f(k) for k in _subkeys(key) for f in shows]
-    return any(f in text for f in forms)
+    return any(f(k) in text for k in keys for f in shows)
 
 
 def test_no_key_material_in_repr_logs_or_errors(tmp_path: Path, key: MasterKey, crop: np.ndarray,
@@ -223,6 +215,9 @@ def test_no_key_material_in_repr_logs_or_errors(tmp_path: Path, key: MasterKey, 
         a = v.write(crop, {"n": 1})
         texts += [repr(vars(v)), repr(v), str(vars(v))]
         texts += [repr(getattr(v, name)) for name in vars(v)]
+        texts += [repr(vars(v._epochs))]
+        keys = _subkeys(key, v)
+        assert len(keys) == 6  # one epoch key so far
     sql(root, "UPDATE records SET expires_at = 1 WHERE id = ?", (a,))
     with CaptureVault(root, key, retention_s=3600) as v:
         with pytest.raises(StorageError) as e:
@@ -233,7 +228,7 @@ def test_no_key_material_in_repr_logs_or_errors(tmp_path: Path, key: MasterKey, 
     with pytest.raises(StorageError) as e2:
         CaptureVault(root, MasterKey(os.urandom(32), "other"), retention_s=3600)
     texts += [str(e2.value), caplog.text]
-    assert not [t for t in texts if _shows_key(t, key)]
+    assert not [t for t in texts if _shows_key(t, keys)]
     assert "<redacted>" in repr(vars(v))
 
 

@@ -29,6 +29,11 @@ def test_good_config() -> None:
     assert cfg.cameras[1].focal_length_m == 0.075 and cfg.cameras[0].focal_length_m == 0.05
     assert cfg.capture.frames == 10 and cfg.radar.model == "ops243-c" and cfg.lidar is None
     assert cfg.vault.key_env == "LANECAM_MASTER_KEY"
+    assert cfg.vault.witness is None and cfg.vault.keys is None and cfg.vault.epoch_s is None
+    doc = copy.deepcopy(GOOD)
+    doc["vault"] |= {"witness": "/srv/worm/n1.witness", "keys": "/run/keys", "epoch_s": 86400}
+    v = parse_lane_config(doc).vault
+    assert (v.witness, v.keys, v.epoch_s) == ("/srv/worm/n1.witness", "/run/keys", 86400.0)
 
 
 BAD = [
@@ -46,6 +51,8 @@ BAD = [
     (("matcher", "kind"), "arcface", "matcher.kind"),
     (("vault", "key_file"), "/etc/k", "vault"),
     (("vault", "master_key"), "c2VjcmV0", "vault.master_key"),
+    (("vault", "epoch_s"), 5.0, "vault.epoch_s"),
+    (("vault", "witness"), 3, "vault.witness"),
     (("sinks", 0, "kind"), "kafka", "sinks[0].kind"),
     (("lane", "id"), "has spaces", "lane.id"),
     (("extra",), {}, "extra"),
