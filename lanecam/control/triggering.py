@@ -83,7 +83,7 @@ class ActionCommandTrigger:
     device_key: int
     group_key: int
     group_mask: int
-    source: str = "Action1"
+    source: str | None = None  # None: the camera's own action signal (Action1, else ActionN)
 
 
 @dataclass(frozen=True)

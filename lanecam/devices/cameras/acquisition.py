@@ -9,6 +9,7 @@ them.  Times are seconds at the API and nanoseconds in metadata.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from ...errors import DeviceError, DeviceTimeoutError, LimitError, UnsupportedFe
 from ...frames import BufferPool, Burst, Frame, FrameMeta, IlluminationState
 from .types import CameraCounters, CameraInfo, FeatureLimits, RawGrab, Trigger, TriggerKind
 
-__all__ = ["AcquiringCamera", "apply_trigger", "capture_burst", "check_burst_size", "frame_meta"]
+__all__ = ["AcquiringCamera", "action_source", "apply_trigger", "capture_burst", "check_burst_size", "frame_meta"]
 
 log = logging.getLogger("lanecam.devices.cameras.camera")
 
@@ -69,8 +70,9 @@ def apply_trigger(cam: AcquiringCamera, t: Trigger) -> None:
     if selector not in sel_values:
         raise UnsupportedFeatureError(f"{cam.info.model} has no {selector} trigger",
                                       device=cam.id, feature="trigger_selector")
+    source = t.source if t.source is not None else action_source(cam, selector)
     settings: dict[str, Any] = {"trigger_selector": selector, "trigger_mode": "On",
-                                "trigger_source": t.source}
+                                "trigger_source": source}
     if t.kind is TriggerKind.HARDWARE:
         settings["trigger_activation"] = t.activation
     if t.burst_frames > 1:
@@ -78,6 +80,19 @@ def apply_trigger(cam: AcquiringCamera, t: Trigger) -> None:
     if t.delay_s or cam.supports("trigger_delay"):
         settings["trigger_delay"] = t.delay_s
     cam.configure(settings)
+
+
+def action_source(cam: AcquiringCamera, selector: str) -> str:
+    """The action signal a camera offers under ``selector``: ``Action1`` where it has one
+    (Basler, Hikrobot), else the lowest-numbered ``ActionN`` (FLIR offers only ``Action0``);
+    UnsupportedFeatureError naming the model when it offers none."""
+    cam.configure({"trigger_selector": selector})
+    offered = sorted((int(m.group(1)), v) for v in cam.limits("trigger_source").values
+                     if (m := re.fullmatch(r"Action(\d+)", v)))
+    if not offered:
+        raise UnsupportedFeatureError(f"{cam.info.model} offers no action trigger source",
+                                      device=cam.id, feature="trigger_source")
+    return "Action1" if (1, "Action1") in offered else offered[0][1]
 
 
 def check_burst_size(n: int) -> None:

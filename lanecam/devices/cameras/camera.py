@@ -38,15 +38,8 @@ from .profile import (
     load_profiles,
     select_profile,
 )
-from .settings import (
-    APPLY_FIRST,
-    SELECTED_BY,
-    TRIGGER_KEYS,
-    check_sequence,
-    limits_of,
-    node_value,
-    require_type,
-)
+from .settings import (APPLY_FIRST, SELECTED_BY, TRIGGER_KEYS, check_sequence, limits_of,
+                       node_value, require_type, with_implied)
 from .types import (
     CameraCounters,
     CameraInfo,
@@ -262,8 +255,8 @@ class Camera(abc.ABC):
         Every key and value is checked against the live limits before anything is written,
         then each is re-checked just before its write (a new width changes the offset range).
         Features behind a selector set in the same batch (``line_mode`` after
-        ``line_selector``) are type-checked up front and range-checked at their write, so such
-        a batch can stop part-way: the selector and what came before it are then applied.
+        ``line_selector``) are range-checked at their write, so such a batch can stop part-way.
+        A gain implies ``gain_selector = "all"`` where the camera has one (``with_implied``).
         Out-of-range values raise :class:`LimitError`, unknown keys or wrong types
         :class:`ConfigError`, features the model lacks :class:`UnsupportedFeatureError`.
         Nothing is clamped.
@@ -273,6 +266,7 @@ class Camera(abc.ABC):
                               device=self._name_for_errors(), key="<settings>")
         with self._lock:
             self._require_open()
+            settings = with_implied(settings, self.supports)
             selected = {dep for sel, deps in SELECTED_BY.items() if sel in settings for dep in deps}
             for name, value in settings.items():
                 if name in selected:  # its limits depend on a selector set in this batch:

@@ -19,8 +19,16 @@ A profile is a TOML file in ``firmware_profiles/cameras/`` (shipped; found throu
     [polarization]                       # only for division-of-focal-plane sensors
     layout = [[135, 0], [90, 45]]        # degrees of the 2×2 super-pixel, row-major
 
+    [[gain_model]]                       # per-model GainRaw steps per dB, for a raw gain node
+    model_regex = "^acA1300-30g"
+    scale = 27.855                       # node steps per dB
+    source = "where the number comes from"
+
 Canonical values are SI (seconds, dB, Hz); ``scale``/``offset`` convert at the wire
-(``node = value × scale + offset``).  ``values`` maps our canonical enum words to the
+(``node = value × scale + offset``).  When ``gain`` maps to a raw integer node whose dB step
+differs by model, ``[[gain_model]]`` rows give the step per model (first matching row wins);
+a model no row covers has no ``gain`` (UnsupportedFeatureError naming the model, and
+:attr:`Profile.absent` says why) rather than a guessed step.  ``values`` maps our canonical enum words to the
 family's entry names; entries not listed pass through unchanged.  A canonical name the
 profile lacks means the family lacks the feature: asking for it raises
 :class:`~lanecam.errors.UnsupportedFeatureError` naming the model.
@@ -28,6 +36,7 @@ profile lacks means the family lacks the feature: asking for it raises
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +73,7 @@ class FeatureKind:
 CANONICAL_FEATURES: dict[str, tuple[str, str]] = {
     "exposure_time": (FeatureKind.FLOAT, "s"),
     "gain": (FeatureKind.FLOAT, "dB"),
+    "gain_selector": (FeatureKind.ENUM, ""),  # word "all": the gain every tap/channel gets
     "frame_rate": (FeatureKind.FLOAT, "Hz"),
     "frame_rate_enable": (FeatureKind.BOOL, ""),
     "trigger_delay": (FeatureKind.FLOAT, "s"),
@@ -102,8 +112,9 @@ CANONICAL_FEATURES: dict[str, tuple[str, str]] = {
 
 _MATCH_KEYS = {"vendor", "model", "model_regex"}
 _FEATURE_KEYS = {"node", "scale", "offset", "values", "note"}
-_PROFILE_KEYS = {"name", "title", "extends", "sfnc", "match", "source"}
-_TOP_KEYS = {"profile", "features", "polarization"}
+_PROFILE_KEYS = {"name", "title", "extends", "sfnc", "match", "source", "gain_per_model"}
+_TOP_KEYS = {"profile", "features", "polarization", "gain_model"}
+_GAIN_MODEL_KEYS = {"model_regex", "scale", "source"}
 
 
 @dataclass(frozen=True)
@@ -151,12 +162,16 @@ class Profile:
     sfnc: str = ""
     polarization_layout: tuple[tuple[int, int], tuple[int, int]] | None = None
     source: str = ""
+    gain_models: tuple[Mapping[str, Any], ...] = ()
+    gain_per_model: bool = False  # gain's dB step comes only from a [[gain_model]] row
+    #: canonical features this profile leaves out for the selected model, and why
+    absent: Mapping[str, str] = field(default_factory=dict)
 
     def match_rank(self, vendor: str, model: str) -> int:
         """How specifically this profile matches: 3 exact model, 2 model regex, 1 vendor, 0 none."""
         best = 0
         for m in self.matches:
-            if "vendor" in m and m["vendor"].casefold() != vendor.casefold():
+            if "vendor" in m and _vendor_key(m["vendor"]) != _vendor_key(vendor):
                 continue
             if "model" in m and m["model"] != model:
                 continue
@@ -167,6 +182,28 @@ class Profile:
 
     def feature(self, canonical: str) -> FeatureMap | None:
         return self.features.get(canonical)
+
+    def for_model(self, model: str) -> Profile:
+        """This profile with per-model data (``[[gain_model]]``) resolved for ``model``."""
+        gain = self.features.get("gain")
+        if not self.gain_per_model or gain is None:
+            return self
+        feats = dict(self.features)
+        for row in self.gain_models:
+            if re.search(row["model_regex"], model):
+                feats["gain"] = dataclasses.replace(gain, scale=float(row["scale"]))
+                return dataclasses.replace(self, features=feats)
+        del feats["gain"]
+        why = (f"{gain.node} is in raw steps and no [[gain_model]] row gives the dB step of "
+               f"{model!r}; add one (from the model's manual) in a profile that extends "
+               f"{self.name!r}")
+        return dataclasses.replace(self, features=feats, absent={**self.absent, "gain": why})
+
+
+def _vendor_key(vendor: str) -> str:
+    """Vendors compare without case, spaces or punctuation: the XML's
+    ``Allied_Vision_Technologies`` is the device's ``Allied Vision Technologies``."""
+    return re.sub(r"[^0-9a-z]", "", vendor.casefold())
 
 
 def builtin_profile_dir() -> Path:
@@ -202,6 +239,8 @@ def _parse_raw(doc: Mapping[str, Any], src: str) -> dict[str, Any]:
             raise _err("polarization takes only 'layout'", "polarization", ["layout"], src)
         layout = _parse_layout(pol.get("layout"), src)
     return {
+        "gain_models": _parse_gain_models(doc.get("gain_model", []), src),
+        "gain_per_model": _flag(head, "gain_per_model", src),
         "name": name,
         "title": head.get("title", name),
         "extends": head.get("extends"),
@@ -280,6 +319,34 @@ def _parse_feature(canon: str, spec: Any, src: str) -> FeatureMap | None:
     return FeatureMap(canon, node, kind, unit, float(scale), float(offset), dict(values))
 
 
+def _flag(head: Mapping[str, Any], key: str, src: str) -> bool | None:
+    value = head.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise _err("must be true or false", f"profile.{key}", src=src)
+    return value
+
+
+def _parse_gain_models(rows: Any, src: str) -> tuple[dict[str, Any], ...]:
+    """Check the ``[[gain_model]]`` rows: model_regex, scale (steps per dB), source."""
+    if not isinstance(rows, list):
+        raise _err("must be an array of tables", "gain_model", src=src)
+    for i, row in enumerate(rows):
+        key = f"gain_model[{i}]"
+        if not isinstance(row, Mapping) or set(row) != _GAIN_MODEL_KEYS:
+            raise _err("needs exactly model_regex, scale and source", key,
+                       sorted(_GAIN_MODEL_KEYS), src)
+        scale = row["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise _err("must be a number > 0", f"{key}.scale", src=src)
+        if not isinstance(row["source"], str) or not row["source"].strip():
+            raise _err("must say where the step comes from", f"{key}.source", src=src)
+        try:
+            re.compile(str(row["model_regex"]))
+        except re.error as exc:
+            raise _err(f"bad regex: {exc}", f"{key}.model_regex", src=src) from exc
+    return tuple(dict(r) for r in rows)
+
+
 def _parse_layout(raw: Any, src: str) -> tuple[tuple[int, int], tuple[int, int]]:
     ok = (
         isinstance(raw, list)
@@ -323,7 +390,8 @@ def load_profile(path: Path | str, base: Mapping[str, Profile] | None = None) ->
 
 def _as_raw(p: Profile) -> dict[str, Any]:
     return {"name": p.name, "title": p.title, "extends": None, "sfnc": p.sfnc, "source": p.source,
-            "matches": p.matches, "features": dict(p.features), "layout": p.polarization_layout}
+            "matches": p.matches, "features": dict(p.features), "layout": p.polarization_layout,
+            "gain_models": p.gain_models, "gain_per_model": p.gain_per_model}
 
 
 def _resolve(name: str, raw: Mapping[str, dict[str, Any]], chain: tuple[str, ...]) -> Profile:
@@ -340,6 +408,10 @@ def _resolve(name: str, raw: Mapping[str, dict[str, Any]], chain: tuple[str, ...
         base = _resolve(parent, raw, (*chain, name))
         feats.update(base.features)
         layout = layout or base.polarization_layout
+        if not part["gain_models"] and "gain" not in part["features"]:
+            part = {**part, "gain_models": base.gain_models}
+        if part["gain_per_model"] is None:
+            part = {**part, "gain_per_model": base.gain_per_model}
     feats.update(part["features"])
     return Profile(
         name=name,
@@ -349,6 +421,8 @@ def _resolve(name: str, raw: Mapping[str, dict[str, Any]], chain: tuple[str, ...
         sfnc=part["sfnc"],
         polarization_layout=layout,
         source=part["source"],
+        gain_models=part["gain_models"],
+        gain_per_model=bool(part["gain_per_model"]),
     )
 
 
@@ -363,7 +437,7 @@ def select_profile(
     if override is not None:
         if override not in profiles:
             raise ConfigError("unknown firmware profile", key="profile", allowed=sorted(profiles))
-        return profiles[override]
+        return profiles[override].for_model(model)
     ranked = sorted(
         ((p.match_rank(vendor, model), p.name) for p in profiles.values()), key=lambda t: (-t[0], t[1])
     )
@@ -373,4 +447,4 @@ def select_profile(
             key="profile",
             allowed=sorted(profiles),
         )
-    return profiles[ranked[0][1]]
+    return profiles[ranked[0][1]].for_model(model)

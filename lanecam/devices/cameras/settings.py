@@ -7,7 +7,7 @@ type check, its live limits in SI units, and the node value for an SI value.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ...errors import ConfigError, LimitError
@@ -15,19 +15,20 @@ from .profile import CANONICAL_FEATURES, FeatureKind, FeatureMap
 from .types import FeatureLimits, NodeInfo
 
 __all__ = ["SEQUENCE_FEATURES", "APPLY_FIRST", "SELECTED_BY", "TRIGGER_KEYS", "limits_of",
-           "node_value", "require_type", "check_sequence"]
+           "node_value", "require_type", "check_sequence", "with_implied"]
 
 #: Features a sequencer step may set (:meth:`Camera.program_sequence`).
 SEQUENCE_FEATURES = ("exposure_time", "gain")
 
 #: Applied first, in this order, because the limits of later features depend on them.
-APPLY_FIRST = ("pixel_format", "width", "height", "offset_x", "offset_y")
+APPLY_FIRST = ("pixel_format", "width", "height", "offset_x", "offset_y", "gain_selector")
 
 #: Features whose node (and limits) a selector switches: GenICam selector semantics.
 SELECTED_BY = {
     "line_selector": ("line_mode", "line_source", "line_debouncer_time"),
     "trigger_selector": ("trigger_mode", "trigger_source", "trigger_activation",
                          "trigger_delay"),
+    "gain_selector": ("gain", "gain_auto"),
 }
 
 #: Settings a trigger set-up writes (not restored as plain settings after a reconnect).
@@ -119,3 +120,12 @@ def check_sequence(steps: Sequence[Any], device: str) -> Sequence[Mapping[str, A
             raise ConfigError("a sequence step sets some of the sequencer's features",
                               device=device, key=f"steps[{k}]", allowed=list(SEQUENCE_FEATURES))
     return steps
+
+
+def with_implied(settings: Mapping[str, Any], supports: Callable[[str], bool]) -> Mapping[str, Any]:
+    """``settings`` plus what they imply: a gain is written with the gain selector on "all"
+    (GenICam ``GainSelector = All``/``AnalogAll``, as the profile maps the word) where the
+    camera has a selector and the caller did not choose one."""
+    if "gain" in settings and "gain_selector" not in settings and supports("gain_selector"):
+        return {"gain_selector": "all", **settings}
+    return settings

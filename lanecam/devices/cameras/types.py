@@ -133,7 +133,10 @@ class Trigger:
         return cls(TriggerKind.HARDWARE, line, activation, burst_frames, delay_s)
 
     @classmethod
-    def action(cls, burst_frames: int = 1, source: str = "Action1") -> Trigger:
+    def action(cls, burst_frames: int = 1, source: str | None = None) -> Trigger:
+        """GigE action commands; ``source=None``: the camera's own action signal, chosen at
+        :meth:`Camera.arm` from what it offers (``Action1`` where there is one, else the
+        lowest-numbered, e.g. FLIR's only ``Action0``)."""
         return cls(TriggerKind.ACTION, source, burst_frames=burst_frames)
 
     def __post_init__(self) -> None:
