@@ -29,15 +29,19 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from genicam.genapi import GenericException
+
 from ...errors import ConfigError
 
-__all__ = ["RegisterSpace", "RegisterPort", "XmlSource", "XmlDevice", "read_xml"]
+__all__ = ["RegisterPort", "RegisterSpace", "SeedReport", "XmlDevice", "XmlSource", "read_xml",
+           "seed_isolated"]
 
 log = logging.getLogger(__name__)
 
 _PAGE = 4096
 #: register node types whose value lives in memory (GenApi schema)
-_REGISTER_TAGS = {"IntReg", "MaskedIntReg", "FloatReg", "StringReg", "Register", "StructReg"}
+_REGISTER_TAGS = {"IntReg", "MaskedIntReg", "FloatReg", "StringReg", "Register", "StructReg",
+                  "StructEntry"}
 #: nodes the seeder writes directly (converters are written through their inverse formula)
 _SETTABLE = _REGISTER_TAGS | {"Integer", "Float", "Converter", "IntConverter"}
 #: candidate maxima for a range register, largest first (a 1-byte register takes 255)
@@ -97,7 +101,7 @@ def _port_class() -> type:
 _PORT_CLASS: type | None = None
 
 
-def RegisterPort(space: RegisterSpace) -> Any:  # noqa: N802 - a class made lazily
+def RegisterPort(space: RegisterSpace) -> Any:
     """A ``genicam.genapi.AbstractPort`` reading and writing ``space``."""
     global _PORT_CLASS
     if _PORT_CLASS is None:
@@ -155,12 +159,13 @@ def read_xml(path: Path | str) -> XmlSource:
     return src
 
 
-_PADDED = re.compile(r">[ \t\r\n]+([^<\s](?:[^<]*[^<\s])?)[ \t\r\n]+<")
+_PADDED = re.compile(r">[ \t\r\n]*\n[ \t\r\n]*([\w.:+-]+)[ \t\r\n]*\n[ \t\r\n]*<")
 
 
 def _unpad(text: str) -> tuple[str, int]:
-    """``<Visibility>\\n  Beginner\\n</Visibility>`` → ``<Visibility>Beginner</Visibility>``:
-    GenApi rejects padded enumeration values ("value is not in enumeration")."""
+    """``<Visibility>⏎  Beginner⏎</Visibility>`` → ``<Visibility>Beginner</Visibility>``: one
+    token on a line of its own.  GenApi rejects padded enumeration values ("value is not in
+    enumeration"); a file re-indented by an XML tool has thousands."""
     return _PADDED.subn(lambda m: f">{m.group(1)}<", text)
 
 
@@ -215,6 +220,9 @@ class XmlDevice:
         self.vendor_name = root.get("VendorName", "")
         self.model_name = root.get("ModelName", "")
         self.elements = _index(root)
+        #: nodes holding a feature's value (``pValue`` targets): never lit up as flags
+        self._values = {_text(sub) for el in self.elements.values() for sub in el
+                        if _tag(sub) == "pValue"}
         self.seed_report = SeedReport()
         if seed:
             self.seed_report = seed_isolated(self)
@@ -243,14 +251,17 @@ class XmlDevice:
         returns what failed.  :func:`seed_isolated` runs it where a crash cannot hurt."""
         rep = rep or SeedReport()
         clone = self.writable_clone()
-        for name in self._refs("pIsImplemented", "pIsAvailable"):
+        flags = list(self._refs("pIsImplemented", "pIsAvailable"))
+        for name in flags:
             self._make_true(clone, name, rep)
-        for feat, el in self.elements.items():
+        for el in self.elements.values():
             if _tag(el) in ("Integer", "Float"):
                 self._seed_range(clone, el, rep)
         for feat, el in self.elements.items():
             if _tag(el) in ("Integer", "Float", "Enumeration"):
                 self._seed_value(clone, feat, el, rep)
+        for name in flags:  # again: selectors now hold valid entries
+            self._make_true(clone, name, rep)
         log.debug("seeded %s: %d writes, %d failed", self.source.origin, rep.written,
                   len(rep.failed))
         return rep
@@ -269,12 +280,15 @@ class XmlDevice:
             return
         if _write(clone, name, 1, rep):
             return
-        for var in el.findall("{*}pVariable"):  # a SwissKnife: light its registers up
+        for var in el.findall("{*}pVariable"):  # a SwissKnife: light its inquiry bits up
             target = _text(var)
+            if target in self._values:  # a selector's or feature's value: not an inquiry bit
+                continue
             before = _try_value(clone, target)
-            if isinstance(before, int) and _write(clone, target, _all_ones(clone, target), rep):
-                if _try_value(clone, name) in (0, False, None):
-                    _write(clone, target, before, rep)
+            lit = isinstance(before, int) and any(  # -1: all bits of a signed register
+                _write(clone, target, v, rep, quiet=True) for v in (-1, _all_ones(clone, target)))
+            if lit and _try_value(clone, name) in (0, False, None):
+                _write(clone, target, before, rep)  # it did not help: put it back
 
     def _seed_range(self, clone: Any, el: ET.Element, rep: SeedReport) -> None:
         for role, values in (("pMin", (0,)), ("pMax", _MAX_CANDIDATES), ("pInc", (1,))):
@@ -283,7 +297,8 @@ class XmlDevice:
             if kind in _SETTABLE:
                 targets = [target]
             elif kind in ("SwissKnife", "IntSwissKnife"):  # e.g. SensorWidth - OffsetX
-                targets = [_text(v) for v in self.elements[target].findall("{*}pVariable")]
+                targets = [_text(v) for v in self.elements[target].findall("{*}pVariable")
+                           if _text(v) not in self._values]  # not a selector's value
             else:
                 continue
             for t in targets:
@@ -307,7 +322,7 @@ class XmlDevice:
                 rep.written += 1
             else:
                 rep.failed.append(f"{name}: increment 0")
-        except Exception as exc:  # a feature GenApi cannot reach: leave its memory alone
+        except GenericException as exc:  # a feature GenApi cannot reach: leave its memory alone
             rep.failed.append(f"{name}: {type(exc).__name__}")
 
 
@@ -315,7 +330,7 @@ def _index(root: ET.Element) -> dict[str, ET.Element]:
     out: dict[str, ET.Element] = {}
     for e in root.iter():
         name = e.get("Name")
-        if name and _tag(e) not in ("EnumEntry", "pVariable", "pIndex", "StructEntry"):
+        if name and _tag(e) not in ("EnumEntry", "pVariable", "pIndex"):
             out.setdefault(name, e)
     return out
 
@@ -323,14 +338,14 @@ def _index(root: ET.Element) -> dict[str, ET.Element]:
 def _try_value(nm: Any, name: str) -> Any:
     try:
         return nm.get_node(name).value
-    except Exception:  # unreadable or not a value node: "unknown" to the seeder
+    except (GenericException, AttributeError):  # unreadable or no value: "unknown"
         return None
 
 
 def _all_ones(nm: Any, name: str) -> int:
     try:
         return int(nm.get_node(name).max)
-    except Exception:  # no max: a 32-bit register is the common case
+    except (GenericException, AttributeError):  # no max: a 32-bit register is common
         return 0xFFFFFFFF
 
 
@@ -341,7 +356,7 @@ def _inc_ok(node: Any) -> bool:
         return True
     try:
         return int(node.inc) > 0
-    except Exception:  # no readable increment: GenApi will refuse the write itself
+    except GenericException:  # no readable increment: GenApi will refuse the write itself
         return True
 
 
@@ -354,7 +369,7 @@ def _write(nm: Any, name: str, value: Any, rep: SeedReport, quiet: bool = False)
             rep.failed.append(f"{name}: increment 0")
             return False
         node.value = value
-    except Exception as exc:  # the seeder tries; what fails is reported, never raised
+    except (GenericException, AttributeError, TypeError) as exc:  # reported, never raised
         if not quiet:
             rep.failed.append(f"{name}={value!r}: {type(exc).__name__}")
         return False

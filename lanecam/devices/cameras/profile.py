@@ -19,10 +19,14 @@ A profile is a TOML file in ``firmware_profiles/cameras/`` (shipped; found throu
     [polarization]                       # only for division-of-focal-plane sensors
     layout = [[135, 0], [90, 45]]        # degrees of the 2×2 super-pixel, row-major
 
-    [[gain_model]]                       # per-model GainRaw steps per dB, for a raw gain node
-    model_regex = "^acA1300-30g"
-    scale = 27.855                       # node steps per dB
+    [[gain_model]]                       # per model, for a raw gain node: steps per dB …
+    model_regex = "^piA640-210g[mc]"
+    scale = 27.855                       # node steps per dB (0.0359 dB per step)
     source = "where the number comes from"
+    [[gain_model]]                       # … or a logarithmic law: dB = 20·log10(raw / log_ref)
+    model_regex = "^acA2000-50g"
+    log_ref = 32
+    source = "…"
 
 Canonical values are SI (seconds, dB, Hz); ``scale``/``offset`` convert at the wire
 (``node = value × scale + offset``).  When ``gain`` maps to a raw integer node whose dB step
@@ -37,6 +41,7 @@ profile lacks means the family lacks the feature: asking for it raises
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -114,7 +119,7 @@ _MATCH_KEYS = {"vendor", "model", "model_regex"}
 _FEATURE_KEYS = {"node", "scale", "offset", "values", "note"}
 _PROFILE_KEYS = {"name", "title", "extends", "sfnc", "match", "source", "gain_per_model"}
 _TOP_KEYS = {"profile", "features", "polarization", "gain_model"}
-_GAIN_MODEL_KEYS = {"model_regex", "scale", "source"}
+_GAIN_LAWS = ("scale", "log_ref")
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,14 @@ class FeatureMap:
     scale: float = 1.0
     offset: float = 0.0
     values: Mapping[str, str] = field(default_factory=dict)
+    #: > 0: a logarithmic law instead of scale/offset, ``value = 20·log10(node / log_ref)``
+    #: (dB from a raw gain; from a ``[[gain_model]]`` row)
+    log_ref: float = 0.0
 
     def to_node(self, value: Any) -> Any:
         """Canonical (SI) value → node value."""
+        if self.kind == FeatureKind.FLOAT and self.log_ref > 0:
+            return self.log_ref * 10.0 ** (float(value) / 20.0)
         if self.kind == FeatureKind.FLOAT:
             return float(value) * self.scale + self.offset
         if self.kind == FeatureKind.INT:
@@ -141,6 +151,8 @@ class FeatureMap:
 
     def from_node(self, raw: Any) -> Any:
         """Node value → canonical (SI) value."""
+        if self.kind == FeatureKind.FLOAT and self.log_ref > 0:
+            return 20.0 * math.log10(raw / self.log_ref) if raw > 0 else -math.inf
         if self.kind == FeatureKind.FLOAT:
             return (float(raw) - self.offset) / self.scale
         if self.kind == FeatureKind.ENUM:
@@ -191,7 +203,8 @@ class Profile:
         feats = dict(self.features)
         for row in self.gain_models:
             if re.search(row["model_regex"], model):
-                feats["gain"] = dataclasses.replace(gain, scale=float(row["scale"]))
+                law = {k: float(row[k]) for k in _GAIN_LAWS if k in row}
+                feats["gain"] = dataclasses.replace(gain, **law)
                 return dataclasses.replace(self, features=feats)
         del feats["gain"]
         why = (f"{gain.node} is in raw steps and no [[gain_model]] row gives the dB step of "
@@ -332,12 +345,14 @@ def _parse_gain_models(rows: Any, src: str) -> tuple[dict[str, Any], ...]:
         raise _err("must be an array of tables", "gain_model", src=src)
     for i, row in enumerate(rows):
         key = f"gain_model[{i}]"
-        if not isinstance(row, Mapping) or set(row) != _GAIN_MODEL_KEYS:
-            raise _err("needs exactly model_regex, scale and source", key,
-                       sorted(_GAIN_MODEL_KEYS), src)
-        scale = row["scale"]
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise _err("must be a number > 0", f"{key}.scale", src=src)
+        laws = [k for k in _GAIN_LAWS if isinstance(row, Mapping) and k in row]
+        if not isinstance(row, Mapping) or len(laws) != 1 or \
+                set(row) != {"model_regex", "source", laws[0]}:
+            raise _err("needs model_regex, source and one of scale / log_ref", key,
+                       ["model_regex", "source", *_GAIN_LAWS], src)
+        law = row[laws[0]]
+        if isinstance(law, bool) or not isinstance(law, (int, float)) or not law > 0:
+            raise _err("must be a number > 0", f"{key}.{laws[0]}", src=src)
         if not isinstance(row["source"], str) or not row["source"].strip():
             raise _err("must say where the step comes from", f"{key}.source", src=src)
         try:

@@ -44,7 +44,7 @@ def limits_of(fmap: FeatureMap, node: NodeInfo) -> FeatureLimits:
     if fmap.kind == FeatureKind.FLOAT:
         ends = [fmap.from_node(v) for v in (node.min, node.max) if v is not None]
         lo, hi = (min(ends), max(ends)) if len(ends) == 2 else (None, None)
-        inc = None if node.inc is None else abs(node.inc / fmap.scale)
+        inc = None if node.inc is None or fmap.log_ref > 0 else abs(node.inc / fmap.scale)
         return FeatureLimits(fmap.canonical, fmap.unit, lo, hi, inc)
     if fmap.kind == FeatureKind.INT:
         return FeatureLimits(fmap.canonical, fmap.unit, node.min, node.max, node.inc)

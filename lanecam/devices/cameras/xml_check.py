@@ -22,12 +22,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genicam.genapi import GenericException
+
 from ...errors import ConfigError
 from .genicam_xml import XmlDevice, read_xml
 from .profile import FeatureKind, FeatureMap, Profile
 
-__all__ = ["LANE_NEEDS", "NodeFacts", "XmlFacts", "FeatureReport", "CheckReport", "measure",
-           "evaluate", "expected_unit"]
+__all__ = ["LANE_NEEDS", "CheckReport", "FeatureReport", "NodeFacts", "XmlFacts", "check_xml",
+           "evaluate", "expected_unit", "measure"]
 
 #: What a lane needs, as canonical features (each must map to an implemented node).
 LANE_NEEDS = ("exposure_time", "gain", "trigger_selector", "trigger_mode", "trigger_source",
@@ -119,7 +121,7 @@ def _node_facts(dev: XmlDevice, name: str) -> NodeFacts | None:
     elif kind == "Enumeration":
         try:
             entries = tuple(str(e) for e in node.symbolics)
-        except Exception:  # an enumeration GenApi cannot list is reported with no entries
+        except GenericException:  # an enumeration GenApi cannot list: reported with none
             entries = ()
     el = dev.elements.get(name)
     lo = hi = None
