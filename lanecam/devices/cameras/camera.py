@@ -236,14 +236,17 @@ class Camera(abc.ABC):
             raise DeviceError(f"{fmap.node} cannot be executed now", device=self.id, feature=name)
         self._do_execute(fmap.node)
 
-    def _check_kind(self, name: str, value: Any) -> tuple[FeatureMap, NodeInfo]:
-        """Name, type and presence checks that do not depend on live limits."""
+    def _check_kind(self, name: str, value: Any) -> None:
+        """Name, type and profile checks that do not depend on the live node: a selector or
+        mode written earlier in the batch may make it available (Hikrobot's LineSource)."""
         require_type(name, value, self._name_for_errors())
-        return self._feature(name)
+        if self.profile.feature(name) is None:
+            self._feature(name)  # raises: unknown, or the profile lacks it (names the model)
 
     def _check_value(self, name: str, value: Any) -> tuple[FeatureMap, Any]:
         """Type- and range-check one setting against live limits; return the node value."""
-        fmap, node = self._check_kind(name, value)
+        require_type(name, value, self._name_for_errors())
+        fmap, node = self._feature(name)
         if not node.writable:
             raise DeviceError(f"{fmap.node} is not writable now (streaming or locked)",
                               device=self.id, feature=name)

@@ -11,7 +11,8 @@ memory most features of a real XML read "not implemented".  :meth:`XmlDevice.see
 writes a plausible register image *through GenApi itself*, on a second node map of the same
 XML in which every register is writable (``AccessMode RO`` → ``RW``, no ``pIsLocked``): the
 nodes that say a feature is implemented or available are set true, range registers get a
-range (min 0, max as large as the register holds up to 65535), and every feature gets its first
+range (min 0, or 1 where a formula divides by it; max as large as the register holds, up
+to 1e6), and every feature gets its first
 valid value.  The *unmodified* XML is then loaded on the same memory and is what callers use,
 so access modes, selectors, ranges and increments are the vendor's, checked by GenApi.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ _REGISTER_TAGS = {"IntReg", "MaskedIntReg", "FloatReg", "StringReg", "Register",
 #: nodes the seeder writes directly (converters are written through their inverse formula)
 _SETTABLE = _REGISTER_TAGS | {"Integer", "Float", "Converter", "IntConverter"}
 #: candidate maxima for a range register, largest first (a 1-byte register takes 255)
-_MAX_CANDIDATES = (65535, 4095, 255, 1)
+_MAX_CANDIDATES = (1_000_000, 65535, 4095, 255, 1)
 
 
 class RegisterSpace:
@@ -221,12 +222,39 @@ class XmlDevice:
         self.model_name = root.get("ModelName", "")
         self.elements = _index(root)
         #: nodes holding a feature's value (``pValue`` targets): never lit up as flags
-        self._values = {_text(sub) for el in self.elements.values() for sub in el
-                        if _tag(sub) == "pValue"}
+        self._values = self._closure((_text(sub) for el in self.elements.values() for sub in el
+                                      if _tag(sub) == "pValue"), links=("pValue",))
+        #: nodes a ``pIsLocked`` formula reads: left at 0 (unlocked)
+        self._locks = self._closure(_text(sub) for el in self.elements.values() for sub in el
+                                    if _tag(sub) == "pIsLocked")
+        #: nodes giving another node's range: seeded as ranges, never reset to their minimum
+        self._ranges = {_text(sub) for el in self.elements.values() for sub in el
+                        if _tag(sub) in ("pMin", "pMax", "pInc")}
+        #: what selectors hold (an Enumeration's value and what it reads): never range-seeded
+        self._selectors = self._closure(
+            _text(sub) for el in self.elements.values() if _tag(el) == "Enumeration"
+            for sub in el if _tag(sub) == "pValue")
+        #: registers holding what a user sets (RW values: OffsetX in ``Width ≤ Sensor - Offset``)
+        self._settable = {n for n in self._values if n in self.elements
+                          and _text(self.elements[n].find("{*}AccessMode")) in ("RW", "WO")}
+        self._range_inputs = self._closure(self._ranges, skip=self._selectors)
         self.seed_report = SeedReport()
         if seed:
             self.seed_report = seed_isolated(self)
         self.nodemap = self._load(source.text)
+
+    def _closure(self, names: Iterable[str], skip: Iterable[str] = (),
+                 links: tuple[str, ...] = ("pVariable", "pValue")) -> set[str]:
+        """``names`` and every node they read through ``links``, not entering ``skip``."""
+        out: set[str] = set()
+        todo, skipped = list(names), set(skip)
+        while todo:
+            name = todo.pop()
+            if name in out or name in skipped or name not in self.elements:
+                continue
+            out.add(name)
+            todo += [_text(s) for s in self.elements[name] if _tag(s) in links]
+        return out
 
     def _load(self, text: str) -> Any:
         from genicam.genapi import NodeMap
@@ -251,17 +279,26 @@ class XmlDevice:
         returns what failed.  :func:`seed_isolated` runs it where a crash cannot hurt."""
         rep = rep or SeedReport()
         clone = self.writable_clone()
-        flags = list(self._refs("pIsImplemented", "pIsAvailable"))
+        flags = list(self._refs(*_FLAG_ROLES))
         for name in flags:
             self._make_true(clone, name, rep)
+        self._seed_formula_inputs(clone, rep)
         for el in self.elements.values():
             if _tag(el) in ("Integer", "Float"):
                 self._seed_range(clone, el, rep)
+        self._fix_divided_ranges(clone, rep)
         for feat, el in self.elements.items():
             if _tag(el) in ("Integer", "Float", "Enumeration"):
                 self._seed_value(clone, feat, el, rep)
         for name in flags:  # again: selectors now hold valid entries
             self._make_true(clone, name, rep)
+        for el in self.elements.values():
+            if _tag(el) == "Enumeration" and el.find("{*}pSelected") is not None:
+                self._seed_selected(clone, el, rep)
+        self._seed_formula_inputs(clone, rep)  # selectors moved some registers: again
+        for feat, el in self.elements.items():  # an enumeration left on no entry gets its first
+            if _tag(el) == "Enumeration":
+                self._seed_value(clone, feat, el, rep)
         log.debug("seeded %s: %d writes, %d failed", self.source.origin, rep.written,
                   len(rep.failed))
         return rep
@@ -276,13 +313,13 @@ class XmlDevice:
 
     def _make_true(self, clone: Any, name: str, rep: SeedReport) -> None:
         el = self.elements.get(name)
-        if el is None or _try_value(clone, name) not in (0, False, None):
-            return
+        if el is None or name in self._locks or _try_value(clone, name) not in (0, False, None):
+            return  # (a node a lock formula reads stays as it is: unlocked wins)
         if _write(clone, name, 1, rep):
             return
         for var in el.findall("{*}pVariable"):  # a SwissKnife: light its inquiry bits up
             target = _text(var)
-            if target in self._values:  # a selector's or feature's value: not an inquiry bit
+            if target in self._values or target in self._locks:  # a value or a lock input
                 continue
             before = _try_value(clone, target)
             lit = isinstance(before, int) and any(  # -1: all bits of a signed register
@@ -291,23 +328,81 @@ class XmlDevice:
                 _write(clone, target, before, rep)  # it did not help: put it back
 
     def _seed_range(self, clone: Any, el: ET.Element, rep: SeedReport) -> None:
+        """pMin registers 0, pMax registers as large as they hold (≤ 1e6), pInc registers 1:
+        every register the range formula reads, except selector values.  Where the range then
+        does not evaluate (``1e6 / TO`` with TO at its minimum 0), the minimum becomes 1."""
+        mins: list[str] = []
         for role, values in (("pMin", (0,)), ("pMax", _MAX_CANDIDATES), ("pInc", (1,))):
             target = _text(el.find(f"{{*}}{role}"))
-            kind = _tag(self.elements[target]) if target in self.elements else ""
-            if kind in _SETTABLE:
-                targets = [target]
-            elif kind in ("SwissKnife", "IntSwissKnife"):  # e.g. SensorWidth - OffsetX
-                targets = [_text(v) for v in self.elements[target].findall("{*}pVariable")
-                           if _text(v) not in self._values]  # not a selector's value
-            else:
+            if not target:
                 continue
-            for t in targets:
-                if not any(_write(clone, t, v, rep, quiet=True) for v in values):
-                    rep.failed.append(f"{t} ({role} of {el.get('Name')})")
+            leaves = [n for n in self._closure([target], skip=self._selectors | self._settable)
+                      if _tag(self.elements[n]) in _REGISTER_TAGS]
+            mins += leaves if role == "pMin" else []
+            for leaf in leaves:
+                if not any(_write(clone, leaf, v, rep, quiet=True) for v in values):
+                    rep.failed.append(f"{leaf} ({role} of {el.get('Name')})")
+        if mins and not _range_readable(clone, el.get("Name", "")):
+            for leaf in mins:
+                _write(clone, leaf, 1, rep, quiet=True)
+
+    def _fix_divided_ranges(self, clone: Any, rep: SeedReport) -> None:
+        """A float whose range does not evaluate (``1e9 / (P1 * TO)`` over a raw value whose
+        minimum is 0): the minimum registers of the nodes it reads become 1."""
+        for name, el in self.elements.items():
+            if _tag(el) not in ("Float", "Converter") or _range_readable(clone, name):
+                continue
+            for dep in self._closure([name], skip=self._selectors):
+                target = _text(self.elements[dep].find("{*}pMin"))
+                for leaf in self._closure([target], skip=self._selectors) if target else ():
+                    if _tag(self.elements[leaf]) in _REGISTER_TAGS:
+                        _write(clone, leaf, 1, rep, quiet=True)
+
+    def _seed_selected(self, clone: Any, sel: ET.Element, rep: SeedReport) -> None:
+        """Inquiry bits and ranges of the features ``sel`` selects, for every entry of ``sel``
+        (a device keeps them per selector value: LineMode of Line2 is not LineMode of Line1)."""
+        name = sel.get("Name", "")
+        selected = [self.elements[n] for n in (_text(p) for p in sel.findall("{*}pSelected"))
+                    if n in self.elements]
+        try:
+            entries = [str(e) for e in clone.get_node(name).symbolics]
+        except (GenericException, AttributeError):
+            return
+        for entry in entries:
+            if not (rep.attempt(name) and _set_entry(clone, name, entry)):
+                continue
+            for el in selected:
+                for flag in {_text(s) for s in el.iter() if _tag(s) in _FLAG_ROLES}:
+                    self._make_true(clone, flag, rep)
+                if _tag(el) in ("Integer", "Float"):
+                    self._seed_range(clone, el, rep)
+                if _tag(el) in ("Integer", "Float", "Enumeration"):
+                    self._seed_value(clone, el.get("Name", ""), el, rep)
+        if entries and rep.attempt(name) and _set_entry(clone, name, entries[0]):
+            for el in selected:  # the first entry's ranges win (it is where the map starts)
+                if _tag(el) in ("Integer", "Float"):
+                    self._seed_range(clone, el, rep)
+
+    def _seed_formula_inputs(self, clone: Any, rep: SeedReport) -> None:
+        """Registers that feed a formula and read 0 (a time base, a divisor) are set to 1, so
+        ``FROM*1000/P2`` does not divide by zero; selector and feature values are left alone."""
+        for el in self.elements.values():
+            if _tag(el) not in ("SwissKnife", "IntSwissKnife", "Converter", "IntConverter"):
+                continue
+            keep = self._locks | self._range_inputs | self._values
+            inputs = [_text(v) for v in el.findall("{*}pVariable") if _text(v) not in keep]
+            to = _text(el.find("{*}pValue"))
+            if _tag(el) in ("Converter", "IntConverter") and to not in self._locks:
+                inputs.append(to)  # FormulaFrom may divide by TO (1e9 / (P1 * TO))
+            for target in inputs:
+                kind = _tag(self.elements[target]) if target in self.elements else ""
+                if kind in _SETTABLE and _try_value(clone, target) == 0:
+                    _write(clone, target, 1, rep, quiet=True)
 
     def _seed_value(self, clone: Any, name: str, el: ET.Element, rep: SeedReport) -> None:
-        if el.find("{*}pValue") is None:
-            return
+        value = _text(el.find("{*}pValue"))
+        if not value or name in self._ranges or value in self._range_inputs - self._settable:
+            return  # (WidthMax reads the register Width's range reads: it keeps its maximum)
         if not rep.attempt(name):
             return
         try:
@@ -324,6 +419,31 @@ class XmlDevice:
                 rep.failed.append(f"{name}: increment 0")
         except GenericException as exc:  # a feature GenApi cannot reach: leave its memory alone
             rep.failed.append(f"{name}: {type(exc).__name__}")
+
+
+_FLAG_ROLES = ("pIsImplemented", "pIsAvailable")
+
+
+def _range_readable(nm: Any, name: str) -> bool:
+    """False when the node's range formula fails to evaluate (it divides by zero); a node
+    that is not readable at all (not implemented, unavailable) does not count against it."""
+    from genicam.genapi import AccessException
+
+    try:
+        node = nm.get_node(name)
+        return bool(node.min <= node.max)
+    except (AccessException, AttributeError):
+        return True
+    except GenericException:  # LogicalErrorException "#Infinity somewhere!"
+        return False
+
+
+def _set_entry(nm: Any, name: str, entry: str) -> bool:
+    try:
+        nm.get_node(name).value = entry
+    except GenericException:  # an entry the seeded image does not allow: skipped
+        return False
+    return True
 
 
 def _index(root: ET.Element) -> dict[str, ET.Element]:

@@ -29,6 +29,7 @@ SELECTED_BY = {
     "trigger_selector": ("trigger_mode", "trigger_source", "trigger_activation",
                          "trigger_delay"),
     "gain_selector": ("gain", "gain_auto"),
+    "line_mode": ("line_source",),  # an input line offers no source (Hikrobot: NA until Strobe)
 }
 
 #: Settings a trigger set-up writes (not restored as plain settings after a reconnect).
