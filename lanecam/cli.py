@@ -333,6 +333,7 @@ if TYPE_CHECKING:  # argparse's sub-command container (a private class name in t
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .devices.cameras.profile_cli import add_parser as add_profile_parser
     from .sim.cli import add_parser as add_sim_parser
 
     p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
@@ -344,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_vault_parser(sub)
     _add_lane_parsers(sub)
     add_sim_parser(sub)
+    add_profile_parser(sub)
     return p
 
 

@@ -122,7 +122,8 @@ class XmlCamera(GenicamNodeHooks, Camera):
         """AcquisitionStart/Stop and TLParamsLocked, where the XML has them."""
         nodes = self._n()
         command = "AcquisitionStart" if on else "AcquisitionStop"
-        if nodes.info(command) is not None:
+        info = nodes.info(command)
+        if info is not None and info.writable:  # (NA on some seeded images: then not sent)
             self._do_execute(command)
         if nodes.info("TLParamsLocked") is not None:
             self._do_set("TLParamsLocked", 1 if on else 0)

@@ -5,7 +5,9 @@ Two steps, so the second can also run on facts recorded earlier (``tests/data/ge
 1. :func:`measure` loads the XML into GenApi (:class:`~.genicam_xml.XmlDevice`) and records,
    for every node a profile may name, its GenApi type, access mode (on the seeded register
    image: ``NI`` means not implemented by this XML), ``<Unit>``, enum entries, and its range when
-   the XML states it as constants (else ``"device"``: the device's registers decide).
+   the XML states it as constants (else ``"device"``: the device's registers decide).  A feature is *present* when the XML
+   defines its node; the access mode is informative (a device's registers say whether it
+   implements the node, and those are not in the XML).
 2. :func:`evaluate` checks those facts against a :class:`~.profile.Profile`: per canonical
    feature the node used, its type, access, unit against the profile's scale (a node without a
    unit gets the unit the scale implies, flagged ``unit assumed``), range and enum words; what a
@@ -21,8 +23,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-from genicam.genapi import GenericException
 
 from ...errors import ConfigError
 from .genicam_xml import XmlDevice, read_xml
@@ -116,14 +116,11 @@ def _node_facts(dev: XmlDevice, name: str) -> NodeFacts | None:
     kind = _KIND_NAMES.get(node.node.principal_interface_type, "Other")
     access = _ACCESS[min(int(node.node.get_access_mode()), 4)]
     unit, entries = "", ()
+    el = dev.elements.get(name)
     if kind == "Float":
         unit = str(node.unit)
-    elif kind == "Enumeration":
-        try:
-            entries = tuple(str(e) for e in node.symbolics)
-        except GenericException:  # an enumeration GenApi cannot list: reported with none
-            entries = ()
-    el = dev.elements.get(name)
+    elif kind == "Enumeration" and el is not None:  # what the XML defines, not what the seeded
+        entries = tuple(e.get("Name", "") for e in el.findall("{*}EnumEntry"))  # image enables
     lo = hi = None
     if el is not None and kind in ("Integer", "Float"):
         lo, hi = _const(el, "Min"), _const(el, "Max")
@@ -148,9 +145,9 @@ class FeatureReport:
     """One canonical feature of the profile, as the XML offers it."""
 
     node: str
-    present: bool
+    present: bool  # the XML defines the node (whether a device implements it, its registers say)
     type: str = ""
-    access: str = ""
+    access: str = ""  # on the seeded register image; "NI" = the seeding did not reach it
     unit: str = ""  # the node's unit, or the assumed one
     unit_status: str = ""  # "ok" | "unit assumed" | "mismatch" | "" (not a float feature)
     range: list[float | None] | str | None = None  # [min, max] (SI units) or "device"
@@ -197,8 +194,8 @@ def evaluate(facts: XmlFacts, profile: Profile, *, model: str | None = None) -> 
 
 
 def _check_feature(fmap: FeatureMap, node: NodeFacts | None) -> tuple[FeatureReport, list[str]]:
-    if node is None or node.access == "NI":
-        return FeatureReport(fmap.node, False, access="NI" if node else ""), []
+    if node is None:
+        return FeatureReport(fmap.node, False), []
     rep = FeatureReport(fmap.node, True, node.type, node.access, node.unit,
                         entries=list(node.entries))
     problems: list[str] = []
@@ -213,8 +210,8 @@ def _check_feature(fmap: FeatureMap, node: NodeFacts | None) -> tuple[FeatureRep
     elif fmap.kind == FeatureKind.ENUM:
         for word in LANE_WORDS.get(fmap.canonical, ()):
             entry = fmap.values.get(word, word)
-            if node.entries and entry not in node.entries:
-                problems.append(f"no entry {entry!r} for {word!r}")
+            if entry not in node.entries:
+                problems.append(f"offers no {entry!r} (for the lane's {word!r})")
     return rep, problems
 
 
