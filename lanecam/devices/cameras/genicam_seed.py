@@ -334,44 +334,56 @@ def _seed_in_child(dev: XmlDevice, max_crashes: int) -> SeedReport:
     names each node before writing it; when a child dies, that node is skipped and seeding runs
     again (at most ``max_crashes`` times, then ConfigError).
     """
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork")
     skip: set[str] = set()
     while True:
-        recv, send = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_seed_child, args=(dev, frozenset(skip), send), daemon=True)
-        child.start()
-        send.close()
-        last, result = "", None
-        while True:
-            try:
-                kind, payload = recv.recv()
-            except EOFError:
-                break
-            if kind == "try":
-                last = payload
-            else:
-                result = payload
-        child.join()
-        recv.close()
-        if result is not None:
-            pages, rep = result
+        last, kind, payload, exitcode = _run_child(dev, frozenset(skip))
+        if kind == "done":
+            pages, rep = payload
             dev.space._pages.update(pages)
             rep.crashed = sorted(skip)
             return rep
+        if kind == "error":  # a Python error, not a crash: nothing to skip
+            raise ConfigError(f"seeding {dev.source.origin} failed: {payload}", key="xml")
         if not last or len(skip) >= max_crashes:
-            raise ConfigError(f"seeding {dev.source.origin} crashed GenApi (exit "
-                              f"{child.exitcode}) after {len(skip)} skipped node(s)",
-                              key="xml", allowed=sorted(skip))
+            raise ConfigError(f"seeding {dev.source.origin} crashed GenApi (exit {exitcode}) "
+                              f"after {len(skip)} skipped node(s)", key="xml",
+                              allowed=sorted(skip))
         log.info("%s: writing %s crashed GenApi (exit %s); skipping it",
-                    dev.source.origin, last, child.exitcode)
+                 dev.source.origin, last, exitcode)
         skip.add(last)
+
+
+def _run_child(dev: XmlDevice, skip: frozenset[str]) -> tuple[str, str, Any, int | None]:
+    """One forked seeding: (the last node it tried, "done"/"error"/"", payload, exit code)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_seed_child, args=(dev, skip, send), daemon=True)
+    child.start()
+    send.close()
+    last, kind, payload = "", "", None
+    while True:
+        try:
+            k, p = recv.recv()
+        except EOFError:
+            break
+        if k == "try":
+            last = p
+        else:
+            kind, payload = k, p
+    child.join()
+    recv.close()
+    return last, kind, payload, child.exitcode
 
 
 def _seed_child(dev: XmlDevice, skip: frozenset[str], send: Any) -> None:
     rep = SeedReport(skip=skip, journal=lambda name: send.send(("try", name)))
-    dev.seed(rep)
-    rep.journal = None
-    send.send(("done", (dev.space._pages, rep)))
+    try:
+        dev.seed(rep)
+    except Exception as exc:  # reported to the parent, which raises it as a ConfigError
+        send.send(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
+    else:
+        rep.journal = None
+        send.send(("done", (dev.space._pages, rep)))
     send.close()

@@ -190,12 +190,13 @@ class XmlDevice:
         self.vendor_name = root.get("VendorName", "")
         self.model_name = root.get("ModelName", "")
         self.elements = _index(root)
+        self.nodemap = self._load(source.text)  # GenApi's own check of the XML, first
         self.seed_report: SeedReport | None = None
         if seed:
             from .genicam_seed import seed_isolated
 
             self.seed_report = seed_isolated(self)
-        self.nodemap = self._load(source.text)
+            self.nodemap._invalidate_nodes()
 
     def closure(self, names: Iterable[str], skip: Iterable[str] = (),
                  links: tuple[str, ...] = ("pVariable", "pValue")) -> set[str]:
@@ -211,10 +212,15 @@ class XmlDevice:
         return out
 
     def _load(self, text: str) -> Any:
-        from genicam.genapi import NodeMap
+        from genicam.genapi import GenericException, NodeMap
 
         nm = NodeMap()
-        nm.load_xml_from_string(text)
+        try:
+            nm.load_xml_from_string(text)
+        except GenericException as exc:
+            first = str(exc).splitlines()[0][:300]
+            raise ConfigError(f"GenApi refuses {Path(self.source.origin).name}: {first}",
+                              key="xml") from exc
         nm.connect(RegisterPort(self.space), self.port_name)
         return nm
 
