@@ -88,6 +88,25 @@ class TestMyGenTLCamera(CameraContract):
 # --- end: camera contract ------------------------------------------------------------------
 
 
+# --- example: XML camera ------------------------------------------------------------------
+from lanecam.devices.cameras import Trigger, load_profile, load_profiles
+from lanecam.testing import XmlCamera
+
+GENICAM = Path(__file__).resolve().parents[1] / "data" / "genicam"  # Aravis's fake camera XML
+
+
+def test_xml_camera_records_what_the_camera_layer_sent() -> None:
+    profiles = load_profiles()  # plus a profile of your own for a camera lanecam has none for
+    profiles["aravis-fake"] = load_profile(GENICAM / "profiles" / "aravis-fake.toml", profiles)
+    with XmlCamera(GENICAM / "aravis-fake-camera.xml", profiles=profiles) as cam:
+        cam.configure({"exposure_time": 0.0005})  # ExposureTimeAbs = 500.0 µs, through GenApi
+        cam.arm(Trigger.software())
+        assert cam.node_writes[0] == ("ExposureTimeAbs", 500.0)
+        assert cam.node_writes[-1] == ("TLParamsLocked", 1)  # arm() locks, as a producer does
+        assert cam.nodemap.get_node("TLParamsLocked").value == 1
+# --- end: XML camera -----------------------------------------------------------------------
+
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 
@@ -96,5 +115,5 @@ def test_docs_show_this_file() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     sections = re.findall(r"# --- example: [^\n]*\n(.*?)# --- end", source, flags=re.S)
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == len(sections) == 2
+    assert len(blocks) == len(sections) == 3
     assert [b.strip() for b in blocks] == [s.strip() for s in sections]
