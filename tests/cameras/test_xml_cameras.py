@@ -48,6 +48,9 @@ class TestAravisFakeCamera(XmlCameraContract):
 
 
 def _family_rows() -> list[dict[str, str]]:
+    """The family XMLs (one placeholder when they are not there: one skip per check)."""
+    if not XML_DIR:
+        return [{"file": "vendor-xmls-not-here", "profile": "", "model": ""}]
     rows = tomllib.loads((DATA / "xmls.toml").read_text(encoding="utf-8"))["xml"]
     return [r for r in rows if r["model"]]  # rows checked by --profile only: profile tests
 

@@ -174,7 +174,8 @@ def test_no_action_source_is_a_typed_refusal(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not os.environ.get("LANECAM_GENICAM_XML_DIR"),
                     reason="set LANECAM_GENICAM_XML_DIR to re-measure the vendor XMLs")
-@pytest.mark.parametrize("stem", sorted({Path(r["file"]).stem for r in ROWS}))
+@pytest.mark.parametrize("stem", sorted({Path(r["file"]).stem for r in ROWS})
+                         if os.environ.get("LANECAM_GENICAM_XML_DIR") else ["-"])
 def test_the_record_matches_a_new_measurement(stem: str) -> None:
     xml = Path(os.environ["LANECAM_GENICAM_XML_DIR"]) / f"{stem}.xml"
     recorded = XmlFacts.from_json(json.loads((DATA / "measured" / f"{stem}.json").read_text()))

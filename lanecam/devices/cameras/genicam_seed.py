@@ -24,6 +24,7 @@ remembers each XML's image for the process.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -118,8 +119,8 @@ class Seeder:
         for feat, el in self.elements.items():  # an enumeration left on no entry gets its first
             if _tag(el) == "Enumeration":
                 self._seed_value(clone, feat, el, rep)
-        log.debug("seeded %s: %d writes, %d failed", self.dev.source.origin, rep.written,
-                  len(rep.failed))
+        # (no logging here: this runs in a forked child, where a lock another thread held
+        # at the fork would never be released)
         return rep
 
     def _refs(self, *roles: str) -> Iterator[str]:
@@ -307,6 +308,8 @@ def _write(nm: Any, name: str, value: Any, rep: SeedReport, quiet: bool = False)
 #: seeded register images by XML text digest (bounded): one seeding per XML per process
 _SEEDED: dict[str, tuple[dict[int, bytearray], SeedReport]] = {}
 _SEEDED_MAX = 64
+#: how long one seeding child may take (the largest vendor XMLs take about 3 s)
+_CHILD_TIMEOUT_S = 120.0
 
 
 def seed_isolated(dev: XmlDevice, max_crashes: int = 32) -> SeedReport:
@@ -363,7 +366,12 @@ def _run_child(dev: XmlDevice, skip: frozenset[str]) -> tuple[str, str, Any, int
     child.start()
     send.close()
     last, kind, payload = "", "", None
+    deadline = time.monotonic() + _CHILD_TIMEOUT_S
     while True:
+        if not recv.poll(max(0.0, deadline - time.monotonic())):
+            child.kill()  # a hung child (it never should): seeding failed, say where
+            kind, payload = "error", f"no answer within {_CHILD_TIMEOUT_S:g} s after {last!r}"
+            break
         try:
             k, p = recv.recv()
         except EOFError:
