@@ -4,6 +4,7 @@
 ``lanecam grab``       grab a few frames from one camera and write a PNG (commissioning aid)
 ``lanecam demo``       the no-hardware tour: emulated cameras, discovery, a grab written to PNG
 ``lanecam profiles``   the firmware profiles this install ships, per device kind (each is loaded)
+``lanecam sensor``     record a trigger sensor's byte stream; replay (decode) a recording
 
 ``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
 loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
@@ -184,7 +185,7 @@ def cmd_emulators(args: argparse.Namespace) -> int:
     return 0
 
 
-def _vault(args: argparse.Namespace):  # noqa: ANN202 - CaptureVault, imported lazily
+def _vault(args: argparse.Namespace):
     from .store import CaptureVault, MasterKey
 
     key = MasterKey.from_file(args.key_file) if args.key_file else MasterKey.from_env(args.key_env)
@@ -333,6 +334,7 @@ if TYPE_CHECKING:  # argparse's sub-command container (a private class name in t
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .devices.sensors.sensor_cli import add_parser as add_sensor_parser
     from .sim.cli import add_parser as add_sim_parser
 
     p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
@@ -344,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_vault_parser(sub)
     _add_lane_parsers(sub)
     add_sim_parser(sub)
+    add_sensor_parser(sub)
     return p
 
 
