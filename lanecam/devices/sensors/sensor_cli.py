@@ -72,10 +72,14 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _num(v: object) -> str:
+    return f"{v:.6f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+
+
 def _human(ev: Event) -> str:
     t = "-" if ev.get("t_ns") is None else f"{ev['t_ns'] / 1e9:.6f}"
     skip = {"type", "t_ns", "t_wall_ns", "source"}
-    fields = " ".join(f"{k}={v}" for k, v in ev.items() if k not in skip and v is not None)
+    fields = " ".join(f"{k}={_num(v)}" for k, v in ev.items() if k not in skip and v is not None)
     return f"{t:>18}  {ev['type']:<12} {fields}"
 
 
