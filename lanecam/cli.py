@@ -5,6 +5,7 @@
 ``lanecam demo``       the no-hardware tour: emulated cameras, discovery, a grab written to PNG
 ``lanecam profiles``   the firmware profiles this install ships, per device kind (each is loaded)
 ``lanecam sensor``     record a trigger sensor's byte stream; replay (decode) a recording
+``lanecam camera``     one camera's settings: pylon feature files (.pfs) and user sets
 
 ``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
 loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
@@ -334,6 +335,7 @@ if TYPE_CHECKING:  # argparse's sub-command container (a private class name in t
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .devices.cameras.cli import add_parser as add_camera_settings_parser
     from .devices.sensors.sensor_cli import add_parser as add_sensor_parser
     from .sim.cli import add_parser as add_sim_parser
 
@@ -343,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _add_info_parsers(sub)
     _add_camera_parsers(sub)
+    add_camera_settings_parser(sub)  # camera load-settings | save-settings | user-set
     _add_vault_parser(sub)
     _add_lane_parsers(sub)
     add_sim_parser(sub)
