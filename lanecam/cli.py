@@ -4,6 +4,9 @@
 ``lanecam grab``       grab a few frames from one camera and write a PNG (commissioning aid)
 ``lanecam demo``       the no-hardware tour: emulated cameras, discovery, a grab written to PNG
 ``lanecam profiles``   the firmware profiles this install ships, per device kind (each is loaded)
+``lanecam sensor``     record a trigger sensor's byte stream; replay (decode) a recording
+``lanecam camera``     one camera's settings: pylon feature files (.pfs) and user sets
+``lanecam profile``    ``profile check CAMERA.xml``: a camera's GenICam XML against its profile
 
 ``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
 loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
@@ -184,7 +187,7 @@ def cmd_emulators(args: argparse.Namespace) -> int:
     return 0
 
 
-def _vault(args: argparse.Namespace):  # noqa: ANN202 - CaptureVault, imported lazily
+def _vault(args: argparse.Namespace):
     from .store import CaptureVault, MasterKey
 
     key = MasterKey.from_file(args.key_file) if args.key_file else MasterKey.from_env(args.key_env)
@@ -333,7 +336,9 @@ if TYPE_CHECKING:  # argparse's sub-command container (a private class name in t
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .devices.cameras.cli import add_parser as add_camera_settings_parser
     from .devices.cameras.profile_cli import add_parser as add_profile_parser
+    from .devices.sensors.sensor_cli import add_parser as add_sensor_parser
     from .sim.cli import add_parser as add_sim_parser
 
     p = argparse.ArgumentParser(prog="lanecam", description=__doc__.split("\n\n")[0])
@@ -342,9 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _add_info_parsers(sub)
     _add_camera_parsers(sub)
+    add_camera_settings_parser(sub)  # camera load-settings | save-settings | user-set
     _add_vault_parser(sub)
     _add_lane_parsers(sub)
     add_sim_parser(sub)
+    add_sensor_parser(sub)
     add_profile_parser(sub)
     return p
 

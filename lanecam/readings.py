@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LidarReading", "LoopEdge", "RadarReading"]
+__all__ = ["LidarReading", "LoopEdge", "RadarObject", "RadarReading"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,31 @@ class RadarReading:
             elif values and first != values[0]:
                 raise ValueError(f"{one} must be the first of {many}")
             object.__setattr__(self, many, values)
+
+
+@dataclass(frozen=True, slots=True)
+class RadarObject:
+    """One vehicle reported by a radar in object-detection mode (OPS243 ``OC``), after it left
+    the beam: max/min speed (m/s, signed: + = approaching), estimated length (m), and when it
+    entered and left, on the *radar's* clock (s; set with ``C=n``, else seconds since power-on).
+
+    ``t_ns`` is the host monotonic time the report arrived (after ``end_s``).  ``duration_s``
+    (the report's ``delta_time_msec``), ``frames``, the magnitudes and ``speed_change`` are
+    passed on as the radar reports them (None when the firmware leaves them out).
+    """
+
+    t_ns: int
+    speed_mps: float
+    min_speed_mps: float
+    length_m: float
+    start_s: float
+    end_s: float
+    duration_s: float | None = None
+    frames: int | None = None
+    max_magnitude: float | None = None
+    avg_magnitude: float | None = None
+    speed_change: float | None = None
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

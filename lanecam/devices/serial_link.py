@@ -306,6 +306,26 @@ class SerialLink:
             self.counters.garbage_bytes += n
             return n
 
+    def read_chunk(self, *, timeout: float | None = None) -> bytes:
+        """Every byte received and not yet consumed, waiting up to ``timeout`` (s; default the
+        link's) for the first; ``b""`` when none came (for recorders: no framing, no error
+        on a quiet line)."""
+        with self._lock:
+            deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+            while not self._rx and time.monotonic() < deadline:
+                self._fill()
+            if self._rx and self._port is not None:
+                try:
+                    waiting = self._port.in_waiting
+                except _PORT_ERRORS as exc:
+                    raise self._lose(exc, "read") from exc
+                if waiting:
+                    self._fill()
+            out = bytes(self._rx)
+            self._rx.clear()
+            self._discarding = False
+            return out
+
     # -- line framing --------------------------------------------------------------------------
     def read_line(self, terminator: bytes = b"\n", *, timeout: float | None = None) -> bytes:
         """The next line without its terminator (a trailing CR is kept; strip it if needed).

@@ -19,12 +19,29 @@ RATE = (b"S2", b'{"SamplingRate":20000}\r\n')
 INBOUND = (b"R+", b'{"DirectionFilter":"Inbound"}\r\n')
 MIN_SPEED = (b"R>0.5\r", b'{"RequiredMinSpeed":"0.500"}\r\n')
 MAX_SPEED = (b"R<45\r", b'{"RequiredMaxSpeed":"45.000"}\r\n')
-RANGE_UNITS = (b"uM", b'{"RangeUnits":"m"}\r\n')
+# the two lines the manual documents for uM (UM-003 p.8)
+RANGE_UNITS = (b"uM", (b'{"Units":"Value", "RangeUnit":"m"}\r\n'
+                      b'{"Resolutions":"Value", "RangeResolution_m":0.0777}\r\n'))
 REPORTS = (b"O2", b'{"NumberOfReports":2}\r\n')
+OBJECTS_OFF = (b"Oc", b'{"ObjectReport":"Off"}\r\n')
 JSON_ON = (b"OJ", b'{"OutputFeature":"JSON"}\r\n')
 
-CONFIG_A = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, REPORTS, JSON_ON]
-CONFIG_C = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, RANGE_UNITS, REPORTS, JSON_ON]
+
+def info(rate: int = 20000, min_speed: float = 0.5) -> tuple[bytes, bytes]:
+    """``??`` (sent with ``U?``, whose reply ends it) and the radar's reply (manual p.7
+    layout, then p.8's ``{"Units":...}``) for these settings."""
+    return (b"??U?", b'{"Product":"OPS243"}\r\n{"Version":"1.3.1"}\r\n'
+            + f'{{"SamplingRate":{rate}, "resolution":0.1215}}\r\n'.encode()
+            + b'{"SampleSize":1024}\r\n{"Clock":"54"}\r\n{"PowerMode":"Continuous"}\r\n'
+            + b'{"Squelch":"100"}\r\n'
+            + f'{{"RequiredMinSpeed":"{min_speed:.3f}"}}\r\n'.encode()
+            + b'{"Units":"m-per-sec"}\r\n')
+
+
+INFO = info()
+CONFIG_A = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, REPORTS, OBJECTS_OFF, JSON_ON, INFO]
+CONFIG_C = [UNITS, RATE, INBOUND, MIN_SPEED, MAX_SPEED, RANGE_UNITS, REPORTS, OBJECTS_OFF,
+            JSON_ON, INFO]
 
 
 def test_configure_ops243_a() -> None:
@@ -40,8 +57,8 @@ def test_configure_ops243_c_with_range_filters_and_plain_output() -> None:
              (b"R>1.25\r", b'{"RequiredMinSpeed":"1.250"}\r\n'),
              (b"R<60\r", b'{"RequiredMaxSpeed":"60.000"}\r\n'), RANGE_UNITS,
              (b"r>3\r", b'{"RequiredMinRange":"3.000"}\r\n'),
-             (b"r<40.5\r", b'{"RequiredMaxRange":"40.500"}\r\n'), REPORTS,
-             (b"Oj", b'{"OutputFeature":"Plain"}\r\n')]
+             (b"r<40.5\r", b'{"RequiredMaxRange":"40.500"}\r\n'), REPORTS, OBJECTS_OFF,
+             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'), info(50000, 1.25)]
     with expected_exchange(pairs) as link:
         OPS243Radar(link, model="OPS243-C", settings=s).open()
 
@@ -70,8 +87,8 @@ def test_json_reports_are_stamped_with_the_injected_clock() -> None:
 
 def test_plain_numeric_reports() -> None:
     s = RadarSettings(json=False, reports=1)
-    pairs = [*CONFIG_C[:-2], (b"O1", b'{"NumberOfReports":1}\r\n'),
-             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'),
+    pairs = [*CONFIG_C[:-4], (b"O1", b'{"NumberOfReports":1}\r\n'), OBJECTS_OFF,
+             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'), INFO,
              (None, b"12.30\r\n"), (None, b"-4.00\r\n"), (None, b'"m",31.20\r\n'),
              (None, b"137.429, 3.6\r\n")]
     with expected_exchange(pairs) as link:
@@ -136,10 +153,9 @@ def test_silent_radar_times_out() -> None:
 
 
 def test_range_filters_on_a_doppler_only_radar_send_nothing() -> None:
-    with expected_exchange([]):
-        with pytest.raises(UnsupportedFeatureError):
-            OPS243Radar(_never_link(), model="OPS243-A",
-                        settings=RadarSettings(max_range_m=30.0))
+    with expected_exchange([]), pytest.raises(UnsupportedFeatureError):
+        OPS243Radar(_never_link(), model="OPS243-A",
+                    settings=RadarSettings(max_range_m=30.0))
 
 
 def test_a_sampling_rate_that_aliases_road_speeds_is_refused_before_sending() -> None:
@@ -176,9 +192,12 @@ def test_every_sampling_rate_command(rate: int, cmd: bytes) -> None:
     # manual p.9; max speed filter kept under each rate's aliasing limit (31.1 m/s per 10 ksps)
     top = min(45.0, 31.1 * rate / 10000 * 0.99)
     s = RadarSettings(sampling_rate_hz=rate, min_speed_mps=0.0, max_speed_mps=round(top, 2))
-    pairs = [UNITS, (cmd, b"{}\r\n"), INBOUND, (b"R>0\r", b"{}\r\n"),
-             (f"R<{top:.2f}".rstrip("0").rstrip(".").encode() + b"\r", b"{}\r\n"), REPORTS,
-             JSON_ON]
+    # (until this change any JSON line was taken as the acknowledgement, "{}" included)
+    top_s = f"{top:.2f}".rstrip("0").rstrip(".")
+    pairs = [UNITS, (cmd, f'{{"SamplingRate":{rate}}}\r\n'.encode()), INBOUND,
+             (b"R>0\r", b'{"RequiredMinSpeed":"0.000"}\r\n'),
+             (f"R<{top_s}\r".encode(), f'{{"RequiredMaxSpeed":"{top:.3f}"}}\r\n'.encode()),
+             REPORTS, OBJECTS_OFF, JSON_ON, info(rate, 0.0)]
     with expected_exchange(pairs) as link:
         OPS243Radar(link, model="OPS243-A", settings=s).open()
 
@@ -203,8 +222,8 @@ def test_json_multi_object_reports_carry_every_speed_and_range() -> None:
 
 def test_plain_multi_object_reports_split_on_commas() -> None:
     s = RadarSettings(json=False, reports=3)
-    pairs = [*CONFIG_C[:-2], (b"O3", b'{"NumberOfReports":3}\r\n'),
-             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'),
+    pairs = [*CONFIG_C[:-4], (b"O3", b'{"NumberOfReports":3}\r\n'), OBJECTS_OFF,
+             (b"Oj", b'{"OutputFeature":"Plain"}\r\n'), INFO,
              (None, b"11.18,-3.20\r\n"), (None, b'"m",20.10,30.62,41.00\r\n'),
              (None, b"12.30\r\n"), (None, b"1.0,2.0,3.0,4.0\r\n"), (None, b"5.5\r\n")]
     with expected_exchange(pairs) as link:

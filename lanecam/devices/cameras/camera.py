@@ -38,8 +38,16 @@ from .profile import (
     load_profiles,
     select_profile,
 )
-from .settings import (APPLY_FIRST, SELECTED_BY, TRIGGER_KEYS, check_sequence, limits_of,
-                       node_value, require_type, with_implied)
+from .settings import (
+    APPLY_FIRST,
+    SELECTED_BY,
+    TRIGGER_KEYS,
+    check_sequence,
+    limits_of,
+    node_value,
+    require_type,
+    with_implied,
+)
 from .types import (
     CameraCounters,
     CameraInfo,
@@ -237,8 +245,7 @@ class Camera(abc.ABC):
         self._do_execute(fmap.node)
 
     def _check_kind(self, name: str, value: Any) -> None:
-        """Name, type and profile checks that do not depend on the live node: a selector or
-        mode written earlier in the batch may make it available (Hikrobot's LineSource)."""
+        """Name, type and profile checks (a mode written first may bring the node: LineSource)."""
         require_type(name, value, self._name_for_errors())
         if self.profile.feature(name) is None:
             self._feature(name)  # raises: unknown, or the profile lacks it (names the model)
@@ -255,14 +262,10 @@ class Camera(abc.ABC):
     def configure(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Apply settings given in SI units; return the values the device now reports.
 
-        Every key and value is checked against the live limits before anything is written,
-        then each is re-checked just before its write (a new width changes the offset range).
-        Features behind a selector set in the same batch (``line_mode`` after
-        ``line_selector``) are range-checked at their write, so such a batch can stop part-way.
-        A gain implies ``gain_selector = "all"`` where the camera has one (``with_implied``).
-        Out-of-range values raise :class:`LimitError`, unknown keys or wrong types
-        :class:`ConfigError`, features the model lacks :class:`UnsupportedFeatureError`.
-        Nothing is clamped.
+        Each value is checked against the live limits before anything is written and again at
+        its write (a new width changes the offset range; ``line_source`` after ``line_mode`` only
+        there, so such a batch can stop part-way).  A gain implies ``gain_selector = "all"`` where
+        the camera has one.  Nothing is clamped: LimitError, ConfigError, UnsupportedFeatureError.
         """
         if not isinstance(settings, Mapping):
             raise ConfigError("settings must be a mapping of feature name to value",

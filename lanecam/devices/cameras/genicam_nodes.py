@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...errors import vendor_errors
-
-from .types import NodeInfo
+from .node_text import GenapiNodeText, NodeText, PylonNodeText
+from .persistence import FeatureFilesMixin
 from .profile import FeatureKind
+from .types import NodeInfo
 
 # GenApi EInterfaceType (GenApi/Types.h): the same numbers in both bindings.
 _KIND_BY_INTERFACE = {
@@ -79,6 +80,10 @@ class PylonNodes:
     def execute(self, name: str) -> None:
         self._nm.GetNode(name).Execute()
 
+    def text(self, where: str) -> PylonNodeText:
+        """Every node by name, as feature-file text (:mod:`.node_text`)."""
+        return PylonNodeText(self._nm, self._g, where)
+
 
 class GenapiNodes:
     """Node access on a Harvesters ``NodeMap`` (``genicam.genapi``)."""
@@ -126,16 +131,22 @@ class GenapiNodes:
     def execute(self, name: str) -> None:
         self._nm.get_node(name).execute()
 
+    def text(self, where: str) -> GenapiNodeText:
+        """Every node by name, as feature-file text (:mod:`.node_text`)."""
+        return GenapiNodeText(self._nm, self._g, where)
+
 
 class _NodeAccess(Protocol):
     def info(self, name: str) -> NodeInfo | None: ...
     def get(self, name: str) -> Any: ...
     def set(self, name: str, value: Any) -> None: ...
     def execute(self, name: str) -> None: ...
+    def text(self, where: str) -> NodeText: ...
 
 
-class GenicamNodeHooks:
-    """The four node hooks of :class:`~lanecam.devices.cameras.Camera` over a node adapter.
+class GenicamNodeHooks(FeatureFilesMixin):
+    """The four node hooks of :class:`~lanecam.devices.cameras.Camera` over a node adapter,
+    and feature files and user sets (:class:`~.persistence.FeatureFilesMixin`) over its nodes.
 
     A backend provides ``_n()`` (its :class:`PylonNodes` / :class:`GenapiNodes`, raising when
     closed) and ``_where()`` (its id for error context); vendor exceptions are translated.
@@ -159,3 +170,6 @@ class GenicamNodeHooks:
     def _do_execute(self, node: str) -> None:
         with vendor_errors(self._where(), node):
             self._n().execute(node)
+
+    def _do_node_text(self) -> NodeText:
+        return self._n().text(self._where())

@@ -28,6 +28,16 @@ Modelled from the OPS243 user manual UM-003 (pages cited in ``docs/../hw_protoco
   ``"m",20.10,30.60`` (ASSUMED shapes).  With n = 1 the output is the single-object form
   above, for the strongest object that passes the filters.  The ``On`` acknowledgement
   ``{"NumberOfReports":n}`` is this fake's assumption;
+* ``uM`` answers the two lines the manual documents (p.8): ``{"Units":"Value",
+  "RangeUnit":"m"}`` then ``{"Resolutions":"Value", "RangeResolution_m":0.0777}``; ``U?``
+  answers ``{"Units":...}`` (p.8); ``??`` answers one JSON object per line in the manual's
+  order (p.7: ``Product`` "OPS243", ``Version``, ``SamplingRate`` with ``resolution``,
+  ``SampleSize``, ``Clock``, ``PowerMode``, ``Squelch``, ``RequiredMinSpeed``; the manual's
+  ``Q2COUNT`` line is left out: as printed it holds a line break inside a string);
+* object-detection mode ``OC`` / ``Oc``: one report line per vehicle after it leaves the beam
+  (:mod:`lanecam.devices.fakes.ops243_objects`, layout from a real capture); the
+  acknowledgement ``{"ObjectReport":"On"}`` is this fake's assumption (no source documents
+  it); ``C=n`` sets the clock the object reports' times use (manual p.14; no reply, ASSUMED);
 * unknown commands get no reply (assumption: nothing documented).
 """
 
@@ -40,8 +50,9 @@ from dataclasses import dataclass
 
 from ...clock import MONOTONIC, Clock
 from .base import PtyFake
+from .ops243_objects import ObjectTracker
 
-__all__ = ["RadarTarget", "OPS243Fake", "SAMPLING_COMMANDS", "max_speed_for_rate"]
+__all__ = ["SAMPLING_COMMANDS", "OPS243Fake", "RadarTarget", "max_speed_for_rate"]
 
 #: Sampling-rate commands (manual p.9): samples/s.
 SAMPLING_COMMANDS: dict[str, int] = {
@@ -113,6 +124,8 @@ class OPS243Fake(PtyFake):
         self._rx = bytearray()
         self.commands: list[str] = []  # every command executed, in order
         self.silent = False  # True: the sensor stops reporting (fault injection)
+        self.version = "1.3.1"  # ?V / ?? (manual p.7 example)
+        self._objects = ObjectTracker()
         self._reset_settings()
 
     # -- simulator API -------------------------------------------------------------------------
@@ -145,7 +158,16 @@ class OPS243Fake(PtyFake):
         self.min_range = 0.0
         self.max_range = 0.0
         self.reports = 1  # On: objects per measurement (power-on default 1)
+        self.object_mode = False  # OC / Oc
         self._next_ns: int | None = None
+        self._power_on_ns = self.clock.now_ns()
+        self._clock_offset_s = 0.0  # C=n: the clock reads n at the moment it is set
+        self._objects.reset()
+
+    @property
+    def clock_s(self) -> float:
+        """The radar's clock (s): since power-on, or since ``C=n`` plus n."""
+        return (self.clock.now_ns() - self._power_on_ns) / 1e9 + self._clock_offset_s
 
     def _on_power_on(self) -> None:
         self._rx.clear()
@@ -162,7 +184,7 @@ class OPS243Fake(PtyFake):
             if len(self._rx) < 2:
                 return
             head = self._rx[:2].decode("ascii", "replace")
-            if head in ("R>", "R<", "r>", "r<"):
+            if head in ("R>", "R<", "r>", "r<", "C="):
                 ends = [k for k in (self._rx.find(b"\r"), self._rx.find(b"\n")) if k >= 0]
                 if not ends:
                     return  # numeric commands wait for their terminator
@@ -180,6 +202,9 @@ class OPS243Fake(PtyFake):
             value = float(arg)
         except ValueError:
             return  # the firmware ignores a malformed number (assumption)
+        if head == "C=":
+            self._clock_offset_s = value - (self.clock.now_ns() - self._power_on_ns) / 1e9
+            return
         if head[0] == "r" and self.model == "OPS243-A":
             return
         key = {"R>": "RequiredMinSpeed", "R<": "RequiredMaxSpeed",
@@ -206,14 +231,33 @@ class OPS243Fake(PtyFake):
             self.direction = cmd[1]
             word = {"+": "Inbound", "-": "Outbound", "|": "Both"}[cmd[1]]
             self._ack({"DirectionFilter": word})
-        elif cmd == "uM" and self.model == "OPS243-C":
-            self._ack({"RangeUnits": "m"})
+        elif cmd in ("uM", "u?") and self.model == "OPS243-C":
+            self._send(b'{"Units":"Value", "RangeUnit":"m"}\r\n'
+                       b'{"Resolutions":"Value", "RangeResolution_m":0.0777}\r\n')
+        elif cmd in ("OC", "Oc"):
+            self.object_mode = cmd == "OC"
+            self._objects.reset()
+            self._ack({"ObjectReport": "On" if self.object_mode else "Off"})
+        elif cmd == "U?":
+            self._ack({"Units": _UNITS[self.units][0]})
+        elif cmd == "??":
+            self._send(self.info_reply())
         elif cmd == "?P":
             product = "OPS243 Doppler" if self.model == "OPS243-A" else "OPS243-C FMCW & Doppler"
             self._ack({"Product": product})
         elif cmd == "?V":
-            self._ack({"Version": "1.3.1"})
+            self._ack({"Version": self.version})
         # anything else: silently ignored (no documented error reply)
+
+    def info_reply(self) -> bytes:
+        """The ``??`` reply for the current state (manual p.7 layout, one object a line)."""
+        resolution = max_speed_for_rate(self.sampling_rate) / (self.buffer_size / 2)
+        lines = ['{"Product":"OPS243"}', f'{{"Version":"{self.version}"}}',
+                 f'{{"SamplingRate":{self.sampling_rate}, "resolution":{resolution:.4f}}}',
+                 f'{{"SampleSize":{self.buffer_size}}}', f'{{"Clock":"{int(self.clock_s)}"}}',
+                 '{"PowerMode":"Continuous"}', '{"Squelch":"100"}',
+                 f'{{"RequiredMinSpeed":"{self.min_speed:.3f}"}}']
+        return "".join(line + "\r\n" for line in lines).encode("ascii")
 
     def _targets(self) -> list[RadarTarget]:
         """Objects in view, strongest first (stable for equal magnitudes)."""
@@ -222,6 +266,21 @@ class OPS243Fake(PtyFake):
             return []
         seen = [got] if isinstance(got, RadarTarget) else list(got)
         return sorted(seen, key=lambda t: -t.strength)
+
+    def _passing(self, vmax: float) -> list[tuple[float, RadarTarget]]:
+        """(reported speed m/s, target) of every object passing the filters, strongest first."""
+        passing: list[tuple[float, RadarTarget]] = []
+        for tgt in self._targets():
+            speed = tgt.speed_mps
+            if abs(speed) > vmax:  # Doppler aliasing wraps the speed into (-vmax, vmax]
+                speed = math.remainder(speed, 2 * vmax)
+            inbound = speed >= 0
+            if (self.direction == "+" and not inbound) or (self.direction == "-" and inbound):
+                continue
+            if abs(speed) < self.min_speed or (self.max_speed and abs(speed) > self.max_speed):
+                continue
+            passing.append((speed, tgt))
+        return passing
 
     def _on_tick(self, now_ns: int) -> None:
         period_ns = int(1e9 * self.buffer_size / self.sampling_rate)
@@ -235,17 +294,14 @@ class OPS243Fake(PtyFake):
             return
         vmax = max_speed_for_rate(self.sampling_rate)
         speed_bin = vmax / (self.buffer_size / 2)  # Doppler FFT resolution (m/s)
-        passing: list[tuple[float, RadarTarget]] = []  # (reported speed m/s, target)
-        for tgt in self._targets():
-            speed = tgt.speed_mps
-            if abs(speed) > vmax:  # Doppler aliasing wraps the speed into (-vmax, vmax]
-                speed = math.remainder(speed, 2 * vmax)
-            inbound = speed >= 0
-            if (self.direction == "+" and not inbound) or (self.direction == "-" and inbound):
-                continue
-            if abs(speed) < self.min_speed or (self.max_speed and abs(speed) > self.max_speed):
-                continue
-            passing.append((speed, tgt))
+        passing = self._passing(vmax)
+        if self.object_mode:
+            top = passing[0] if passing else None
+            line = self._objects.period(self.clock_s, None if top is None else top[0],
+                                        0.0 if top is None else top[1].strength,
+                                        mph=self.units == "US")
+            if line is not None:
+                self._send(line)
         if not passing:
             return
         n = self.reports

@@ -5,7 +5,7 @@ driver received it.  Speeds are m/s with **positive = approaching** (inbound), r
 Reading types live on the ground floor (:mod:`lanecam.readings`) and are re-exported here.
 """
 
-from ...readings import LidarReading, LoopEdge, RadarReading
+from ...readings import LidarReading, LoopEdge, RadarObject, RadarReading
 from .base import SerialSensor
 from .lidar import (
     BENEWAKE_DATA,
@@ -17,10 +17,18 @@ from .lidar import (
     parse_benewake_frame,
 )
 from .loop import CallableLineSource, LineStateSource, LoopDetector, ModemLineSource
+from .ops243_protocol import OPS243_MAX_LINE, parse_object_report, widest_object_report
+from .ops243_settings import RadarSettingsReport, SettingMismatch
 from .radar import OPS243Radar, RadarSettings, parse_ops243_line
 
 __all__ = [
     "RadarReading",
+    "RadarObject",
+    "OPS243_MAX_LINE",
+    "parse_object_report",
+    "widest_object_report",
+    "RadarSettingsReport",
+    "SettingMismatch",
     "LidarReading",
     "LoopEdge",
     "SerialSensor",

@@ -1,25 +1,33 @@
 """OmniPreSense OPS243-A (Doppler speed) / OPS243-C (speed + FMCW range) radar.
 
 Speeds are m/s with **positive = approaching** (inbound), ranges metres; every reading carries
-``t_ns``, the host monotonic time (injected clock) at which the driver received it.
+``t_ns``, the host monotonic time (injected clock) at which the driver received it.  The line
+protocol (reports, object reports, acknowledgement keys, the longest line) is in
+:mod:`lanecam.devices.sensors.ops243_protocol`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
 from ...clock import MONOTONIC, Clock
-from ...errors import ConfigError, DeviceTimeoutError, LimitError, ProtocolError, UnsupportedFeatureError
-from ...readings import RadarReading
+from ...errors import (
+    ConfigError,
+    DeviceTimeoutError,
+    LimitError,
+    ProtocolError,
+    UnsupportedFeatureError,
+)
+from ...readings import RadarObject, RadarReading
 from ..serial_link import SerialLink
 from .base import SerialSensor
+from .ops243_protocol import OPS243_MAX_LINE, AckSpec, ack_for, parse_ops243_line
+from .ops243_settings import RadarSettingsReport, compare_settings
 
-__all__ = ["RadarSettings", "OPS243Radar", "parse_ops243_line"]
+__all__ = ["OPS243_MAX_LINE", "OPS243Radar", "RadarSettings", "parse_ops243_line"]
 
 
 #: Sampling rate (samples/s) → command (OPS243 manual UM-003 p.9).
@@ -28,16 +36,11 @@ _OPS_RATES: dict[int, str] = {1000: "SI", 5000: "SV", 10000: "SX", 20000: "S2", 
 #: Highest unaliased speed: 31.1 m/s at 10 ksps, proportional to the rate
 #: ([3P] graeb/OmnipresenseRadar SamplingRate enum; openflight ops243.py docstring).
 _OPS_MPS_PER_SPS = 31.1 / 10000.0
-_OPS_MAX_LINE = 200  # longest report/ack we accept (bytes); real lines are < 100
 #: Reports per measurement: ``On`` takes n = 1..9 (OPS242 manual OPS-UM-001-C p.8, "Number
 #: Reports"; the OPS243 manual's output table lists the same command).  Third-party code also
 #: sends ``O=n`` for up to 16 ([3P] openflight ``ops243.py`` ``set_num_reports``); a report
 #: line with more than 16 values is refused as garbage.
 _OPS_MAX_REPORTS_CMD = 9
-_OPS_MAX_REPORTS_LINE = 16
-_REPORT_KEYS = ("speed", "range", "DetectedObjectVelocity")
-_RANGE_UNITS_M = {"m": 1.0}
-_SPEED_UNITS = {"mps", "m-per-sec", "m/s"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class RadarSettings:
     (20 ksps → 62 m/s covers every road speed).  Range filters apply to the -C only.
     ``reports`` (1-9, command ``On``): how many objects each measurement reports, strongest
     first — 2 lets the tracker follow a tailgater while the leader is still in view.
+    ``object_reports``: object-detection mode (``OC`` on / ``Oc`` off, always sent, since a
+    flash-saved setting survives power cycles): one report per vehicle after it leaves the
+    beam, collected by :meth:`OPS243Radar.take_objects`.  ``on_mismatch``: what a setting the
+    radar reports differently (``??`` at open) does — ``"warn"`` (log, count
+    ``settings_mismatch``) or ``"raise"`` (ProtocolError naming the setting).
     """
 
     sampling_rate_hz: int = 20000
@@ -58,137 +66,12 @@ class RadarSettings:
     min_range_m: float | None = None
     max_range_m: float | None = None
     reports: int = 2
+    object_reports: bool = False
+    on_mismatch: Literal["warn", "raise"] = "warn"
 
 
 def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
-
-
-def _finite(v: object, what: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        raise ProtocolError(f"{what} is not a number: {v!r}"[:120])
-    try:
-        f = float(v)
-    except ValueError:
-        raise ProtocolError(f"{what} is not a number: {v!r}"[:120]) from None
-    if not math.isfinite(f):
-        raise ProtocolError(f"{what} is not finite")
-    return f
-
-
-def _values(raw: object, what: str) -> tuple[float, ...]:
-    """A report value or list of values (multi-object reports), each a finite number."""
-    if isinstance(raw, list):
-        if len(raw) > _OPS_MAX_REPORTS_LINE:
-            raise ProtocolError(f"more than {_OPS_MAX_REPORTS_LINE} {what} values")
-        return tuple(_finite(v, what) for v in raw)
-    return (_finite(raw, what),)
-
-
-def parse_ops243_line(
-    line: bytes, t_ns: int, *, max_speed_mps: float = 310.8, max_range_m: float = 200.0,
-    source: str = "", reports: int = 1,
-) -> RadarReading | dict[str, object]:
-    """Parse one OPS243 output line (terminator removed).
-
-    Returns a :class:`RadarReading` for a report, or the decoded JSON object for a command
-    acknowledgement.  Anything else raises :class:`ProtocolError`.  Accepted reports:
-    JSON ``{"speed": 3.2, "direction": "inbound"}`` / ``{"range": 12.3, "unit": "m"}`` (either or
-    both keys), plain ``3.2`` / ``-3.2`` (sign = direction, + inbound), ``137.429, 3.2`` (time,
-    speed), ``"mps",3.2`` and ``"m",12.3`` (unit-tagged speed / range).
-
-    Multi-object reports (command ``On``, n > 1): in JSON, ``"speed"`` and ``"range"`` are
-    lists, strongest first, speeds signed (+ inbound; a ``"direction"`` key, if present, applies
-    to every value) — the shape [3P] openflight ``ops243.py`` parses ("with O4 (multi-object)
-    mode, speed and magnitude are arrays ... ordered by magnitude") and glossyio/traffic-monitor
-    ``radar-payload.md`` stores; lists are accepted whatever ``reports`` says.  In plain output
-    (``reports`` > 1) a line is an optional unit tag and 1..``reports`` values, one per object:
-    ``12.3,11.9`` / ``"m",20.1,30.6`` (ASSUMED: the manual gives no plain multi-report example;
-    the driver enables neither time ``OT`` nor magnitude ``OM``, so no other field can precede
-    the values).  With ``reports`` = 1 a plain line keeps the single-report forms above.
-    """
-    if not 1 <= reports <= _OPS_MAX_REPORTS_LINE:
-        raise ConfigError(f"reports must be 1..{_OPS_MAX_REPORTS_LINE}", key="reports")
-    text_b = line.strip(b"\r\n\t ")
-    if not text_b:
-        raise ProtocolError("empty line", device=source or None)
-    if len(text_b) > _OPS_MAX_LINE:
-        raise ProtocolError(f"line longer than {_OPS_MAX_LINE} bytes", device=source or None)
-    try:
-        text = text_b.decode("ascii")
-    except UnicodeDecodeError:
-        raise ProtocolError("non-ASCII bytes in radar line", device=source or None) from None
-    if text.startswith("{"):
-        got = _parse_json(text, source)
-        if isinstance(got, dict):
-            return got
-        speeds, ranges = got
-    else:
-        speeds, ranges = _parse_plain(text, reports, source)
-    for v in speeds:
-        if abs(v) > max_speed_mps:
-            raise ProtocolError(f"speed {v:g} m/s beyond the sensor's {max_speed_mps:g} m/s")
-    for r in ranges:
-        if not 0 <= r <= max_range_m:
-            raise ProtocolError(f"range {r:g} m outside 0..{max_range_m:g} m")
-    return RadarReading(t_ns, speeds[0] if speeds else None, ranges[0] if ranges else None,
-                        source, speeds, ranges)
-
-
-def _parse_json(text: str, source: str) -> dict[str, object] | tuple[tuple[float, ...], tuple[float, ...]]:
-    """A JSON line: the acknowledgement object, or a report's (speeds m/s, ranges m)."""
-    speeds: tuple[float, ...] = ()
-    ranges: tuple[float, ...] = ()
-    try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
-        raise ProtocolError("malformed JSON line", device=source or None) from None
-    if not isinstance(obj, dict):
-        raise ProtocolError("JSON line is not an object", device=source or None)
-    if not any(k in obj for k in _REPORT_KEYS):
-        return obj
-    if "speed" in obj or "DetectedObjectVelocity" in obj:
-        raw = obj.get("speed", obj.get("DetectedObjectVelocity"))
-        speeds = _values(raw, "speed")
-        direction = obj.get("direction")
-        if direction is not None:
-            if direction not in ("inbound", "outbound"):
-                raise ProtocolError(f"unknown direction {str(direction)[:20]!r}")
-            speeds = tuple(abs(v) if direction == "inbound" else -abs(v) for v in speeds)
-    if "range" in obj:
-        ranges = _values(obj["range"], "range")
-        unit = obj.get("unit", obj.get("units", "m"))
-        if not isinstance(unit, str) or unit not in _RANGE_UNITS_M:
-            raise ProtocolError(f"range unit {str(unit)[:20]!r} is not metres")
-    return speeds, ranges
-
-
-def _parse_plain(text: str, reports: int,
-                 source: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """A plain (non-JSON) report line: (speeds m/s, ranges m)."""
-    fields = [f.strip() for f in text.split(",")]
-    unit = None
-    if fields[0].startswith('"'):
-        if len(fields[0]) < 2 or not fields[0].endswith('"') or not \
-                2 <= len(fields) <= reports + 1:
-            raise ProtocolError("malformed unit-tagged line", device=source or None)
-        unit = fields[0][1:-1]
-        fields = fields[1:]
-    if reports == 1:
-        if not 1 <= len(fields) <= 3:
-            raise ProtocolError("unexpected number of fields", device=source or None)
-        values: tuple[float, ...] = (_finite(fields[-1], "value"),)
-        for f in fields[:-1]:
-            _finite(f, "field")
-    else:
-        if not 1 <= len(fields) <= reports:
-            raise ProtocolError("unexpected number of fields", device=source or None)
-        values = tuple(_finite(f, "value") for f in fields)
-    if unit is None or unit in _SPEED_UNITS:
-        return values, ()
-    if unit in _RANGE_UNITS_M:
-        return (), values
-    raise ProtocolError(f"unit {unit[:20]!r} is neither m/s nor m", device=source or None)
 
 
 class OPS243Radar(SerialSensor):
@@ -218,8 +101,15 @@ class OPS243Radar(SerialSensor):
         self.model = model
         self.settings = settings or RadarSettings()
         self._validate(self.settings)
+        if link.max_line < OPS243_MAX_LINE:
+            raise ConfigError(f"the link discards lines over {link.max_line} bytes; the radar "
+                              f"sends up to {OPS243_MAX_LINE}", key="max_line",
+                              allowed=(OPS243_MAX_LINE, None))
         self._pending: deque[RadarReading] = deque(maxlen=64)
+        self._objects: deque[RadarObject] = deque(maxlen=64)
         self.ignored_acks = 0  # late or unsolicited acknowledgements seen while reading
+        #: the radar's own report of its settings (``??``), from the last open/reconnect
+        self.settings_report: RadarSettingsReport | None = None
 
     @property
     def has_range(self) -> bool:
@@ -248,6 +138,9 @@ class OPS243Radar(SerialSensor):
                 not 1 <= s.reports <= _OPS_MAX_REPORTS_CMD:
             raise LimitError("reports per measurement must be an integer 1..9", device=self.name,
                              feature="reports", allowed=(1, _OPS_MAX_REPORTS_CMD))
+        if s.on_mismatch not in ("warn", "raise"):
+            raise ConfigError("on_mismatch must be 'warn' or 'raise'", key="on_mismatch",
+                              allowed=["warn", "raise"])
 
     def configure(self, settings: RadarSettings) -> None:
         """Validate and apply new settings now (they are re-applied after reconnects)."""
@@ -258,47 +151,125 @@ class OPS243Radar(SerialSensor):
 
     def identify(self) -> str:
         """The product string reported by ``?P``."""
-        ack = self._command(b"?P", "Product")
-        return str(ack["Product"])
+        return str(self._command(b"?P")["Product"])
 
-    def _command(self, cmd: bytes, key: str | None = None, value: object = None,
-                 timeout: float | None = None) -> dict[str, object]:
-        """Send ``cmd``; return its JSON acknowledgement (reports arriving meanwhile are kept)."""
-        self.link.write(cmd)
-        budget = self.link.timeout if timeout is None else timeout
-        deadline = time.monotonic() + budget
+    def take_objects(self) -> list[RadarObject]:
+        """Object reports (object-detection mode) received so far, oldest first; a full queue
+        drops its oldest (counted as ``pending_overflow``)."""
+        out = list(self._objects)
+        self._objects.clear()
+        return out
+
+    def _next_line(self, deadline: float, what: str) -> bytes | None:
+        """The next non-blank line before ``deadline`` (monotonic s), or None at the deadline."""
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise DeviceTimeoutError(f"no acknowledgement to {cmd!r}", device=self.name,
-                                         feature=cmd.decode("ascii", "replace").strip())
+                return None
             try:
                 line = self.link.read_line(b"\n", timeout=left)
-            except DeviceTimeoutError as exc:
-                raise DeviceTimeoutError(
-                    f"no acknowledgement to {cmd!r} within {budget:g} s", device=self.name,
-                    feature=cmd.decode("ascii", "replace").strip()) from exc
-            if not line.strip():
+            except DeviceTimeoutError:
+                return None
+            except ProtocolError as exc:  # an over-long line, discarded by the link
+                self._count("garbage_line", f"{what}: {exc.message}")
                 continue
+            if line.strip():
+                return line
+
+    def _classify(self, line: bytes, what: str) -> dict[str, object] | None:
+        """A non-report line's JSON object; reports are queued, garbage counted (None)."""
+        try:
             got = parse_ops243_line(line, self.clock.now_ns(), source=self.name,
                                     reports=self.settings.reports)
-            if isinstance(got, RadarReading):
-                self._keep(self._pending, got)
+        except ProtocolError as exc:
+            self.link.counters.protocol_errors += 1
+            self._count("garbage_line", f"{what}: {exc.message}")
+            return None
+        if isinstance(got, RadarReading):
+            self._keep(self._pending, got)
+            return None
+        if isinstance(got, RadarObject):
+            self._keep(self._objects, got)
+            return None
+        return got
+
+    def _command(self, cmd: bytes, timeout: float | None = None) -> dict[str, object]:
+        """Send ``cmd`` and wait for each of its acknowledgement lines (:data:`ACKS`), matched
+        by their keys: reports arriving meanwhile are queued, any other line is counted
+        (``unexpected_reply`` / ``garbage_line``), never taken for the acknowledgement.
+        Returns the acknowledgement lines merged; ProtocolError if one carries the wrong
+        value, DeviceTimeoutError (``feature`` = the command) if one never comes."""
+        specs: tuple[AckSpec, ...] = ack_for(cmd)
+        what = cmd.decode("ascii", "replace").strip()
+        self.link.write(cmd)
+        budget = self.link.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        merged: dict[str, object] = {}
+        for spec in specs:
+            while True:
+                line = self._next_line(deadline, what)
+                if line is None:
+                    raise DeviceTimeoutError(
+                        f"no acknowledgement {spec.key!r} to {what!r} within {budget:g} s",
+                        device=self.name, feature=what)
+                got = self._classify(line, what)
+                if got is None:
+                    continue
+                if not spec.matches(got):
+                    self._count("unexpected_reply", f"awaiting {spec.key!r} for {what!r}")
+                    continue
+                if spec.value is not None and got[spec.key] != spec.value:
+                    raise ProtocolError(f"{what!r} acknowledged {got[spec.key]!r}",
+                                        device=self.name, feature=spec.key, allowed=spec.value)
+                merged.update(got)
+                break
+        return merged
+
+    def query_settings(self) -> RadarSettingsReport:
+        """Ask the radar for its settings and compare them with :attr:`settings`; the report
+        is returned and kept as :attr:`settings_report`.
+
+        ``??`` has no end marker, so ``U?`` is sent with it (one write, ``??U?``): its
+        documented reply ``{"Units":...}`` (manual p.8), which the ``??`` reply does not hold,
+        ends the collection.  A mismatch warns and counts ``settings_mismatch``, or raises
+        ProtocolError (``feature`` = the radar's key) with ``on_mismatch="raise"``;
+        DeviceTimeoutError (``feature`` = ``"??"``) if the end never comes."""
+        fence = ack_for(b"U?")[0]
+        self.link.write(b"??U?")
+        deadline = time.monotonic() + self.link.timeout
+        reported: dict[str, object] = {}
+        bad_before = self.fault_counts["garbage_line"]
+        while True:
+            line = self._next_line(deadline, "??")
+            if line is None:
+                raise DeviceTimeoutError("the reply to '??' did not end (no 'U?' reply)",
+                                         device=self.name, feature="??")
+            got = self._classify(line, "??")
+            if got is None:
                 continue
-            if key is not None and key not in got:
-                raise ProtocolError(f"acknowledgement to {cmd!r} lacks {key!r}",
-                                    device=self.name, feature=key)
-            if value is not None and got[key or ""] != value:
-                raise ProtocolError(f"{cmd!r} acknowledged {got.get(key or '')!r}",
-                                    device=self.name, feature=key, allowed=value)
-            return got
+            reported.update(got)
+            if fence.matches(got):
+                break
+        report = compare_settings(reported, self._expected_report(),
+                                  self.fault_counts["garbage_line"] - bad_before)
+        self.settings_report = report
+        for m in report.mismatches:
+            if self.settings.on_mismatch == "raise":
+                raise ProtocolError(f"the radar reports {m.name} = {m.reported!r}",
+                                    device=self.name, feature=m.name, allowed=m.expected)
+            self._count("settings_mismatch", f"{m.name} = {m.reported!r}, set {m.expected!r}")
+        return report
+
+    def _expected_report(self) -> dict[str, object]:
+        """The ``??`` keys (manual p.7) and the values the settings imply."""
+        s = self.settings
+        return {"Product": "OPS243", "SamplingRate": s.sampling_rate_hz,
+                "RequiredMinSpeed": s.min_speed_mps, "Units": "m-per-sec"}
 
     def _do_configure(self) -> None:
         s = self.settings
         self._pending.clear()
-        # only the units acknowledgement is documented (manual p.8); other commands must be
-        # acknowledged by some JSON object line, whose keys are not checked
-        self._command(b"UM", "Units", "m-per-sec")
+        self._command(b"UM")
         self._command(_OPS_RATES[s.sampling_rate_hz].encode())
         self._command(b"R+" if s.inbound_only else b"R|")
         self._command(f"R>{_num(s.min_speed_mps)}\r".encode())
@@ -309,11 +280,14 @@ class OPS243Radar(SerialSensor):
                 self._command(f"r>{_num(s.min_range_m)}\r".encode())
             if s.max_range_m is not None:
                 self._command(f"r<{_num(s.max_range_m)}\r".encode())
-        # objects per measurement, strongest first (manual: On, n = 1..9; sent even for 1, as
-        # a flash-saved setting would otherwise survive a power cycle)
+        # objects per measurement, strongest first (manual: On, n = 1..9); like object mode,
+        # sent even when it is the default, as a flash-saved setting survives a power cycle
         self._command(f"O{s.reports}".encode())
+        self._command(b"OC" if s.object_reports else b"Oc")
         self._command(b"OJ" if s.json else b"Oj")
         self._pending.clear()  # reports from before the settings took effect
+        self._objects.clear()
+        self.query_settings()
 
     def _do_read(self, timeout: float) -> RadarReading:
         if self._pending:
@@ -336,4 +310,7 @@ class OPS243Radar(SerialSensor):
                 raise
             if isinstance(got, RadarReading):
                 return got
+            if isinstance(got, RadarObject):
+                self._keep(self._objects, got)
+                continue
             self.ignored_acks += 1
