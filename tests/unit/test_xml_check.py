@@ -62,6 +62,21 @@ def test_a_unit_against_the_scale_is_a_mismatch(tmp_path: Path) -> None:
     assert m["node"] == "ExposureTimeAbs" and "'us'" in m["problem"]
 
 
+def test_the_camera_refuses_a_node_in_another_unit(tmp_path: Path) -> None:
+    """At run time too: an exposure node counting ms under a µs profile is a ConfigError
+    naming the feature, before anything is written (never a 1000× wrong exposure)."""
+    from lanecam.testing import XmlCamera
+
+    text = FAKE.read_text(encoding="utf-8").replace(
+        "<Max>10000000.0</Max>", "<Max>10000000.0</Max>\n\t\t<Unit>ms</Unit>", 1)
+    with XmlCamera(_variant(tmp_path, "ms.xml", text), profiles=_profiles()) as cam:
+        cam.node_writes.clear()
+        with pytest.raises(ConfigError) as e:
+            cam.configure({"exposure_time": 0.001})
+        assert e.value.key == "exposure_time" and e.value.allowed == "us"
+        assert cam.node_writes == []
+
+
 def test_expected_unit_follows_the_scale() -> None:
     assert expected_unit("s", 1e6) == "us" and expected_unit("s", 1e3) == "ms"
     assert expected_unit("dB", 1.0) == "dB" and expected_unit("s", 27.0) is None

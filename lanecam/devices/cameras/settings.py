@@ -13,6 +13,7 @@ from typing import Any
 from ...errors import ConfigError, LimitError
 from .profile import CANONICAL_FEATURES, FeatureKind, FeatureMap
 from .types import FeatureLimits, NodeInfo
+from .units import check_unit
 
 __all__ = ["SEQUENCE_FEATURES", "APPLY_FIRST", "SELECTED_BY", "TRIGGER_KEYS", "limits_of",
            "node_value", "require_type", "check_sequence", "with_implied"]
@@ -37,12 +38,15 @@ TRIGGER_KEYS = frozenset({"trigger_selector", "trigger_mode", "trigger_source",
                           "trigger_activation", "burst_frame_count", "trigger_delay"})
 
 
-def limits_of(fmap: FeatureMap, node: NodeInfo) -> FeatureLimits:
-    """Live limits of a canonical feature in SI units (or the allowed words of an enum)."""
+def limits_of(fmap: FeatureMap, node: NodeInfo, device: str | None = None) -> FeatureLimits:
+    """Live limits of a canonical feature in SI units (or the allowed words of an enum);
+    ConfigError when a float node's unit is not what the profile's scale means (``units``)."""
     if fmap.kind == FeatureKind.ENUM:
         back = {v: k for k, v in fmap.values.items()}
         return FeatureLimits(fmap.canonical, "", values=tuple(back.get(e, e) for e in node.entries))
     if fmap.kind == FeatureKind.FLOAT:
+        if node.kind == FeatureKind.FLOAT and fmap.log_ref <= 0:
+            check_unit(fmap.canonical, fmap.node, fmap.unit, fmap.scale, node.unit, device)
         ends = [fmap.from_node(v) for v in (node.min, node.max) if v is not None]
         lo, hi = (min(ends), max(ends)) if len(ends) == 2 else (None, None)
         inc = None if node.inc is None or fmap.log_ref > 0 else abs(node.inc / fmap.scale)
@@ -56,7 +60,7 @@ def node_value(fmap: FeatureMap, node: NodeInfo, value: Any, device: str) -> Any
     """The node value for an SI ``value``; LimitError (naming the live limits) when the device
     does not accept it.  Float features on integer nodes are rounded to the node's step."""
     name, kind, unit = fmap.canonical, fmap.kind, fmap.unit
-    lim = limits_of(fmap, node)
+    lim = limits_of(fmap, node, device)
     if kind == FeatureKind.ENUM:
         raw = fmap.to_node(value)
         if raw not in node.entries:

@@ -18,7 +18,6 @@ Units: the profile's canonical SI units; node units as the XML spells them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 from ...errors import ConfigError
 from .genicam_xml import XmlDevice, read_xml
 from .profile import FeatureKind, FeatureMap, Profile
+from .units import expected_unit, normalise_unit
 
 __all__ = ["LANE_NEEDS", "CheckReport", "FeatureReport", "NodeFacts", "XmlFacts", "check_xml",
            "evaluate", "expected_unit", "measure"]
@@ -40,27 +40,6 @@ LANE_WORDS = {"trigger_selector": ("burst",), "line_source": ("ExposureActive",)
 
 _KIND_NAMES = {2: "Integer", 3: "Boolean", 4: "Command", 5: "Float", 6: "String", 9: "Enumeration"}
 _ACCESS = ("NI", "NA", "WO", "RO", "RW")
-#: node unit spellings seen in vendor XMLs → one spelling
-_UNIT_ALIASES = {"us": "us", "µs": "us", "μs": "us", "microseconds": "us", "usec": "us",
-                 "ms": "ms", "s": "s", "ns": "ns", "db": "dB", "hz": "Hz", "fps": "Hz",
-                 "frames/s": "Hz", "1/s": "Hz"}
-_SCALE_UNITS = {("s", 1.0): "s", ("s", 1e3): "ms", ("s", 1e6): "us", ("s", 1e9): "ns",
-                ("dB", 1.0): "dB", ("Hz", 1.0): "Hz"}
-
-
-def expected_unit(canonical_unit: str, scale: float) -> str | None:
-    """The node unit a profile's ``scale`` implies (``("s", 1e6)`` → ``"us"``), or None."""
-    for (unit, s), node_unit in _SCALE_UNITS.items():
-        if unit == canonical_unit and math.isclose(scale, s, rel_tol=1e-9):
-            return node_unit
-    return None
-
-
-def _norm_unit(unit: str) -> str:
-    u = unit.strip()
-    return _UNIT_ALIASES.get(u.casefold(), u)
-
-
 @dataclass(frozen=True)
 class NodeFacts:
     """One node as the XML (and GenApi on the seeded image) describes it."""
@@ -228,7 +207,7 @@ def _check_unit(fmap: FeatureMap, node: NodeFacts, rep: FeatureReport) -> list[s
     if not node.unit.strip():
         rep.unit, rep.unit_status = expected or "", "unit assumed"
         return []
-    if expected is None or _norm_unit(node.unit) == expected:
+    if expected is None or normalise_unit(node.unit) == expected:
         rep.unit_status = "ok"
         return []
     rep.unit_status = "mismatch"
