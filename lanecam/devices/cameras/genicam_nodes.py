@@ -14,6 +14,7 @@ from ...errors import vendor_errors
 from .node_text import GenapiNodeText, NodeText, PylonNodeText
 from .persistence import FeatureFilesMixin
 from .profile import FeatureKind
+from .sequencer import SequencerMixin
 from .types import NodeInfo
 
 # GenApi EInterfaceType (GenApi/Types.h): the same numbers in both bindings.
@@ -144,9 +145,10 @@ class _NodeAccess(Protocol):
     def text(self, where: str) -> NodeText: ...
 
 
-class GenicamNodeHooks(FeatureFilesMixin):
+class GenicamNodeHooks(FeatureFilesMixin, SequencerMixin):
     """The four node hooks of :class:`~lanecam.devices.cameras.Camera` over a node adapter,
-    and feature files and user sets (:class:`~.persistence.FeatureFilesMixin`) over its nodes.
+    and feature files and user sets (:class:`~.persistence.FeatureFilesMixin`) over its nodes,
+    and the camera's sequencer (:class:`~.sequencer.SequencerMixin`).
 
     A backend provides ``_n()`` (its :class:`PylonNodes` / :class:`GenapiNodes`, raising when
     closed) and ``_where()`` (its id for error context); vendor exceptions are translated.
