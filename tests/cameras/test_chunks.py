@@ -170,3 +170,14 @@ def test_avt_has_chunk_mode_but_no_selector(file: str) -> None:
         with pytest.raises(UnsupportedFeatureError):
             cam.enable_chunks()
         assert cam.node_writes == []
+
+
+def test_chunks_are_enabled_again_after_a_reconnect() -> None:
+    prof = load_profile(DATA / "profiles" / "viky-chunk-plumbing.toml", load_profiles())
+    with HarvestersCamera(VIKY_SERIALS[2], cti=viky_cti(), profile=prof) as cam:
+        cam.enable_chunks(("frame_counter",))
+        cam.arm()
+        cam.reconnect()
+        assert cam.is_armed and cam.chunks_enabled == ("frame_counter",)
+        with cam.grab(3.0) as f:
+            assert isinstance(f.meta.frame_counter, int)

@@ -191,3 +191,20 @@ def test_pylon_emulator_has_no_sequencer(pylon_cam: PylonCamera) -> None:
     with pytest.raises(UnsupportedFeatureError) as e:
         pylon_cam.program_sequence([{"exposure_time": 0.001}])
     assert e.value.feature == "sequence"
+
+
+@needs_xmls
+@pytest.mark.parametrize("classic", _rows("basler-classic-gige")[:1], indirect=True)
+def test_reconnect_does_not_replay_the_sequencer_set_up(classic: XmlCamera) -> None:
+    """The sequencer's writes are a procedure, not settings: a reconnect restores the
+    configured exposure only (replaying SequenceSetTotalNumber after SequenceEnable would be
+    out of order); the caller programs the sequence again."""
+    cam = classic
+    a, b = _exposures(cam)
+    cam.configure({"exposure_time": b})
+    cam.program_sequence([{"exposure_time": a}, {"exposure_time": b}])
+    cam.node_writes.clear()
+    cam.reconnect()
+    assert not any(name.startswith("Sequence") for name, _ in cam.node_writes)
+    node = cam.profile.feature("exposure_time")
+    assert node is not None and (node.node, node.to_node(b)) in cam.node_writes

@@ -146,6 +146,20 @@ class ChunkMixin:
         if cam.supports("chunk_mode_active"):
             cam.configure({"chunk_mode_active": False})
 
+    def reconnect(self, attempts: int = 5, interval_s: float = 0.5) -> None:
+        """:meth:`Camera.reconnect`, then the chunks that were on are enabled again (the
+        camera disarmed for it and re-armed with its trigger)."""
+        keys = self.chunks_enabled
+        self._chunks_on = None
+        super().reconnect(attempts, interval_s)  # type: ignore[misc]  # mixed into a Camera
+        if keys:
+            cam: Any = self
+            trigger = cam.trigger_mode
+            cam.disarm()
+            self.enable_chunks(keys)
+            if trigger is not None:
+                cam.arm(trigger)
+
     @property
     def chunks_enabled(self) -> tuple[str, ...]:
         """The chunk keys each frame carries (empty when chunk mode is off)."""

@@ -227,8 +227,8 @@ class SequencerMixin:
         cam = self._as_cam()
         if not steps:
             if switch_off(cam):
-                again = {k: self._applied[k] for k in ("exposure_time", "gain")
-                         if k in self._applied}
+                again: dict[str, Any] = {k: self._applied[k] for k in ("exposure_time", "gain")
+                                         if k in self._applied}
                 if again:
                     cam.configure(again)
             return
