@@ -63,7 +63,7 @@ def test_pylon_emulator_refuses_chunks_and_frames_say_configured(pylon_cam: Pylo
     with pytest.raises(UnsupportedFeatureError) as e:
         pylon_cam.enable_chunks()
     assert e.value.feature == "chunk_selector"
-    assert pylon_cam.native.ChunkModeActive.Value is False  # nothing written
+    assert pylon_cam.native.ChunkModeActive.Value is False  # looked at in chunk mode, left off
     assert pylon_cam.chunks_enabled == ()
     pylon_cam.arm(Trigger.software())
     with pylon_cam.capture_burst(2) as burst:
@@ -123,20 +123,23 @@ def test_aravis_fake_camera_has_no_chunks() -> None:
 
 #: per family's XMLs: chunk keys on, and the one the family's XMLs lack (measured)
 FAMILIES = {"basler-classic-gige": {"gain"}, "basler-ace2": {"sequencer_set"},
-            "flir-blackfly-s-gige": {"line_status"}}
+            "flir-blackfly-s-gige": {"line_status"},
+            "hikrobot-gige": {"exposure_time", "gain", "sequencer_set"}}
 
 
 def _xml_rows() -> list[dict[str, str]]:
     if not XML_DIR:
         return [{"file": "-", "profile": "", "model": ""}]
-    return [r for r in ROWS if r["profile"] in FAMILIES]
+    rows = tomllib.loads((DATA / "xmls.toml").read_text(encoding="utf-8"))["xml"]
+    return [r for r in rows if r["profile"] in FAMILIES]
 
 
 @needs_xmls
 @pytest.mark.parametrize("row", _xml_rows(), ids=lambda r: r["file"])
 def test_chunk_enables_are_checked_by_genapi(row: dict[str, str]) -> None:
-    vendor = "FLIR" if row["profile"].startswith("flir") else "Basler"
-    with XmlCamera(Path(XML_DIR) / row["file"], vendor=vendor, model=row["model"]) as cam:
+    vendor = {"flir": "FLIR", "hikr": "Hikrobot"}.get(row["profile"][:4], "Basler")
+    by = {"model": row["model"]} if row["model"] else {"profile": row["profile"]}
+    with XmlCamera(Path(XML_DIR) / row["file"], vendor=vendor, **by) as cam:
         sel = cam.profile.feature("chunk_selector")
         assert sel is not None
         report = cam.enable_chunks()
@@ -162,14 +165,17 @@ def test_chunk_enables_are_checked_by_genapi(row: dict[str, str]) -> None:
                          if XML_DIR else ["-"])
 def test_avt_has_chunk_mode_but_no_selector(file: str) -> None:
     """AVT Mako/Manta XMLs: ChunkModeActive only (a fixed chunk layout lanecam does not
-    map): refused, nothing written."""
+    map): refused, chunk mode left as it was."""
     row = next(r for r in ROWS if r["file"] == file)
     with XmlCamera(Path(XML_DIR) / file, vendor="Allied Vision Technologies",
                    model=row["model"]) as cam:
         cam.node_writes.clear()
-        with pytest.raises(UnsupportedFeatureError):
+        was = cam.nodemap.get_node("ChunkModeActive").value
+        with pytest.raises(UnsupportedFeatureError) as e:
             cam.enable_chunks()
-        assert cam.node_writes == []
+        assert e.value.feature == "chunk_selector"
+        assert cam.node_writes == [("ChunkModeActive", True), ("ChunkModeActive", was)]
+        assert cam.nodemap.get_node("ChunkModeActive").value == was
 
 
 def test_chunks_are_enabled_again_after_a_reconnect() -> None:

@@ -13,9 +13,10 @@ remote node map, which Harvesters updates from each fetched buffer) into
 ``exposure_source``/``gain_source = "chunk"``; without a chunk the configured value is
 reported as ``"configured"``.
 
-Chunks are enabled only where the camera offers ``ChunkSelector``: the pylon emulator has a
-writable ``ChunkModeActive`` but no selector, and grabbing with it on fails ("No chunk node map
-description available"), so :meth:`enable_chunks` refuses there before writing anything.
+Chunks are enabled only where the camera offers ``ChunkSelector`` (Hikrobot: only once chunk
+mode is on): the pylon emulator has a writable ``ChunkModeActive`` but no selector even then,
+and grabbing with it on fails ("No chunk node map description available"), so
+:meth:`enable_chunks` refuses there and leaves chunk mode off.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class ChunkingCamera(Protocol):
     def limits(self, name: str) -> FeatureLimits: ...
 
     def configure(self, settings: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def get(self, name: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,23 @@ class ChunkMixin:
 
     def enable_chunks(self, keys: tuple[str, ...] = CHUNK_KEYS) -> ChunkReport:
         """Turn on the chunks of ``keys`` the camera offers (not while armed); returns what is
-        on and what is missing.  UnsupportedFeatureError, writing nothing, when it has none."""
+        on and what is missing.  UnsupportedFeatureError when it has none: nothing is left
+        changed (a camera whose ``ChunkSelector`` is available only in chunk mode, Hikrobot,
+        is looked at in chunk mode, which is then switched back)."""
         cam = self._chunk_cam()
         if cam.is_armed:
             raise DeviceError("chunks are switched with the camera disarmed", device=cam.id,
                               feature="chunk_mode_active")
-        report = chunk_plan(cam, keys)
+        if cam.supports("chunk_mode_active") and not cam.supports("chunk_selector"):
+            was = cam.get("chunk_mode_active")
+            cam.configure({"chunk_mode_active": True})
+            try:
+                report = chunk_plan(cam, keys)
+            except UnsupportedFeatureError:
+                cam.configure({"chunk_mode_active": was})
+                raise
+        else:
+            report = chunk_plan(cam, keys)
         cam.configure({"chunk_mode_active": True})
         for key in report.enabled:
             cam.configure({"chunk_selector": key})
