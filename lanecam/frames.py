@@ -76,6 +76,18 @@ class FrameMeta:
     complete: bool = True
     incomplete_reason: str | None = None
     skipped_before: int = 0
+    #: where ``exposure_s`` / ``gain_db`` come from: ``"chunk"`` (the camera's chunk data for
+    #: this frame), ``"device"`` (a backend that knows each frame's settings: the simulator),
+    #: ``"configured"`` (the last values set — not necessarily what the camera used), or
+    #: None when there is no value
+    exposure_source: str | None = None
+    gain_source: str | None = None
+    #: from chunk data when the camera sends it (else None): its timestamp in camera clock
+    #: ticks (ns with PTP on), frame counter, input line status bits, active sequencer set
+    chunk_timestamp: int | None = None
+    frame_counter: int | None = None
+    line_status: int | None = None
+    sequencer_set: int | None = None
 
 
 class Frame:

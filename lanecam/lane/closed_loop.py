@@ -19,7 +19,7 @@ from ..control.tracker import Track
 from ..control.triggering import paced
 from ..devices.cameras import Trigger
 from ..errors import DeviceTimeoutError, LanecamError
-from ..frames import Burst, Frame
+from ..frames import Burst, Frame, FrameMeta
 from ..geometry import CabinModel, fit_cabin, occupant_rois
 from ..quality.faces import Face
 from ..quality.pixels import bit_depth_of
@@ -31,6 +31,7 @@ from .exposure_io import (
     apply_settings,
     frame_bounds,
     light_change,
+    metered_settings,
     program_rest,
     sequence_bounds,
 )
@@ -66,6 +67,7 @@ class CameraRun:
     whens: list[int] = field(default_factory=list)  # each kept frame's exposure time (ns)
     #: faces found while metering: (frame index, seat) → face, reused by ranking
     known_faces: dict[tuple[int, int], Face] = field(default_factory=dict)
+    metered: FrameMeta | None = None  # the last metered frame's metadata (what it was given)
 
 
 class ClosedLoopBurst:
@@ -181,6 +183,7 @@ class ClosedLoopBurst:
         lane_cam, ctx, times = run.lane_cam, self.ctx, self.times
         ctrl = lane_cam.exposure
         assert ctrl is not None and run.settings is not None
+        run.metered = None
         faces = self._grab(run, True)
         if faces and run.log:
             run.log[-1][1] = max(m.mean for m in faces)
@@ -197,7 +200,9 @@ class ClosedLoopBurst:
         else:
             bounds = frame_bounds(ctx, lane_cam, self.track, self.job.plan, nxt, run.limits)
             light = light_change(ctx, lane_cam, self.track, when_ns, nxt)
-        run.settings = ctrl.update(run.settings, faces, bounds, light)
+        # step from what the metered frame was exposed with (chunk data), not what was asked
+        current = metered_settings(run.settings, run.metered)
+        run.settings = ctrl.update(current, faces, bounds, light)
         apply_settings(lane_cam, run.settings, ctx.stats)
         if settled:
             self._plan_bracket(run, k, faces, bounds)
@@ -245,6 +250,7 @@ class ClosedLoopBurst:
             if meter_it and meter is not None and not run.pending:
                 seats = [((run.index, s), roi[s]) for s in lane_cam.meter_seats if s < len(roi)]
                 faces = meter.measure(f.array, seats, bit_depth=bit_depth_of(f))
+                run.metered = f.meta
                 new = [key for key in meter.found() if key not in self.found_at]
                 if new:
                     self.found_at.update((key, when) for key in new)

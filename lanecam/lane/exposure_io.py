@@ -12,14 +12,18 @@ from ..control.exposure import ExposureBounds, ExposureSettings
 from ..control.scheduler import BurstPlan
 from ..control.tracker import Track
 from ..errors import LanecamError, LimitError
-from ..frames import IlluminationState
+from ..frames import FrameMeta, IlluminationState
 from ..geometry import SEAT_ROWS
 from .camera import LaneCamera
 from .context import CaptureContext
 from .types import LaneStats
 
 __all__ = ["BLUR_MARGIN", "Limits", "apply_settings", "frame_bounds", "light_change",
-           "program_rest", "sequence_bounds"]
+           "metered_settings", "program_rest", "sequence_bounds"]
+
+#: Frame metadata sources that say what the camera used for that frame (chunk data, or a
+#: backend that knows each frame's settings), not only what was last configured.
+TRUTH_SOURCES = frozenset({"chunk", "device"})
 
 #: Share of the blur budget the exposure controller uses: the transverse-motion bound ignores
 #: the radial "looming" smear (≈ x_img·v·t/Z: 0.24 px for 200 px off-axis at 15 m, 40 mph,
@@ -124,3 +128,16 @@ def program_rest(lane_cam: LaneCamera, settled: ExposureSettings, brighter: Expo
         stats.faults[f"sequence:{type(exc).__name__}"] += 1
         return False
     return True
+
+
+def metered_settings(planned: ExposureSettings, meta: FrameMeta | None) -> ExposureSettings:
+    """The settings the metered frame was exposed with: its exposure and gain where its
+    metadata carries the camera's own values (:data:`TRUTH_SOURCES`), else ``planned``."""
+    if meta is None:
+        return planned
+    out = planned
+    if meta.exposure_source in TRUTH_SOURCES and meta.exposure_s is not None:
+        out = replace(out, exposure_s=meta.exposure_s)
+    if meta.gain_source in TRUTH_SOURCES and meta.gain_db is not None:
+        out = replace(out, gain_db=meta.gain_db)
+    return out

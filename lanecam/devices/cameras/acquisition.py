@@ -143,16 +143,27 @@ def capture_burst(cam: AcquiringCamera, n: int, timeout_s: float,
 def frame_meta(raw: RawGrab, info: CameraInfo, host_ns: int, *, exposure_s: float | None,
                gain_db: float | None, illumination: IlluminationState,
                polarizer_deg: float | None) -> FrameMeta:
-    """Metadata of one grab: what the device reported, else the configured exposure (s) and
-    gain (dB); ``host_ns`` is the host clock when the grab was handed out."""
-    a = raw.array
+    """Metadata of one grab: what the device reported (its chunks, else what the backend
+    knows), else the configured exposure (s) and gain (dB), each with its source;
+    ``host_ns`` is the host clock when the grab was handed out."""
+    a, ch = raw.array, raw.chunks
+    exposure = _truth(ch.get("exposure_time"), raw.exposure_s, exposure_s)
+    gain = _truth(ch.get("gain"), raw.gain_db, gain_db)
     return FrameMeta(
         camera_id=info.id, frame_number=raw.frame_number, host_ns=host_ns,
         width=a.shape[1] if a.ndim >= 2 else 0, height=a.shape[0] if a.ndim >= 2 else 0,
         pixel_format=raw.pixel_format, device_ns=raw.device_ns,
-        exposure_s=exposure_s if raw.exposure_s is None else raw.exposure_s,
-        gain_db=gain_db if raw.gain_db is None else raw.gain_db,
-        illumination=illumination,
+        exposure_s=exposure[0], gain_db=gain[0], illumination=illumination,
         polarizer_deg=polarizer_deg, complete=raw.complete,
         incomplete_reason=raw.reason if not raw.complete else None,
-        skipped_before=raw.skipped)
+        skipped_before=raw.skipped, exposure_source=exposure[1], gain_source=gain[1],
+        chunk_timestamp=ch.get("timestamp"), frame_counter=ch.get("frame_counter"),
+        line_status=ch.get("line_status"), sequencer_set=ch.get("sequencer_set"))
+
+
+def _truth(chunk: float | None, device: float | None,
+           configured: float | None) -> tuple[float | None, str | None]:
+    for value, source in ((chunk, "chunk"), (device, "device"), (configured, "configured")):
+        if value is not None:
+            return value, source
+    return None, None

@@ -40,8 +40,8 @@ from .profile import (
 )
 from .settings import (
     APPLY_FIRST,
+    NOT_REPLAYED,
     SELECTED_BY,
-    TRIGGER_KEYS,
     check_sequence,
     limits_of,
     node_value,
@@ -425,7 +425,7 @@ class Camera(abc.ABC):
         """
         with self._lock:
             trigger = self._trigger
-            settings = {k: v for k, v in self._applied.items() if k not in TRIGGER_KEYS}
+            settings = {k: v for k, v in self._applied.items() if k not in NOT_REPLAYED}
             self._trigger = None
             if self._info is not None:
                 try:

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...errors import vendor_errors
+from .chunks import ChunkMixin
 from .node_text import GenapiNodeText, NodeText, PylonNodeText
 from .persistence import FeatureFilesMixin
 from .profile import FeatureKind
+from .sequencer import SequencerMixin
 from .types import NodeInfo
 
 # GenApi EInterfaceType (GenApi/Types.h): the same numbers in both bindings.
@@ -144,9 +146,11 @@ class _NodeAccess(Protocol):
     def text(self, where: str) -> NodeText: ...
 
 
-class GenicamNodeHooks(FeatureFilesMixin):
+class GenicamNodeHooks(FeatureFilesMixin, SequencerMixin, ChunkMixin):
     """The four node hooks of :class:`~lanecam.devices.cameras.Camera` over a node adapter,
-    and feature files and user sets (:class:`~.persistence.FeatureFilesMixin`) over its nodes.
+    and feature files and user sets (:class:`~.persistence.FeatureFilesMixin`) over its nodes,
+    the camera's sequencer (:class:`~.sequencer.SequencerMixin`) and chunk data
+    (:class:`~.chunks.ChunkMixin`).
 
     A backend provides ``_n()`` (its :class:`PylonNodes` / :class:`GenapiNodes`, raising when
     closed) and ``_where()`` (its id for error context); vendor exceptions are translated.

@@ -249,8 +249,10 @@ class HarvestersCamera(GenicamNodeHooks, Camera):
         except Exception as exc:  # producers without timestamps (viky) raise NotAvailableException
             self._count("no_device_timestamp", type(exc).__name__)
             device_ns = None
+        # Harvesters has attached this buffer's chunk data to the remote node map in fetch
+        chunks = self._frame_chunks(lambda node: self._n().get(node))
         return RawGrab(array=array, release=buf.queue, frame_number=number, device_ns=device_ns,
-                       skipped=skipped, pixel_format=str(fmt))
+                       skipped=skipped, pixel_format=str(fmt), chunks=chunks)
 
     def _take_discarded(self) -> int:
         with self._discard_lock:

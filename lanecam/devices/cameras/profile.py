@@ -113,6 +113,32 @@ CANONICAL_FEATURES: dict[str, tuple[str, str]] = {
     "failed_buffer_count": (FeatureKind.INT, "frames"),
     "failed_buffer": (FeatureKind.COMMAND, ""),
     "device_removal": (FeatureKind.COMMAND, ""),
+    # sequencer, Basler classic SFNC 1.x (lanecam.devices.cameras.sequencer)
+    "sequence_enable": (FeatureKind.BOOL, ""),
+    "sequence_advance_mode": (FeatureKind.ENUM, ""),  # word "auto": next set every frame
+    "sequence_set_total": (FeatureKind.INT, "sets"),
+    "sequence_set_index": (FeatureKind.INT, ""),
+    "sequence_set_executions": (FeatureKind.INT, "frames"),
+    "sequence_set_store": (FeatureKind.COMMAND, ""),
+    # sequencer, SFNC 2 (ace 2, FLIR)
+    "sequencer_mode": (FeatureKind.ENUM, ""),  # words "on", "off"
+    "sequencer_configuration_mode": (FeatureKind.ENUM, ""),  # words "on", "off"
+    "sequencer_set_selector": (FeatureKind.INT, ""),
+    "sequencer_set_save": (FeatureKind.COMMAND, ""),
+    "sequencer_set_start": (FeatureKind.INT, ""),
+    "sequencer_path_selector": (FeatureKind.INT, ""),
+    "sequencer_set_next": (FeatureKind.INT, ""),
+    "sequencer_trigger_source": (FeatureKind.ENUM, ""),  # word "frame": advance every frame
+    # chunk data (lanecam.devices.cameras.chunks): words of chunk_selector are CHUNK_KEYS
+    "chunk_mode_active": (FeatureKind.BOOL, ""),
+    "chunk_selector": (FeatureKind.ENUM, ""),
+    "chunk_enable": (FeatureKind.BOOL, ""),
+    "chunk_exposure_time": (FeatureKind.FLOAT, "s"),  # read from a frame's chunks
+    "chunk_gain": (FeatureKind.FLOAT, "dB"),
+    "chunk_timestamp": (FeatureKind.INT, "ticks"),
+    "chunk_frame_counter": (FeatureKind.INT, "frames"),
+    "chunk_line_status": (FeatureKind.INT, ""),
+    "chunk_sequencer_set": (FeatureKind.INT, ""),
 }
 
 _MATCH_KEYS = {"vendor", "model", "model_regex"}

@@ -168,7 +168,8 @@ class PylonCamera(GenicamNodeHooks, Camera):
             frame_number=int(res.GetImageNumber()),
             complete=ok, reason=None if ok else (res.GetErrorDescription() or "grab failed"),
             device_ns=ts or None, skipped=int(res.GetNumberOfSkippedImages()),
-            pixel_format=self._pixel_format)
+            pixel_format=self._pixel_format,
+            chunks=self._frame_chunks(lambda node: getattr(res, node).Value))
 
     def _give_back(self, lease: _Lease) -> None:
         if not lease.try_release():

@@ -15,8 +15,8 @@ from .profile import CANONICAL_FEATURES, FeatureKind, FeatureMap
 from .types import FeatureLimits, NodeInfo
 from .units import check_unit
 
-__all__ = ["SEQUENCE_FEATURES", "APPLY_FIRST", "SELECTED_BY", "TRIGGER_KEYS", "limits_of",
-           "node_value", "require_type", "check_sequence", "with_implied"]
+__all__ = ["SEQUENCE_FEATURES", "APPLY_FIRST", "SELECTED_BY", "TRIGGER_KEYS", "NOT_REPLAYED",
+           "limits_of", "node_value", "require_type", "check_sequence", "with_implied"]
 
 #: Features a sequencer step may set (:meth:`Camera.program_sequence`).
 SEQUENCE_FEATURES = ("exposure_time", "gain")
@@ -36,6 +36,12 @@ SELECTED_BY = {
 #: Settings a trigger set-up writes (not restored as plain settings after a reconnect).
 TRIGGER_KEYS = frozenset({"trigger_selector", "trigger_mode", "trigger_source",
                           "trigger_activation", "burst_frame_count", "trigger_delay"})
+
+#: Settings of a procedure, not plain settings: the trigger set-up (re-armed), the sequencer
+#: (programmed again by the caller) and chunks (re-enabled by ``ChunkMixin.reconnect``).
+#: Replaying them one by one after a reconnect would write them out of order.
+NOT_REPLAYED = TRIGGER_KEYS | frozenset(
+    k for k in CANONICAL_FEATURES if k.startswith(("sequence_", "sequencer_", "chunk_")))
 
 
 def limits_of(fmap: FeatureMap, node: NodeInfo, device: str | None = None) -> FeatureLimits:

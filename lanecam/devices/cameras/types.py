@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +72,9 @@ class RawGrab:
     #: says; otherwise the frame's metadata carries the last configured values
     exposure_s: float | None = None
     gain_db: float | None = None
+    #: this frame's chunk data by :data:`~.chunks.CHUNK_KEYS` key, in SI units (empty
+    #: without chunks); a chunk's exposure/gain wins over ``exposure_s``/``gain_db``
+    chunks: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
