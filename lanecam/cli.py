@@ -58,7 +58,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     if "harvesters" not in backends:
         print("(GenTL: no producer given; use --cti PATH, --viky or GENICAM_GENTL64_PATH)")
     print(f"{len(cams)} camera(s)")
-    if args.check or args.plan:
+    if getattr(args, "check", False) or getattr(args, "plan", None):  # (emulators reuses us)
         return _check_network(args, bool(cams))
     return 0 if cams else 1
 
