@@ -58,7 +58,30 @@ def cmd_discover(args: argparse.Namespace) -> int:
     if "harvesters" not in backends:
         print("(GenTL: no producer given; use --cti PATH, --viky or GENICAM_GENTL64_PATH)")
     print(f"{len(cams)} camera(s)")
+    if getattr(args, "check", False) or getattr(args, "plan", None):  # (emulators reuses us)
+        return _check_network(args, bool(cams))
     return 0 if cams else 1
+
+
+def _check_network(args: argparse.Namespace, found: bool) -> int:
+    """``--check``: the network path of every GigE camera (and every ``--plan``)."""
+    from .devices.cameras.gige_check import (
+        check_cameras,
+        format_report,
+        parse_plan,
+        plans_from_pylon,
+    )
+
+    plans, notes = plans_from_pylon() if args.check else ([], [])
+    plans += [parse_plan(p) for p in args.plan or []]
+    for note in notes:
+        print(note)
+    if not plans:
+        print("no GigE camera to check")
+        return 0 if found else 1
+    report = check_cameras(plans)
+    print("\n".join(format_report(report)))
+    return 0 if report.ok else 1
 
 
 def _write_png(path: Path, image: object) -> None:
@@ -377,6 +400,12 @@ def _add_camera_parsers(sub: _Sub) -> None:
 
     d = sub.add_parser("discover", help="list every camera of every backend")
     cam_opts(d)
+    d.add_argument("--check", action="store_true",
+                   help="check each GigE camera's network path: NIC, MTU, speed, rmem_max, "
+                        "bandwidth; say what to change (exit 1 if anything should)")
+    d.add_argument("--plan", action="append", metavar="IP:WxH:FORMAT:FPS",
+                   help="also check a camera not (yet) connected, e.g. "
+                        "192.168.10.11:2048x1536:Mono8:40")
     d.set_defaults(func=cmd_discover)
 
     g = sub.add_parser("grab", help="grab frames from one camera into a PNG (commissioning; "

@@ -134,6 +134,9 @@ def test_injected_failed_buffers_are_counted_and_marked(pylon_cam: PylonCamera) 
     assert all(r and "incompletely grabbed" in r for r in reasons)
     assert burst.incomplete_count == 2 and len(burst.complete_frames) == 3
     assert pylon_cam.counters.incomplete == 2 and pylon_cam.counters.frames == 5
+    # counted by cause: pylon's description and error code
+    assert pylon_cam.fault_counts[
+        "incomplete: The buffer was incompletely grabbed. (error 0x00000000)"] == 2
 
 
 def test_device_removal_raises_lost_and_reconnect_recovers(pylon_cam: PylonCamera) -> None:

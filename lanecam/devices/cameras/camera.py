@@ -379,8 +379,8 @@ class Camera(abc.ABC):
         c.frames += 1
         c.dropped += raw.skipped
         if not raw.complete:
-            c.incomplete += 1
-            log.warning("%s: frame %d incomplete: %s", info.id, raw.frame_number, raw.reason)
+            c.incomplete += 1  # and by cause: fault_counts["incomplete: <SDK's reason>"]
+            self._count(f"incomplete: {raw.reason}", f"frame {raw.frame_number}")
         meta = frame_meta(raw, info, self.clock.now_ns(), exposure_s=self._exposure_s,
                           gain_db=self._gain_db, illumination=self.illumination,
                           polarizer_deg=self.polarizer_deg)

@@ -48,6 +48,12 @@ def _info(d: Any) -> CameraInfo:
                       d.GetFriendlyName())
 
 
+def _failure(res: Any) -> str:
+    """Why pylon marks a grab failed: its description and error code (the cause to count by;
+    GigE: e.g. missing packets, buffer too small; the emulator's injected failures: code 0)."""
+    return f"{res.GetErrorDescription() or 'grab failed'} (error 0x{res.GetErrorCode():08X})"
+
+
 class PylonCamera(GenicamNodeHooks, Camera):
     """A Basler camera by serial number (``None``: the first one pylon enumerates).
 
@@ -166,7 +172,7 @@ class PylonCamera(GenicamNodeHooks, Camera):
         return RawGrab(
             array=lease.array, release=lambda: self._give_back(lease),
             frame_number=int(res.GetImageNumber()),
-            complete=ok, reason=None if ok else (res.GetErrorDescription() or "grab failed"),
+            complete=ok, reason=None if ok else _failure(res),
             device_ns=ts or None, skipped=int(res.GetNumberOfSkippedImages()),
             pixel_format=self._pixel_format,
             chunks=self._frame_chunks(lambda node: getattr(res, node).Value))
