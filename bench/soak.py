@@ -6,10 +6,11 @@ dlib face finding and matching) over ``--vehicles`` vehicles, sampled every ``--
 vehicles from a sink on the lane's event stream.  There is no simulated clock yet, so the lane
 runs in real time; the fastest honest way to put many vehicles through it is a stream
 (default: one lane, :func:`lanecam.sim.stream.traffic_stream`, the suite's vehicles in a row
-``--headway`` s apart: ~2 s of wall time per vehicle).  ``--lane-mode suite`` instead runs the
-ten suite scenarios back to back, a fresh lane (devices, ptys, threads) for each.  The lane
-run keeps its last 1,000 events in memory (run_sim_lane's MemorySink), so a stream runs in laps
-of at most 1,000 vehicles.
+``--headway`` s apart: ~2 s of wall time per vehicle, with 10 vehicles more than counted so
+that the last sample is not taken while the lane winds down).  ``--lane-mode suite`` instead
+runs the ten suite scenarios back to back, a fresh lane (devices, ptys, threads) for each.  The
+lane run keeps its last 1,000 events in memory (run_sim_lane's MemorySink), so a stream runs in
+laps of at most 1,000 vehicles.  One more sample is printed after the last lane has stopped.
 
 ``--cameras``: ``--cycles`` open/close cycles of an emulated camera (``PYLON_CAMEMU``) through
 lanecam's :class:`~lanecam.devices.cameras.pylon.PylonCamera` (a new object each cycle, as a
@@ -18,11 +19,14 @@ lane re-opening a camera after a fault) and through raw pypylon in the same proc
 underneath), each after ``--warmup`` cycles, raw first.
 
 Each sample: RSS (VmRSS), open file descriptors (/proc/self/fd), threads (threading's count and
-the kernel's), after ``gc.collect()`` (``--no-gc``: without).  The first block (up to the first sample after the
+the kernel's), after ``gc.collect()`` (``--no-gc``: without; ``--malloc-trim``: and after
+glibc's ``malloc_trim(0)``, which returns freed heap to the system — what it gives back was
+freed memory the allocator kept, not a leak).  The first block (up to the first sample after the
 start) is warm-up — caches, JIT, pools fill — and is left out of the least-squares slope; the
 ± is 1.96 × the slope's standard error.  A slope whose interval holds 0 is not distinguishable
 from flat.  ``--trace N`` adds tracemalloc (N frames) and prints the allocation sites that grew
-most between the first and the last sample (Python allocations only; it slows the run).
+most from the end of the warm-up block to the last sample (Python allocations, numpy's
+included; it slows the run).
 Prints; asserts nothing.
 
     python bench/soak.py --lane [--vehicles 1000] [--headway 2.0] [--lane-mode stream|suite]
@@ -32,6 +36,7 @@ Prints; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import math
 import os
@@ -53,6 +58,11 @@ os.environ.setdefault("PYLON_CAMEMU", "1")  # before pypylon loads
 EMULATOR_SERIAL = "0815-0000"
 #: gc.collect() before each sample (``--no-gc``: off, to see what garbage cycles add)
 COLLECT = [True]
+#: glibc malloc_trim(0) before each sample (``--malloc-trim``): tells freed heap that the
+#: allocator keeps (RSS that trimming gives back) from memory still in use
+TRIM = [False]
+#: vehicles after the last counted one, so the last sample is not taken while the lane stops
+TAIL = 10
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class Sample:
     fds: int
     threads: int  # threading.active_count()
     os_threads: int  # /proc/self/status Threads
+    traced_kb: int = -1  # Python allocations alive (tracemalloc), -1 when not tracing
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,11 @@ def resources(count: int, t0: float) -> Sample:
     """One sample of this process, after a full garbage collection (unless ``--no-gc``)."""
     if COLLECT[0]:
         gc.collect()
+    if TRIM[0]:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    traced = tracemalloc.get_traced_memory()[0] // 1024 if tracemalloc.is_tracing() else -1
     return Sample(count, time.monotonic() - t0, _status("VmRSS"), len(os.listdir("/proc/self/fd")),
-                  threading.active_count(), _status("Threads"))
+                  threading.active_count(), _status("Threads"), traced)
 
 
 def fit(xs: Sequence[float], ys: Sequence[float]) -> Slope:
@@ -126,7 +140,10 @@ class Tracer:
             tracemalloc.start(frames)
 
     def take(self) -> None:
+        """A snapshot; only the first two (start, end of warm-up) and the latest are kept,
+        so that the snapshots themselves do not grow the process."""
         if self.frames:
+            del self.snaps[2:]  # let the previous latest go before the next is taken
             self.snaps.append(tracemalloc.take_snapshot())
 
     def report(self, top: int = 15) -> list[str]:
@@ -153,6 +170,7 @@ class SampleSink:
     verified: int = 0
     occupants: int = 0
     progress: bool = False  # a line on stderr per sample
+    stopped: Sample | None = None  # after the last lane stopped
 
     def start(self) -> None:
         self.samples.append(resources(0, self.t0))
@@ -160,7 +178,7 @@ class SampleSink:
 
     def emit(self, event: LaneEvent) -> None:
         self.count += 1
-        self.status[event.status] += 1
+        self.status[event.status if event.status != "failed" else f"failed:{event.failure}"] += 1
         self.occupants += len(event.occupants)
         self.verified += sum(o.outcome == "verified" for o in event.occupants)
         if self.count % self.every == 0:
@@ -172,8 +190,9 @@ class SampleSink:
 
 def lane_soak(vehicles: int, *, every: int = 100, headway_s: float = 2.0, scale: float = 1.0,
               mode: str = "stream", control: str = "exposure", lap: int = 1000,
-              trace: int = 0, progress: bool = False) -> SampleSink:
-    """Put ``vehicles`` vehicles through the simulated lane; the sink holds the samples."""
+              trace: int = 0, progress: bool = False, tail: int = TAIL) -> SampleSink:
+    """Put ``vehicles`` vehicles through the simulated lane (a stream: ``tail`` more, not
+    counted); the sink holds the samples."""
     from lanecam.match.dlib_matcher import DlibMatcher
     from lanecam.sim.lane import document_templates, run_sim_lane
     from lanecam.sim.scenario import SUITE
@@ -186,9 +205,9 @@ def lane_soak(vehicles: int, *, every: int = 100, headway_s: float = 2.0, scale:
     names = cycle(SUITE)
     while sink.count < vehicles:
         if mode == "stream":
-            n = min(lap, vehicles - sink.count)
+            n = min(lap, vehicles - sink.count) + tail
             sc = traffic_stream(n, headway_s=headway_s)
-            timeout = n * headway_s + 60.0
+            timeout = n * headway_s + 30.0
         elif mode == "suite":
             sc, timeout = next(names), 30.0
         else:
@@ -198,6 +217,7 @@ def lane_soak(vehicles: int, *, every: int = 100, headway_s: float = 2.0, scale:
                      sinks=[sink], timeout_s=timeout)
         if sink.count == before:
             raise RuntimeError(f"the lane reported no vehicle of {sc}")
+    sink.stopped = resources(sink.count, sink.t0)
     return sink
 
 
@@ -254,12 +274,15 @@ def _fmt(s: Slope, unit: str) -> str:
 
 
 def print_samples(samples: Sequence[Sample], what: str) -> None:
-    print(f"| {what} | wall s | RSS MB | ΔRSS kB | fds | threads (threading / kernel) |")
-    print("|---|---|---|---|---|---|")
+    traced = samples[0].traced_kb >= 0
+    print(f"| {what} | wall s | RSS MB | ΔRSS kB | fds | threads (threading / kernel) |"
+          + (" Python allocations MB |" if traced else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if traced else ""))
     prev = samples[0].rss_kb
     for s in samples:
         print(f"| {s.count} | {s.wall_s:.0f} | {s.rss_kb / 1024:.1f} | {s.rss_kb - prev:+d} "
-              f"| {s.fds} | {s.threads} / {s.os_threads} |")
+              f"| {s.fds} | {s.threads} / {s.os_threads} |"
+              + (f" {s.traced_kb / 1024:.1f} |" if traced else ""))
         prev = s.rss_kb
 
 
@@ -283,6 +306,10 @@ def run_lane(args: argparse.Namespace) -> None:
                      progress=True)
     print_samples(sink.samples, "vehicles")
     print_slopes(sink.samples, 100, "vehicles")
+    if sink.stopped is not None:
+        print(f"after the lane stopped ({sink.stopped.count} vehicles): RSS "
+              f"{sink.stopped.rss_kb / 1024:.1f} MB, fds {sink.stopped.fds}, threads "
+              f"{sink.stopped.threads} / {sink.stopped.os_threads}")
     print(f"events {dict(sink.status)}; occupants verified {sink.verified}/{sink.occupants}; "
           f"wall {sink.samples[-1].wall_s:.0f} s")
     for line in sink.tracer.report():
@@ -320,10 +347,14 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=20, help="camera warm-up cycles")
     ap.add_argument("--trace", type=int, default=0, help="tracemalloc frames (0: off)")
     ap.add_argument("--no-gc", action="store_true", help="no gc.collect() before a sample")
+    ap.add_argument("--malloc-trim", action="store_true",
+                    help="glibc malloc_trim(0) before each sample")
     args = ap.parse_args()
     COLLECT[0] = not args.no_gc
+    TRIM[0] = args.malloc_trim
     both = not (args.lane or args.cameras)
-    print(f"{os.cpu_count()} CPUs; pid {os.getpid()}")
+    print(f"{os.cpu_count()} CPUs; pid {os.getpid()}; gc.collect() before each sample: "
+          f"{COLLECT[0]}; malloc_trim: {TRIM[0]}")
     if args.cameras or both:
         run_cameras(args)
     if args.lane or both:

@@ -59,7 +59,8 @@ def test_camera_soak_samples_both_paths(soak: ModuleType) -> None:
 
 @pytest.mark.parametrize("mode", ["stream", "suite"])
 def test_lane_soak_samples_every_n_vehicles(soak: ModuleType, mode: str) -> None:
-    sink = soak.lane_soak(2, every=1, mode=mode, scale=0.25, headway_s=1.5)
+    sink = soak.lane_soak(2, every=1, mode=mode, scale=0.25, headway_s=1.5, tail=1)
     assert sink.count >= 2 and sum(sink.status.values()) == sink.count
     _check(sink.samples[:3], [0, 1, 2])
+    assert sink.stopped is not None and sink.stopped.count == sink.count
     assert sink.samples[1].threads > sink.samples[0].threads  # sampled while the lane ran
