@@ -11,6 +11,9 @@ that the last sample is not taken while the lane winds down).  ``--lane-mode sui
 runs the ten suite scenarios back to back, a fresh lane (devices, ptys, threads) for each.  The
 lane run keeps its last 1,000 events in memory (run_sim_lane's MemorySink), so a stream runs in
 laps of at most 1,000 vehicles.  One more sample is printed after the last lane has stopped.
+Each SimCamera keeps ground truth (evaluation only) of its last ``--truth-frames`` frames
+(default here 256, ~20 vehicles; run_sim_lane's default 4,096 frames fills over the first ~400
+vehicles of a stream, ~20 MB per 100 vehicles, and then stays flat).
 
 ``--cameras``: ``--cycles`` open/close cycles of an emulated camera (``PYLON_CAMEMU``) through
 lanecam's :class:`~lanecam.devices.cameras.pylon.PylonCamera` (a new object each cycle, as a
@@ -190,7 +193,8 @@ class SampleSink:
 
 def lane_soak(vehicles: int, *, every: int = 100, headway_s: float = 2.0, scale: float = 1.0,
               mode: str = "stream", control: str = "exposure", lap: int = 1000,
-              trace: int = 0, progress: bool = False, tail: int = TAIL) -> SampleSink:
+              trace: int = 0, progress: bool = False, tail: int = TAIL,
+              truth_frames: int = 256) -> SampleSink:
     """Put ``vehicles`` vehicles through the simulated lane (a stream: ``tail`` more, not
     counted); the sink holds the samples."""
     from lanecam.match.dlib_matcher import DlibMatcher
@@ -214,7 +218,7 @@ def lane_soak(vehicles: int, *, every: int = 100, headway_s: float = 2.0, scale:
             raise ValueError(f"unknown lane mode {mode!r}")
         before = sink.count
         run_sim_lane(sc, matcher, templates=templates, scale=scale, control=control,
-                     sinks=[sink], timeout_s=timeout)
+                     sinks=[sink], timeout_s=timeout, truth_frames=truth_frames)
         if sink.count == before:
             raise RuntimeError(f"the lane reported no vehicle of {sc}")
     sink.stopped = resources(sink.count, sink.t0)
@@ -292,6 +296,11 @@ def print_slopes(samples: Sequence[Sample], per: int, unit: str) -> dict[str, Sl
           f"{got['rss_kb'].points} samples: RSS {_fmt(got['rss_kb'], 'kB')}; "
           f"fds {_fmt(got['fds'], '')}; threads {_fmt(got['threads'], '')}; "
           f"kernel threads {_fmt(got['os_threads'], '')}")
+    late = samples[len(samples) // 2:]
+    if len(late) >= 3:
+        rss = fit([x.count / per for x in late], [float(x.rss_kb) for x in late])
+        print(f"RSS slope over the second half ({late[0].count}–{late[-1].count} {unit}): "
+              f"{_fmt(rss, 'kB')} per {per}")
     return got
 
 
@@ -300,10 +309,11 @@ def run_lane(args: argparse.Namespace) -> None:
             f"≤ 1,000" if args.lane_mode == "stream" else "suite scenarios back to back, a "
             "fresh lane each")
     print(f"lane soak: {args.vehicles} vehicles, {what}; control={args.control}, "
-          f"scale {args.scale:g}, real time (no simulated clock yet)", flush=True)
+          f"scale {args.scale:g}, ground truth kept for {args.truth_frames} frames per camera, "
+          "real time (no simulated clock yet)", flush=True)
     sink = lane_soak(args.vehicles, every=args.every, headway_s=args.headway, scale=args.scale,
                      mode=args.lane_mode, control=args.control, trace=args.trace,
-                     progress=True)
+                     progress=True, truth_frames=args.truth_frames)
     print_samples(sink.samples, "vehicles")
     print_slopes(sink.samples, 100, "vehicles")
     if sink.stopped is not None:
@@ -342,6 +352,8 @@ def main() -> None:
     ap.add_argument("--lane-mode", choices=("stream", "suite"), default="stream")
     ap.add_argument("--control", default="exposure", help="ablation arm (run_sim_lane)")
     ap.add_argument("--scale", type=float, default=1.0, help="simulator render scale")
+    ap.add_argument("--truth-frames", type=int, default=256,
+                    help="ground-truth frames each SimCamera keeps")
     ap.add_argument("--cycles", type=int, default=200)
     ap.add_argument("--every-cycles", type=int, default=10, help="cycles per sample")
     ap.add_argument("--warmup", type=int, default=20, help="camera warm-up cycles")
