@@ -56,6 +56,13 @@ class Planner:
         self.planned: deque[tuple[Track, BurstPlan]] = deque(maxlen=16)
         self._warned: set[int] = set()
 
+    def forget_ended(self, live_ids: set[int]) -> None:
+        """Forget every track id not in ``live_ids`` (the tracker's live tracks; it never
+        reuses an id): what the planner keeps per track stays as small as the traffic in
+        view, however many vehicles have passed (before, one id per track was kept for ever)."""
+        self.handled &= live_ids
+        self._warned &= live_ids
+
     def consider(self, track: Track, now: int) -> BurstPlan | None:
         """The burst to queue now for ``track``, or None (not yet, or a duplicate).  Raises
         :class:`NotCapturableError` (the track is then handled) when it can never be filmed;

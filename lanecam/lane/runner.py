@@ -253,12 +253,17 @@ class Lane:
     # ------------------------------------------------------------------ planning
     def _plan_loop(self) -> None:
         while not self._stop.is_set():
-            now = self.clock.now_ns()
-            tracks = [t for t in self.tracker.tracks(now) if t.confirmed]
-            for track in sorted(tracks, key=lambda t: t.range_m):
-                if track.id not in self.planner.handled:
-                    self._consider(track, now)
+            self._plan_tick(self.clock.now_ns())
             self.clock.sleep(0.005)
+
+    def _plan_tick(self, now: int) -> None:
+        """One planning pass: each confirmed track not yet handled, nearest first, is
+        considered; the planner forgets the tracks the tracker has dropped."""
+        live = self.tracker.tracks(now)
+        self.planner.forget_ended({t.id for t in live})
+        for track in sorted((t for t in live if t.confirmed), key=lambda t: t.range_m):
+            if track.id not in self.planner.handled:
+                self._consider(track, now)
 
     def _consider(self, track: Track, now: int) -> None:
         """Queue ``track``'s capture when the planner says it is time; report a vehicle that

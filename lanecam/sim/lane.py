@@ -152,8 +152,9 @@ class SimOpener:
     fake mount physically is)."""
 
     def __init__(self, sc: Scenario, dev: SimDevices, *, epoch_ns: int, scale: float,
-                 clock: Clock) -> None:
+                 clock: Clock, truth_frames: int = 4096) -> None:
         self.scenario = sc
+        self.truth_frames = truth_frames
         self.dev = dev
         self.epoch_ns = epoch_ns
         self.scale = scale
@@ -166,7 +167,8 @@ class SimOpener:
                               key=f"cameras[{cfg.name}].device", allowed=["sim"])
         sc = self.scenario
         cam = SimCamera(sc.world, cfg.name, scale=self.scale, epoch_ns=self.epoch_ns,
-                        clock=self.clock, buffer_count=buffer_count)
+                        clock=self.clock, buffer_count=buffer_count,
+                        truth_frames=self.truth_frames)
         cam.illumination = sc.illumination
         _warm_up(cam, sc, sc.settings[cfg.name])
         self.cameras.append(cam)
@@ -242,7 +244,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                  camera_faults: Any = None, control: str = "baseline",
                  probe_offsets_deg: Sequence[float] = PROBE_OFFSETS_DEG,
                  rotator_offset_error_deg: float = 0.0,
-                 polarization: PolarizationController | None = None) -> SimLaneRun:
+                 polarization: PolarizationController | None = None,
+                 truth_frames: int = 4096) -> SimLaneRun:
     """Run the production lane over one scenario in real time until every vehicle has an event.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
@@ -264,7 +267,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     ``probe_offsets_deg`` the first frames probe the glare at the predicted angle and at those
     offsets and a Malus fit sets the rest (``()``: the prediction stands);
     ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
-    mount's true zero is the image's); ``polarization`` overrides the controller.
+    mount's true zero is the image's); ``polarization`` overrides the controller;
+    ``truth_frames``: the ground-truth frames each SimCamera keeps for evaluation.
     """
     sc, rotatable = _prepared(scenario, control)
     lead = _lead_s(sc.world)
@@ -279,7 +283,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         cfg = scenario_lane_config(sc, dev, control=control, frames=frames, zone=zone,
                                    rotatable=rotatable,
                                    rotator_offset_error_deg=rotator_offset_error_deg)
-        opener = SimOpener(sc, dev, epoch_ns=epoch, scale=scale, clock=clock)
+        opener = SimOpener(sc, dev, epoch_ns=epoch, scale=scale, clock=clock,
+                           truth_frames=truth_frames)
         lane = build_lane(cfg, matcher, docs, stack, clock=clock, sinks=[mem, *sinks],
                           opener=opener, vault=vault, ranker=ranker)
         _override_polarization(lane.cameras, probe_offsets_deg, polarization)

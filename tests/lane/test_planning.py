@@ -54,10 +54,7 @@ def _drive(lane: Lane, fronts: list[float], speed: float, until_s: float,
             seen = sorted(now)[:2] + [f - speed * t for f in (extra or [])]
             lane.tracker.feed(RadarReading(t_ns + 1, speed, None, speeds=(speed,),
                                            ranges=tuple(round(r, 2) for r in seen)))
-        tracks = [tr for tr in lane.tracker.tracks(t_ns) if tr.confirmed]
-        for tr in sorted(tracks, key=lambda tr: tr.range_m):
-            if tr.id not in lane.planner.handled:
-                lane._consider(tr, t_ns)
+        lane._plan_tick(t_ns)
         while not lane._capture_q.empty():
             jobs.append(lane._capture_q.get_nowait())
     return jobs
@@ -191,3 +188,13 @@ def test_a_vehicle_past_the_window_is_reported_once_as_passed() -> None:
     jobs = _drive(lane, [4.0], 10.0, 1.0)  # first seen already inside the near edge
     assert jobs == []
     assert [(e.status, e.failure) for e in sink] == [("failed", "passed")]
+
+
+def test_the_planner_forgets_tracks_that_ended() -> None:
+    # 12 vehicles 30 m apart: each is planned (handled) while tracked, and forgotten once
+    # passed, so a lane that has seen any number of vehicles keeps ids of those in view only
+    lane = _lane()
+    jobs = _drive(lane, [45.0 + 30.0 * i for i in range(12)], 11.176, 40.0)
+    assert [j.seq for j in jobs] == list(range(1, 13))
+    live = {t.id for t in lane.tracker.tracks()}
+    assert not live and not lane.planner.handled

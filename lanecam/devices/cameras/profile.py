@@ -43,13 +43,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
-from ..profiles import check_identifier, profile_dir, read_toml
+from ..profiles import check_identifier, parse_once, profile_dir, read_toml
 
 __all__ = [
     "FeatureKind",
@@ -406,25 +406,39 @@ def load_profiles(dirs: Iterable[Path | str] | None = None) -> dict[str, Profile
 
     Files whose name starts with ``illuminator-``, ``sensor-`` or ``rotator-`` belong to other
     device kinds and are not read here.  Later directories override earlier ones by profile
-    name.
+    name.  Parsed once per process (:func:`~lanecam.devices.profiles.parse_once`): the same
+    :class:`Profile` objects come back until a file in ``dirs`` changes; the dict is the
+    caller's own.
     """
-    raw: dict[str, dict[str, Any]] = {}
-    for d in [builtin_profile_dir()] if dirs is None else [Path(p) for p in dirs]:
+    folders = [builtin_profile_dir()] if dirs is None else [Path(p) for p in dirs]
+    paths: list[Path] = []
+    for d in folders:
         if not d.is_dir():
             raise ConfigError("profile directory does not exist", key=str(d))
-        for path in sorted(d.glob("*.toml")):
-            if path.name.startswith(("illuminator-", "sensor-", "rotator-")):
-                continue
-            part = _parse_raw(read_toml(path), str(path))
-            raw[part["name"]] = part
+        paths += [p for p in sorted(d.glob("*.toml"))
+                  if not p.name.startswith(("illuminator-", "sensor-", "rotator-"))]
+    key = ("camera-profiles", *(str(d.resolve()) for d in folders))
+    return dict(parse_once(key, paths, lambda: _load_all(paths)))
+
+
+def _load_all(paths: Sequence[Path]) -> dict[str, Profile]:
+    raw: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        part = _parse_raw(read_toml(path), str(path))
+        raw[part["name"]] = part
     return {name: _resolve(name, raw, ()) for name in raw}
 
 
 def load_profile(path: Path | str, base: Mapping[str, Profile] | None = None) -> Profile:
-    """Load one profile file; ``extends`` is resolved against ``base`` (default: built-ins)."""
+    """Load one profile file; ``extends`` is resolved against ``base`` (default: built-ins,
+    and then parsed once per process like :func:`load_profiles`)."""
+    if base is None:
+        builtins = load_profiles()
+        return parse_once(("camera-profile", str(builtin_profile_dir().resolve())),
+                          [Path(path), *builtin_profile_dir().glob("*.toml")],
+                          lambda: load_profile(path, builtins))
     part = _parse_raw(read_toml(Path(path)), str(path))
-    parents = dict(base) if base is not None else load_profiles()
-    raw = {n: _as_raw(p) for n, p in parents.items()}
+    raw = {n: _as_raw(p) for n, p in base.items()}
     raw[part["name"]] = part
     return _resolve(part["name"], raw, ())
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
-from ..profiles import check_identifier, check_tables, number, profile_path, read_toml
+from ..profiles import (
+    check_identifier,
+    check_tables,
+    number,
+    parse_once,
+    profile_path,
+    read_toml,
+)
 
 __all__ = ["OverdriveRow", "IlluminatorProfile", "load_illuminator_profile", "PROTOCOLS"]
 
@@ -97,8 +104,13 @@ def load_illuminator_profile(name_or_path: str | Path) -> IlluminatorProfile:
 
     Every key is required unless marked optional; unknown keys are errors (a typo such as
     ``interlock = false`` must never be silently accepted).  Raises ConfigError naming the key.
+    Parsed once per process: the same object comes back until the file changes.
     """
     path = profile_path("illuminators", name_or_path)
+    return parse_once("illuminator-profile", [path], lambda: _read_illuminator(path))
+
+
+def _read_illuminator(path: Path) -> IlluminatorProfile:
     src = str(path)
     doc = read_toml(path)
     check_tables(doc, _SECTIONS, src, optional=_OPTIONAL, extra_tables=("overdrive",))

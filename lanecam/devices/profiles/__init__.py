@@ -8,10 +8,13 @@ an installed wheel and an editable install find them the same way, through
 :mod:`lanecam.devices.rotators.profile`).
 """
 
+from .cache import clear_profile_cache, parse_once
 from .lookup import KINDS, PROFILE_PACKAGE, profile_dir, profile_path, shipped_profiles
 from .toml_check import Fields, check_identifier, check_tables, number, read_toml
 
 __all__ = [
+    "clear_profile_cache",
+    "parse_once",
     "KINDS",
     "PROFILE_PACKAGE",
     "profile_dir",

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import ConfigError
-from ..profiles import check_identifier, check_tables, number, profile_path, read_toml
+from ..profiles import (
+    check_identifier,
+    check_tables,
+    number,
+    parse_once,
+    profile_path,
+    read_toml,
+)
 
 __all__ = ["RotatorProfile", "load_rotator_profile", "PROTOCOLS"]
 
@@ -50,9 +57,14 @@ def load_rotator_profile(name_or_path: str | Path) -> RotatorProfile:
     """Load a shipped rotator profile by name (``"thorlabs-ell14"``), or a TOML file by path.
 
     Every key is required unless optional (``title``, ``source``); unknown keys are errors.
-    Raises ConfigError naming the key.
+    Raises ConfigError naming the key.  Parsed once per process: the same object comes back
+    until the file changes.
     """
     path = profile_path("rotators", name_or_path)
+    return parse_once("rotator-profile", [path], lambda: _read_rotator(path))
+
+
+def _read_rotator(path: Path) -> RotatorProfile:
     src = str(path)
     doc = read_toml(path)
     check_tables(doc, _SECTIONS, src, optional=_OPTIONAL)
