@@ -222,10 +222,19 @@ class Profile:
         return self.features.get(canonical)
 
     def for_model(self, model: str) -> Profile:
-        """This profile with per-model data (``[[gain_model]]``) resolved for ``model``."""
+        """This profile with per-model data (``[[gain_model]]``) resolved for ``model``; the
+        same object for the same profile and model (a re-opened camera rebuilds nothing)."""
         gain = self.features.get("gain")
         if not self.gain_per_model or gain is None:
             return self
+        hit = _FOR_MODEL.get((id(self), model))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        resolved = self._resolve_model(model, gain)
+        _FOR_MODEL[(id(self), model)] = (self, resolved)
+        return resolved
+
+    def _resolve_model(self, model: str, gain: FeatureMap) -> Profile:
         feats = dict(self.features)
         for row in self.gain_models:
             if re.search(row["model_regex"], model):
@@ -237,6 +246,11 @@ class Profile:
                f"{model!r}; add one (from the model's manual) in a profile that extends "
                f"{self.name!r}")
         return dataclasses.replace(self, features=feats, absent={**self.absent, "gain": why})
+
+
+#: (id of a profile, model) → (that profile, its per-model resolution); the profile is kept in
+#: the value so that its id cannot be reused while the entry lives
+_FOR_MODEL: dict[tuple[int, str], tuple[Profile, Profile]] = {}
 
 
 def _vendor_key(vendor: str) -> str:
