@@ -74,7 +74,6 @@ def test_sequential_crlf_file_parses_to_the_keys_of_the_braced_one() -> None:
     (HEAD + "Width 640\n", "no_tab", 2),
     (HEAD + "# c\n\nWi dth\t640\n", "bad_name", 4),
     (HEAD + "9Width\t640\n", "bad_name", 2),
-    (HEAD + "Width\t\n", "empty_value", 2),
     (HEAD + "TriggerMode\t{TriggerSelector=FrameEnd, LineSelector=Line1}\tOn\n", "bad_selector", 2),
     (HEAD + "TriggerMode\t{TriggerSelector}\tOn\n", "bad_selector", 2),
     (HEAD + "Width\t6\x0140\n", "binary", 2),
@@ -85,6 +84,13 @@ def test_malformed_lines_name_their_line_and_reason(text: str, reason: str, line
         parse_feature_file(text.encode())
     assert (err.value.reason, err.value.line) == (reason, line)
     assert isinstance(err.value, ConfigError) and err.value.key == f"line {line}"
+
+
+def test_an_empty_value_as_pylon_7_writes_it_reads_as_the_empty_string() -> None:
+    """pypylon 4.0's FeaturePersistence.Save writes ``ImageFilename<TAB>`` and nothing else."""
+    entries = parse_feature_file((HEAD + "ImageFilename\t\r\nWidth\t640\n").encode()).entries
+    assert [(e.name, e.value, e.line) for e in entries] == [
+        ("ImageFilename", "GENICAM_EMPTY_STRING", 2), ("Width", "640", 3)]
 
 
 def test_binary_junk_and_bad_utf8_and_huge_lines() -> None:

@@ -17,7 +17,8 @@ format, as GenApi writes and reads it (``GenApi/Persistence.h``, CFeatureBag):
   ColorTransformationValueSelector=Gain00}<TAB>1.43750``); a name repeats once per selector
   value;
 * lines end in LF or CRLF; a register (``LUTValueAll``) is one hex line of 30 KB or more;
-  pylon writes an empty string as ``GENICAM_EMPTY_STRING`` and refuses a line with no value.
+  pylon 8 writes an empty string as ``GENICAM_EMPTY_STRING`` (and refuses a line with no value);
+  pylon 7 writes nothing after the tab: read as the empty string too.
 
 Malformed input raises :class:`FeatureFileError` (a :class:`~lanecam.errors.ConfigError`) whose
 ``line`` and ``reason`` say where and what; callers decide on those fields, never on the text.
@@ -194,10 +195,9 @@ def _entry(text: str, n: int, path: str | None) -> Entry:
                                    reason="bad_selector", line=n, feature=name, path=path)
         pairs = [p.partition("=") for p in m[1].split("\t")]
         selectors, rest = tuple((k, v.strip()) for k, _, v in pairs), m[2]
-    if not rest:
-        raise FeatureFileError("no value (pylon writes GENICAM_EMPTY_STRING)",
-                               reason="empty_value", line=n, feature=name, path=path)
-    return Entry(name, rest, n, selectors)
+    # pylon 8 writes an empty string as GENICAM_EMPTY_STRING, but pylon 7 (pypylon 4.0's
+    # FeaturePersistence.Save) leaves the value empty: a real file, read as the empty string
+    return Entry(name, rest if rest else EMPTY_STRING, n, selectors)
 
 
 def parse_feature_file(data: bytes | str, *, path: str | None = None) -> FeatureFile:

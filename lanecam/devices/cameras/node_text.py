@@ -132,15 +132,17 @@ class PylonNodeText:
         return node
 
     def device(self) -> DeviceDescription:
-        nm = self._nm
+        # through IDeviceInfo: pypylon 4.x's INodeMap has no GetVendorName() & co. (its
+        # __getattr__ turns the call into GetNode("GetVendorName"): "Node not existing")
         with vendor_errors(self.where, "<device description>"):
-            return DeviceDescription(nm.GetVendorName(), nm.GetModelName(), nm.GetToolTip(),
-                                     _version(nm.GetDeviceVersion()), nm.GetProductGuid(),
-                                     nm.GetVersionGuid())
+            d = self._nm.GetDeviceInfo()
+            return DeviceDescription(d.GetVendorName(), d.GetModelName(), d.GetToolTip(),
+                                     _version(d.GetDeviceVersion()), d.GetProductGuid(),
+                                     d.GetVersionGuid())
 
     def genapi_version(self) -> str:
         with vendor_errors(self.where, "<GenApi version>"):
-            return _version(self._nm.GetGenApiVersion()[0])
+            return _version(self._nm.GetDeviceInfo().GetGenApiVersion()[0])
 
     def names(self) -> tuple[str, ...]:
         with vendor_errors(self.where, "<nodes>"):
