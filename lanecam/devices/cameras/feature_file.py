@@ -260,7 +260,8 @@ def format_feature_file(entries: tuple[Entry, ...] | list[Entry],
                         comments: tuple[str, ...] = (), crlf: bool = False) -> str:
     """Entries as a feature file, selector state in sequence (every GenApi reads that form).
 
-    An empty string value is written as ``GENICAM_EMPTY_STRING``; a name that is no GenICam
+    An empty string value is written as ``GENICAM_EMPTY_STRING`` for GenApi ≥ 3.5 (pylon 8),
+    as nothing for older GenApi (pylon 7 reads the marker as text); a name that is no GenICam
     name, a value with a tab or newline, a braced selector or a comment pylon would misread
     raise ConfigError."""
     head = [f"# {MAGIC}", f"# GenApi persistence file (version {genapi_version})"]
@@ -273,14 +274,23 @@ def format_feature_file(entries: tuple[Entry, ...] | list[Entry],
             raise ConfigError(f"comment longer than {MAX_COMMENT_CHARS} characters",
                               key="<header>")
     body = []
+    empty = EMPTY_STRING if _version_tuple(genapi_version) >= (3, 5) else ""
     for e in entries:
         if not _NAME.match(e.name) or e.selectors:
             raise ConfigError("not a GenICam feature name (or a braced selector)", key=e.name)
-        value = e.value if e.value != "" else EMPTY_STRING
+        value = e.value if e.value not in ("", EMPTY_STRING) else empty
         _check_text(value, "value", e.name)
         body.append(f"{e.name}\t{value}")
     nl = "\r\n" if crlf else "\n"
     return nl.join(head + body) + nl
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    """``"3.1.0"`` → (3, 1, 0); an unreadable version counts as the newest format."""
+    try:
+        return tuple(int(x) for x in text.split("."))
+    except ValueError:
+        return (99,)
 
 
 def write_feature_file(path: str | Path, text: str) -> None:
