@@ -320,8 +320,10 @@ def run_lane(args: argparse.Namespace) -> None:
         print(f"after the lane stopped ({sink.stopped.count} vehicles): RSS "
               f"{sink.stopped.rss_kb / 1024:.1f} MB, fds {sink.stopped.fds}, threads "
               f"{sink.stopped.threads} / {sink.stopped.os_threads}")
-    print(f"events {dict(sink.status)}; occupants verified {sink.verified}/{sink.occupants}; "
-          f"wall {sink.samples[-1].wall_s:.0f} s")
+    print(f"events {dict(sink.status)}; occupants verified {sink.verified}/{sink.occupants} "
+          "(documents follow arrival order: one extra or missed event misaligns the rest, so "
+          f"this is no capture rate); wall {sink.samples[-1].wall_s:.0f} s to the last sample, "
+          f"{(sink.stopped or sink.samples[-1]).wall_s:.0f} s to the lane's stop")
     for line in sink.tracer.report():
         print(" ", line)
 

@@ -449,7 +449,7 @@ def load_profile(path: Path | str, base: Mapping[str, Profile] | None = None) ->
     if base is None:
         builtins = load_profiles()
         return parse_once(("camera-profile", str(builtin_profile_dir().resolve())),
-                          [Path(path), *builtin_profile_dir().glob("*.toml")],
+                          [Path(path), *sorted(builtin_profile_dir().glob("*.toml"))],
                           lambda: load_profile(path, builtins))
     part = _parse_raw(read_toml(Path(path)), str(path))
     raw = {n: _as_raw(p) for n, p in base.items()}
