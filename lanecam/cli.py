@@ -7,6 +7,7 @@
 ``lanecam sensor``     record a trigger sensor's byte stream; replay (decode) a recording
 ``lanecam camera``     one camera's settings: pylon feature files (.pfs) and user sets
 ``lanecam profile``    ``profile check CAMERA.xml``: a camera's GenICam XML against its profile
+``lanecam calibrate``  site calibration procedures; ``calibrate apply DIR lane.toml``
 
 ``--emulate N`` asks pylon for N emulated cameras (it sets ``PYLON_CAMEMU`` before pypylon
 loads).  ``--viky`` adds the GenTL simulator shipped in the genicam wheel.
@@ -359,6 +360,7 @@ if TYPE_CHECKING:  # argparse's sub-command container (a private class name in t
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .calibration.cli import add_parser as add_calibrate_parser
     from .devices.cameras.cli import add_parser as add_camera_settings_parser
     from .devices.cameras.profile_cli import add_parser as add_profile_parser
     from .devices.sensors.sensor_cli import add_parser as add_sensor_parser
@@ -376,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_parser(sub)
     add_sensor_parser(sub)
     add_profile_parser(sub)
+    add_calibrate_parser(sub)
     return p
 
 
