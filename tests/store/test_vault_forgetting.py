@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vault_sql import sql
 
 from lanecam.errors import ConfigError, StorageError
 from lanecam.store import CaptureVault, MasterKey
@@ -37,14 +38,6 @@ class Clock:
         return self.t
 
 
-def sql(root: Path, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(root / "vault.sqlite")
-    try:
-        rows = db.execute(statement, params).fetchall()
-        db.commit()
-        return rows
-    finally:
-        db.close()
 
 
 def backup(root: Path, to: Path) -> Path:

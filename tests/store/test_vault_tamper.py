@@ -13,26 +13,15 @@ import base64
 import logging
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from vault_sql import sql
 
 from lanecam.errors import ConfigError, StorageError
 from lanecam.store import CaptureVault, MasterKey
-
-
-def sql(root: Path, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Run one statement on the vault file with plain sqlite3 (the attacker has no key)."""
-    db = sqlite3.connect(root / "vault.sqlite")
-    try:
-        rows = db.execute(statement, params).fetchall()
-        db.commit()
-        return rows
-    finally:
-        db.close()
 
 
 def kinds(root: Path, key: MasterKey, **kw: Any) -> set[tuple[str, Any]]:
