@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["ScoredPair", "ErrorRates", "Evaluation", "evaluate"]
+__all__ = ["ErrorRates", "Evaluation", "ScoredPair", "evaluate"]
 
 
 @dataclass(frozen=True)
