@@ -106,6 +106,9 @@ class CaptureConfig:
     gain_db: float = field(default=0.0, metadata=_rng(0.0, 48.0))
     top_k: int = field(default=3, metadata=_rng(1, 50))
     face_setback_m: float = field(default=2.0, metadata=_rng(0.0, 10.0))
+    #: the face finder of burst ranking and exposure metering: ``"hog"`` (dlib) or ``"yunet"``
+    #: (OpenCV YuNet: finds faces a front-seat head half covers; ``lanecam[faces]``)
+    face_finder: str = field(default="hog", metadata={"choices": ("hog", "yunet")})
 
 
 @dataclass(frozen=True)
@@ -164,8 +167,13 @@ class IlluminatorConfig:
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    kind: str = field(default="dlib", metadata={"choices": ("dlib",)})
+    """``kind``: ``"dlib"`` (ResNet; decides on ``distance_threshold``, descriptor distance) or
+    ``"sface"`` (OpenCV SFace, ``pip install 'lanecam[faces]'``; decides on
+    ``cosine_threshold``, cosine similarity)."""
+
+    kind: str = field(default="dlib", metadata={"choices": ("dlib", "sface")})
     distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
+    cosine_threshold: float = field(default=0.363, metadata=_rng(-1.0, 1.0, open_lo=True))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import cv2
 
 from ..clock import MONOTONIC, Clock
 from ..config import LaneConfig, strobe_channels
-from ..control.exposure import ExposureController, PulseBudget
+from ..control.exposure import ExposureController, FaceMeter, PulseBudget
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
@@ -36,6 +36,7 @@ from ..errors import ConfigError, LanecamError
 from ..events import JsonlSink, LogSink, MemorySink, Sink
 from ..geometry import SEAT_ROWS, CabinModel, CameraModel
 from ..match.base import Matcher
+from ..match.factory import face_finder_named
 from ..quality.rank import BurstRanker
 from ..store import CaptureVault, MasterKey
 from .camera import LaneCamera
@@ -301,7 +302,10 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
         vault = stack.enter_context(CaptureVault(v.root, key, retention_s=v.retention_s,
                                                  witness=v.witness, keys=v.keys,
                                                  epoch_s=v.epoch_s))
+    finder = face_finder_named(cap.face_finder)
+    meter = FaceMeter(finder) if any(c.exposure is not None for c in cams) else None
     return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
-                ranker or BurstRanker(top_k=cap.top_k), matcher, documents, vault=vault,
-                sinks=_sinks(cfg, sinks), cabin=CabinModel(face_setback_m=cap.face_setback_m),
-                clock=clock)
+                ranker or BurstRanker(top_k=cap.top_k, face_finder=finder), matcher, documents,
+                vault=vault, sinks=_sinks(cfg, sinks),
+                cabin=CabinModel(face_setback_m=cap.face_setback_m), clock=clock,
+                face_meter=meter)

@@ -192,7 +192,8 @@ class SimOpener:
 
 def scenario_lane_config(sc: Scenario, dev: SimDevices, *, control: str, frames: int,
                          zone: tuple[float, float], rotatable: Sequence[str],
-                         rotator_offset_error_deg: float = 0.0) -> LaneConfig:
+                         rotator_offset_error_deg: float = 0.0,
+                         face_finder: str = "hog") -> LaneConfig:
     """The :class:`~lanecam.config.LaneConfig` of a scenario's lane — the same description a
     real lane has, with ``device = "sim"`` cameras at the world's poses and the scenario's
     settings, and ports that are the fakes' ptys: a strobe channel per camera when the
@@ -211,7 +212,8 @@ def scenario_lane_config(sc: Scenario, dev: SimDevices, *, control: str, frames:
         lane_id="sim", cameras=cams,
         capture=CaptureConfig(zone_near_m=zone[0], zone_far_m=zone[1], frames=frames,
                               frame_rate_hz=30.0, blur_budget_px=1.0, top_k=3,
-                              face_setback_m=CabinModel().face_setback_m),
+                              face_setback_m=CabinModel().face_setback_m,
+                              face_finder=face_finder),
         control=ControlConfig(exposure=control != "baseline", meter_rear=bracket,
                               bracket_max_stops=BRACKET_MAX_STOPS if bracket else 0.0),
         radar=SerialDeviceConfig(dev.ports["radar"], "ops243-c"),
@@ -245,7 +247,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                  probe_offsets_deg: Sequence[float] = PROBE_OFFSETS_DEG,
                  rotator_offset_error_deg: float = 0.0,
                  polarization: PolarizationController | None = None,
-                 truth_frames: int = 4096) -> SimLaneRun:
+                 truth_frames: int = 4096, face_finder: str = "hog") -> SimLaneRun:
     """Run the production lane over one scenario in real time until every vehicle has an event.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
@@ -268,7 +270,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     offsets and a Malus fit sets the rest (``()``: the prediction stands);
     ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
     mount's true zero is the image's); ``polarization`` overrides the controller;
-    ``truth_frames``: the ground-truth frames each SimCamera keeps for evaluation.
+    ``truth_frames``: the ground-truth frames each SimCamera keeps for evaluation;
+    ``face_finder``: the lane's ``[capture] face_finder`` (``"hog"`` or ``"yunet"``).
     """
     sc, rotatable = _prepared(scenario, control)
     lead = _lead_s(sc.world)
@@ -282,7 +285,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                                              rotators=rotatable))
         cfg = scenario_lane_config(sc, dev, control=control, frames=frames, zone=zone,
                                    rotatable=rotatable,
-                                   rotator_offset_error_deg=rotator_offset_error_deg)
+                                   rotator_offset_error_deg=rotator_offset_error_deg,
+                                   face_finder=face_finder)
         opener = SimOpener(sc, dev, epoch_ns=epoch, scale=scale, clock=clock,
                            truth_frames=truth_frames)
         lane = build_lane(cfg, matcher, docs, stack, clock=clock, sinks=[mem, *sinks],
