@@ -45,8 +45,8 @@ from typing import Any, get_args, get_origin
 from .errors import ConfigError
 
 __all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
-           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SerialDeviceConfig",
-           "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
+           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SensorResponseConfig",
+           "SerialDeviceConfig", "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
            "strobe_channels"]
 
 
@@ -64,6 +64,19 @@ class RotatorConfig:
     model: str = "thorlabs-ell14"
     address: str = field(default="0", metadata={"choices": tuple("0123456789ABCDEF")})
     offset_deg: float = field(default=0.0, metadata=_rng(-180.0, 180.0))
+
+
+@dataclass(frozen=True)
+class SensorResponseConfig:
+    """The camera's measured EMVA 1288 response (``[cameras.response]``, written by
+    ``lanecam calibrate response``): ``gain_dn_per_e`` the system gain K at 0 dB analog gain
+    (DN12 per electron), ``dark_noise_e`` the temporal dark noise (e⁻ rms), ``saturation_e``
+    the saturation capacity at 0 dB (e⁻).  The exposure controller's gain noise budget is
+    computed from them (:func:`lanecam.control.noise_budget.noise_budget_db`)."""
+
+    gain_dn_per_e: float = field(metadata=_rng(0.0, 100.0, open_lo=True))
+    dark_noise_e: float = field(metadata=_rng(0.0, 1000.0))
+    saturation_e: float = field(metadata=_rng(1.0, 1e7))
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,8 @@ class CameraConfig:
     #: the ``[illuminator]`` channel this camera's exposure output fires (default: channel 1
     #: for the first camera when no camera names one, none for the others)
     strobe_channel: int | None = field(default=None, metadata=_rng(1, 16))
+    #: the measured sensor response (``lanecam calibrate response``); None: datasheet budget
+    response: SensorResponseConfig | None = None
 
 
 @dataclass(frozen=True)

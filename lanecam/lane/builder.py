@@ -16,8 +16,9 @@ from typing import Any
 import cv2
 
 from ..clock import MONOTONIC, Clock
-from ..config import LaneConfig, strobe_channels
+from ..config import CameraConfig, LaneConfig, strobe_channels
 from ..control.exposure import ExposureController, PulseBudget
+from ..control.noise_budget import noise_budget_db
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
@@ -170,16 +171,28 @@ def _rotator(c: Any, stack: contextlib.ExitStack, clock: Clock,
     return rot
 
 
-def _controller(cfg: LaneConfig, lamp: Any) -> ExposureController | None:
+def _controller(cfg: LaneConfig, lamp: Any, cam: CameraConfig | None = None
+                ) -> ExposureController | None:
     """The ``[control]`` exposure controller for one camera (None when it is off); a strobing
-    camera's pulse budget comes from its illuminator's own profile and interlock."""
+    camera's pulse budget comes from its illuminator's own profile and interlock; the gain
+    noise budget from the camera's measured response when the config has it
+    (``[cameras.response]``), never above ``[control] max_gain_db``."""
     ctl = cfg.control
     if not ctl.exposure:
         return None
     pulse = None if lamp is None else strobe_budget(lamp.profile, cfg.capture.frame_rate_hz)
-    return ExposureController(target_dn8=ctl.target_dn8, max_gain_db=ctl.max_gain_db,
+    return ExposureController(target_dn8=ctl.target_dn8, max_gain_db=gain_budget_db(cfg, cam),
                               closed_loop_frames=ctl.closed_loop_frames,
                               bracket_max_stops=ctl.bracket_max_stops, pulse=pulse)
+
+
+def gain_budget_db(cfg: LaneConfig, cam: CameraConfig | None) -> float:
+    """A camera's gain noise budget (dB): ``[control] max_gain_db``, lowered to what its
+    measured response allows (:func:`~lanecam.control.noise_budget.noise_budget_db`)."""
+    ctl = cfg.control
+    if cam is None or cam.response is None:
+        return ctl.max_gain_db
+    return min(ctl.max_gain_db, noise_budget_db(cam.response, ctl.target_dn8))
 
 
 def tracker_config(cfg: LaneConfig) -> TrackerConfig:
@@ -292,8 +305,8 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
                 rake_deg=cfg.control.rake_deg,
                 probe_offsets_deg=PROBE_OFFSETS_DEG if cfg.control.malus_probe else ())
     seats = tuple(range(len(SEAT_ROWS))) if cfg.control.meter_rear else (0, 1)
-    for lane_cam in cams:
-        lane_cam.exposure = _controller(cfg, lane_cam.illuminator)
+    for c, lane_cam in zip(cfg.cameras, cams):
+        lane_cam.exposure = _controller(cfg, lane_cam.illuminator, c)
         lane_cam.meter_seats = seats
     if vault is None and cfg.vault is not None:
         v = cfg.vault

@@ -1,0 +1,60 @@
+"""Single frames from a lane camera for the procedures' real-device path (pylon, Harvesters,
+the pylon emulator): settings in SI units, a software trigger, an owned copy of the pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["CameraGrabber"]
+
+
+class CameraGrabber:
+    """Opens the lane camera ``cfg`` (a :class:`~lanecam.config.CameraConfig`) through the
+    production opener; :meth:`grab` sets what it is given and returns one frame's copy."""
+
+    def __init__(self, cfg: Any, timeout_s: float = 2.0) -> None:
+        from ..lane.connect import HARDWARE
+
+        self.cfg = cfg
+        self.timeout_s = timeout_s
+        self.camera = HARDWARE.camera(cfg, 4)
+        self._armed = False
+
+    def __enter__(self) -> Self:
+        self.camera.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._armed:
+            self.camera.disarm()
+            self._armed = False
+        self.camera.close()
+
+    def supports(self, name: str) -> bool:
+        return self.camera.supports(name)
+
+    def grab(self, settings: Mapping[str, Any] | None = None) -> NDArray[Any]:
+        """One frame after applying ``settings`` (SI units, e.g. ``exposure_time``, ``gain``)."""
+        from ..devices.cameras import Trigger
+
+        if settings:
+            if self._armed:  # most settings are locked while streaming
+                self.camera.disarm()
+                self._armed = False
+            self.camera.configure(settings)
+        if not self._armed:
+            self.camera.arm(Trigger.software())
+            self._armed = True
+        self.camera.trigger()
+        frame = self.camera.grab(self.timeout_s)
+        try:
+            return np.array(frame.array, copy=True)
+        finally:
+            frame.release()
