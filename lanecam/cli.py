@@ -160,11 +160,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .config import load_lane_config
     from .lane.builder import FolderDocuments, build_lane
-    from .match.dlib_matcher import DlibMatcher
+    from .match.dlib_matcher import matcher_from_config
 
     _emulate(args.emulate)
     cfg = load_lane_config(args.config)
-    matcher = DlibMatcher(cfg.matcher.distance_threshold)
+    matcher = matcher_from_config(cfg.matcher)
     docs = FolderDocuments(args.documents, matcher)
     with contextlib.ExitStack() as stack:
         lane = build_lane(cfg, matcher, docs, stack, sinks=[_PrintSink()])

@@ -179,8 +179,16 @@ class IlluminatorConfig:
 
 @dataclass(frozen=True)
 class MatcherConfig:
+    """The face matcher (``[matcher]``): ``distance_threshold`` its decision threshold (dlib
+    descriptor distance); ``fmr`` the false-match rate measured at that threshold on labelled
+    impostor pairs and ``fmr_upper`` its one-sided 95 % Clopper–Pearson upper bound (both
+    written by ``lanecam calibrate matcher``; unset: uncalibrated).  Decisions carry
+    ``fmr_upper`` (else ``fmr``) as the rate their threshold was calibrated to."""
+
     kind: str = field(default="dlib", metadata={"choices": ("dlib",)})
     distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
+    fmr: float | None = field(default=None, metadata=_rng(0.0, 1.0))
+    fmr_upper: float | None = field(default=None, metadata=_rng(0.0, 1.0))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 #: procedure name -> module (a procedure module imports its heavy dependencies inside ``run``)
 PROCEDURES: dict[str, str] = {
+    "matcher": "lanecam.calibration.matcher",
     "polarizer": "lanecam.calibration.polarizer",
     "response": "lanecam.calibration.response",
 }

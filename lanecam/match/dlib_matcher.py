@@ -55,11 +55,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..config import MatcherConfig
 from ..errors import ConfigError, LanecamError
 from . import dlib_models as _models
 from .base import Decision, FaceHint, FaceNotFoundError, Template
 
-__all__ = ["DlibMatcher", "dlib_models"]
+__all__ = ["DlibMatcher", "dlib_models", "matcher_from_config"]
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,13 @@ class DlibMatcher:
         false = sum(1 for s in impostor_scores if s >= self.threshold)
         self.fmr = false / n if false else min(1.0, 3.0 / n)
         return self.fmr
+
+
+def matcher_from_config(cfg: MatcherConfig) -> DlibMatcher:
+    """The lane's matcher from its ``[matcher]`` table: the threshold and the false-match rate
+    it was calibrated to (the upper bound when the calibration gave one)."""
+    fmr = cfg.fmr_upper if cfg.fmr_upper is not None else cfg.fmr
+    return DlibMatcher(cfg.distance_threshold, fmr=fmr)
 
 
 def _as_rgb(image: np.ndarray, *, grey: bool = False) -> np.ndarray:
