@@ -169,12 +169,21 @@ class LoopSensorConfig:
 class IlluminatorConfig:
     """The strobe controller (``[illuminator]``): its port, its model (a firmware profile name)
     and the baseline pulse every strobing camera fires — ``pulse_s`` (s; default: that camera's
-    baseline exposure) at ``brightness`` (fraction of rated, through the eye-safety interlock)."""
+    baseline exposure) at ``brightness`` (fraction of rated, through the eye-safety interlock);
+    the site measurements of ``lanecam calibrate strobe`` (eye irradiance, pulse timing)."""
 
     url: str
     model: str
     pulse_s: float | None = field(default=None, metadata=_rng(1e-6, 1.0))
     brightness: float = field(default=1.0, metadata=_rng(0.0, 10.0))
+    #: irradiance (W/m², at 100 % brightness) measured with a meter at the nearest position a
+    #: person's eye can reach, ``eye_distance_m`` (m) from the lamp: the eye-safety interlock
+    #: uses it; unset, the lamp is held at its rated current (no overdrive)
+    irradiance_w_m2: float | None = field(default=None, metadata=_rng(0.0, 1e6, open_lo=True))
+    eye_distance_m: float | None = field(default=None, metadata=_rng(0.0, 100.0, open_lo=True))
+    #: measured: the pulse starts this long after the exposure at a controller delay of 0 (s;
+    #: negative: before it, and the lane then delays the pulse by as much)
+    latency_s: float | None = field(default=None, metadata=_rng(-0.01, 0.01))
 
 
 @dataclass(frozen=True)

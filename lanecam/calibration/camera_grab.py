@@ -16,13 +16,20 @@ class CameraGrabber:
     """Opens the lane camera ``cfg`` (a :class:`~lanecam.config.CameraConfig`) through the
     production opener; :meth:`grab` sets what it is given and returns one frame's copy."""
 
-    def __init__(self, cfg: Any, timeout_s: float = 2.0) -> None:
-        from ..lane.connect import HARDWARE
-
+    def __init__(self, cfg: Any, timeout_s: float = 2.0, camera: Any = None) -> None:
         self.cfg = cfg
         self.timeout_s = timeout_s
-        self.camera = HARDWARE.camera(cfg, 4)
+        if camera is None:
+            from ..lane.connect import HARDWARE
+
+            camera = HARDWARE.camera(cfg, 4)
+        self.camera = camera
         self._armed = False
+
+    @classmethod
+    def wrap(cls, camera: Any, timeout_s: float = 5.0) -> CameraGrabber:
+        """A grabber on a camera object made elsewhere (a SimCamera), not yet opened."""
+        return cls(None, timeout_s, camera)
 
     def __enter__(self) -> Self:
         self.camera.open()

@@ -33,6 +33,7 @@ PROCEDURES: dict[str, str] = {
     "matcher": "lanecam.calibration.matcher",
     "polarizer": "lanecam.calibration.polarizer",
     "response": "lanecam.calibration.response",
+    "strobe": "lanecam.calibration.strobe",
 }
 
 EXIT_GOOD, EXIT_ERROR, EXIT_POOR = 0, 2, 3

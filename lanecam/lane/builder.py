@@ -9,6 +9,7 @@ lane).  A booth integration supplies its own source.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from ..control.noise_budget import noise_budget_db
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
-from ..devices.illuminators import GardasoftRT
+from ..devices.illuminators import GardasoftRT, load_illuminator_profile, site_profile
 from ..devices.rotators import ElliptecRotator, load_rotator_profile
 from ..devices.sensors import (
     TF02_PRO,
@@ -46,6 +47,8 @@ from .types import TravelDocument
 
 __all__ = ["FACE_HEIGHT_M", "PROBE_OFFSETS_DEG", "STROBE_RATE_HEADROOM", "FolderDocuments",
            "LoopReader", "build_lane", "camera_scheduler", "strobe_budget", "tracker_config"]
+
+log = logging.getLogger(__name__)
 
 FACE_HEIGHT_M = 1.2  # nominal face height above the road for the blur geometry
 
@@ -120,11 +123,17 @@ def _strobes(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStac
     On close every channel is switched off (read back off), then the shared link closes."""
     ill = cfg.illuminator
     assert ill is not None
+    profile, note = site_profile(load_illuminator_profile(ill.model), ill.irradiance_w_m2,
+                                 ill.eye_distance_m)
+    if note is not None:
+        log.warning("illuminator %s: %s", ill.model, note)
+    # a pulse the camera's output fires early (measured latency < 0) waits to meet the exposure
+    delay = None if ill.latency_s is None or ill.latency_s >= 0 else -ill.latency_s
     link = opener.serial_link(ill.url)
     lamps: list[GardasoftRT] = []
     stack.callback(_close_strobes, lamps, link)
     for i, channel in sorted(strobe_channels(cfg).items()):
-        lamp = GardasoftRT(link, profile=ill.model, channels=(channel,), clock=clock,
+        lamp = GardasoftRT(link, profile=profile, channels=(channel,), clock=clock,
                            name=f"strobe{channel}")
         lamp.open()  # the shared link opens once; this channel is switched off first
         lamps.append(lamp)
@@ -132,7 +141,8 @@ def _strobes(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStac
         lane_cam.camera.open()  # its output line is configured now
         pulse = ill.pulse_s if ill.pulse_s is not None else lane_cam.scheduler.timing.max_exposure_s
         lamp.strobe_from_camera(lane_cam.camera, pulse_width_s=pulse, brightness=ill.brightness,
-                                max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
+                                max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM,
+                                delay_s=delay)
         opener.strobe_wired(lane_cam.camera, channel)
         lane_cam.illuminator = lamp
 

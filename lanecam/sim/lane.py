@@ -217,8 +217,18 @@ def scenario_lane_config(sc: Scenario, dev: SimDevices, *, control: str, frames:
         radar=SerialDeviceConfig(dev.ports["radar"], "ops243-c"),
         lidar=SerialDeviceConfig(dev.ports["lidar"], "tf02-pro"),
         illuminator=IlluminatorConfig(dev.ports["illuminator"], ILLUMINATOR_PROFILE,
-                                      pulse_s=ill.pulse_s, brightness=ill.brightness)
+                                      pulse_s=ill.pulse_s, brightness=ill.brightness,
+                                      irradiance_w_m2=_profile_irradiance())
         if strobe else None)
+
+
+def _profile_irradiance() -> float:
+    """The simulated lane's eye-irradiance record: the profile's example installation (the
+    simulated lamps are not the profile's lamp; the interlock's limits stay those of the
+    example, as before site measurements existed)."""
+    from ..devices.illuminators import load_illuminator_profile
+
+    return load_illuminator_profile(ILLUMINATOR_PROFILE).irradiance_w_m2
 
 
 def _camera_config(sc: Scenario, dev: SimDevices, index: int, pose: CameraPose, strobe: bool,
