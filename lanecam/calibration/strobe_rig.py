@@ -99,11 +99,11 @@ def sim_rig(scenario: Any, camera: str, *, latency_s: float, scale: float = 0.25
             seed: int = 0) -> StrobeRig:
     """The scenario's camera and lamps, the sun set, a parked car of its first vehicle class
     :data:`SIM_CAR_RANGE_M` ahead; the controller's light arrives ``latency_s`` late."""
+    from ..devices.illuminators import load_illuminator_profile
     from ..sim.camera import SimCamera
     from ..sim.devices import SimDevices
     from ..sim.lane import ILLUMINATOR_PROFILE
     from ..sim.vehicles import VEHICLE_CLASSES, Kinematics, Vehicle
-    from ..devices.illuminators import load_illuminator_profile
     from .camera_grab import CameraGrabber
 
     w = scenario.world
