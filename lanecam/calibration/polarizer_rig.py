@@ -100,27 +100,6 @@ def device_rig(cfg: Any, image_files: str | None = None) -> Rig:
     return Rig(grabber, rot, model, stack, settings)
 
 
-class _SimGrabber:
-    def __init__(self, camera: Any) -> None:
-        self.camera = camera
-
-    def grab(self, settings: dict[str, Any] | None) -> NDArray[Any]:
-        from ..devices.cameras import Trigger
-
-        if settings:
-            if self.camera.is_armed:
-                self.camera.disarm()
-            self.camera.configure(settings)
-        if not self.camera.is_armed:
-            self.camera.arm(Trigger.software())
-        self.camera.trigger()
-        frame = self.camera.grab(5.0)
-        try:
-            return np.array(frame.array, copy=True)
-        finally:
-            frame.release()
-
-
 def sim_world(scenario: Any, camera: str) -> tuple[Any, SimTarget]:
     """The scenario's lane, sun and camera (its analyzer rotatable), no lamps, and one parked
     car of the scenario's first vehicle class, windshield :data:`SIM_CAR_RANGE_M` ahead."""
@@ -144,6 +123,7 @@ def sim_rig(scenario: Any, camera: str, *, mismount_deg: float, config_offset_de
     ``config_offset_deg``."""
     from ..sim.camera import SimCamera
     from ..sim.devices import SimDevices
+    from .camera_grab import CameraGrabber
 
     world, target = sim_world(scenario, camera)
     stack = contextlib.ExitStack()
@@ -151,8 +131,7 @@ def sim_rig(scenario: Any, camera: str, *, mismount_deg: float, config_offset_de
         dev = stack.enter_context(SimDevices(world, rotators=(camera,)))
         cam = SimCamera(world, camera, scale=scale, seed=seed, epoch_ns=0,
                         polarizer_source=dev.polarizer_source(camera, offset_deg=mismount_deg))
-        cam.open()
-        stack.callback(cam.close)
+        grabber = stack.enter_context(CameraGrabber.wrap(cam))
         rot = _elliptec(dev.ports[f"rotator:{camera}"], "thorlabs-ell14", "0",
                         config_offset_deg, stack, f"rotator-{camera}")
         st = scenario.settings[camera]
@@ -160,4 +139,4 @@ def sim_rig(scenario: Any, camera: str, *, mismount_deg: float, config_offset_de
     except BaseException:
         stack.close()
         raise
-    return Rig(_SimGrabber(cam), rot, cam.pose, stack, settings, target)
+    return Rig(grabber, rot, cam.pose, stack, settings, target)
