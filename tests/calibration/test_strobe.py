@@ -68,7 +68,7 @@ def test_sim_scan_and_the_measured_eye_irradiance_reach_the_interlock(tmp_path: 
             "TF02-Pro", target=lambda: LidarTarget(30.0)) as lidar, \
             contextlib.ExitStack() as stack:
         lane = _lane(tmp_path, lamp.port, lidar.port)
-        apply_fragments(out, lane)
+        assert main(["calibrate", "apply", str(out), str(lane)]) == 0  # the installer's door
         cfg = load_lane_config(lane)
         assert cfg.illuminator is not None and cfg.illuminator.irradiance_w_m2 == 40.0
         built = build_lane(cfg, None, None, stack)  # type: ignore[arg-type]
