@@ -9,7 +9,15 @@ from typing import Any, Self
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CameraGrabber"]
+__all__ = ["CameraGrabber", "image_file_settings"]
+
+
+def image_file_settings(cfg: Any, folder: str) -> dict[str, Any]:
+    """Settings that make the pylon camera emulator serve the image files of ``folder`` in name
+    order, at the lane camera's ``width_px`` × ``height_px`` (rehearsal with recorded frames;
+    the tests' real-device path)."""
+    return {"test_image_selector": "Off", "image_file_mode": "On", "image_filename": str(folder),
+            "width": cfg.width_px, "height": cfg.height_px}
 
 
 class CameraGrabber:

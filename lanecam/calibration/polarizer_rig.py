@@ -78,16 +78,14 @@ def device_rig(cfg: Any, image_files: str | None = None) -> Rig:
     ``image_files``: serve frames from the image files of this folder, in name order (the
     pylon camera emulator's ImageFileMode: rehearsal and tests)."""
     from ..lane.connect import HARDWARE
-    from .camera_grab import CameraGrabber
+    from .camera_grab import CameraGrabber, image_file_settings
 
     stack = contextlib.ExitStack()
     try:
         grabber = stack.enter_context(CameraGrabber(cfg))
         settings: dict[str, Any] = {}
         if image_files is not None:
-            settings.update({"test_image_selector": "Off", "image_file_mode": "On",
-                             "image_filename": str(image_files), "width": cfg.width_px,
-                             "height": cfg.height_px})
+            settings.update(image_file_settings(cfg, image_files))
         for k, v in (("exposure_time", cfg.exposure_s), ("gain", cfg.gain_db)):
             if v is not None and grabber.supports(k):
                 settings[k] = v

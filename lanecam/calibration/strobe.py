@@ -45,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "brightness (W/m², calibrated NIR meter, IEC 62471 geometry)")
     p.add_argument("--eye-distance-m", type=float,
                    help="distance from the lamp of that eye position (m)")
+    p.add_argument("--image-files", metavar="DIR",
+                   help="serve the camera's frames from these image files (pylon emulator)")
     p.add_argument("--sim-latency-s", type=float, default=-150e-6,
                    help="with --sim: the simulated light's true latency (s, default -150e-6: "
                         "the camera's output fires 150 µs before the exposure)")
@@ -91,7 +93,7 @@ def _rig(args: argparse.Namespace, camera: str) -> tuple[Any, Any]:
         return strobe_rig.sim_rig(sc, camera, latency_s=args.sim_latency_s,
                                   seed=args.seed), None
     lane = lane_config(args)
-    return strobe_rig.device_rig(lane, camera), lane
+    return strobe_rig.device_rig(lane, camera, args.image_files), lane
 
 
 def _lane_pulse(lane: Any, rig: Any) -> tuple[float, float, float, str]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["StrobeRig", "device_rig", "sim_rig"]
+__all__ = ["StrobeRig", "device_rig", "sim_rig", "sim_world"]
 
 #: the scan's pulse rate limit (Hz): far below any controller's duty limit at rated brightness
 SCAN_RATE_HZ = 100.0
@@ -67,11 +67,12 @@ def _lamp(url: str, profile: Any, channel: int, stack: Any) -> Any:
     return lamp
 
 
-def device_rig(lane: Any, camera: str) -> StrobeRig:
-    """The lane camera ``camera`` and the channel of ``[illuminator]`` it fires."""
+def device_rig(lane: Any, camera: str, image_files: str | None = None) -> StrobeRig:
+    """The lane camera ``camera`` and the channel of ``[illuminator]`` it fires;
+    ``image_files``: frames served from a folder (the pylon emulator's ImageFileMode)."""
     from ..config import strobe_channels
     from ..devices.illuminators import load_illuminator_profile, site_profile
-    from .camera_grab import CameraGrabber
+    from .camera_grab import CameraGrabber, image_file_settings
     from .result import CalibrationError
 
     ill = lane.illuminator
@@ -88,11 +89,28 @@ def device_rig(lane: Any, camera: str) -> StrobeRig:
         grabber = stack.enter_context(CameraGrabber(cfg))
         lamp = _lamp(ill.url, profile, channel, stack)
         exposure = cfg.exposure_s or lane.capture.exposure_s
-        gain = cfg.gain_db if cfg.gain_db is not None else lane.capture.gain_db
+        # the camera's own gain baseline when it has one; else the camera stays as it is
+        settings = ({"gain": cfg.gain_db} if cfg.gain_db is not None and
+                    grabber.supports("gain") else {})
+        if image_files is not None:
+            settings.update(image_file_settings(cfg, image_files))
     except BaseException:
         stack.close()
         raise
-    return StrobeRig(grabber, lamp, stack, exposure, {"gain": gain})
+    return StrobeRig(grabber, lamp, stack, exposure, settings)
+
+
+def sim_world(scenario: Any, camera: str) -> Any:
+    """The scenario's camera (no analyzer) and lamps, the sun set, one parked car of its
+    first vehicle class :data:`SIM_CAR_RANGE_M` ahead."""
+    from ..sim.vehicles import VEHICLE_CLASSES, Kinematics, Vehicle
+
+    w = scenario.world
+    pose = replace(w.camera(camera), polarizer="none")
+    vclass = w.vehicles[0].vclass if w.vehicles else VEHICLE_CLASSES["sedan"]
+    car = Vehicle(vclass, Kinematics(SIM_CAR_RANGE_M, 0.0), name="calibration-car")
+    night = replace(w.sun, elevation_deg=-20.0)  # the lamp alone lights the car
+    return replace(w, cameras=(pose,), vehicles=(car,), sun=night)
 
 
 def sim_rig(scenario: Any, camera: str, *, latency_s: float, scale: float = 0.25,
@@ -103,15 +121,9 @@ def sim_rig(scenario: Any, camera: str, *, latency_s: float, scale: float = 0.25
     from ..sim.camera import SimCamera
     from ..sim.devices import SimDevices
     from ..sim.lane import ILLUMINATOR_PROFILE
-    from ..sim.vehicles import VEHICLE_CLASSES, Kinematics, Vehicle
     from .camera_grab import CameraGrabber
 
-    w = scenario.world
-    pose = replace(w.camera(camera), polarizer="none")
-    vclass = w.vehicles[0].vclass if w.vehicles else VEHICLE_CLASSES["sedan"]
-    car = Vehicle(vclass, Kinematics(SIM_CAR_RANGE_M, 0.0), name="calibration-car")
-    night = replace(w.sun, elevation_deg=-20.0)  # the lamp alone lights the car
-    world = replace(w, cameras=(pose,), vehicles=(car,), sun=night)
+    world = sim_world(scenario, camera)
     stack = contextlib.ExitStack()
     try:
         dev = stack.enter_context(SimDevices(world))

@@ -10,6 +10,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -113,3 +114,47 @@ def test_without_a_measurement_the_lamp_stays_at_rated_current_and_says_so(
         with pytest.raises(LimitError) as err:
             rt.set_pulse(0.0005, 1.5, 30.0)  # any overdrive: refused
         assert err.value.feature == "brightness"
+
+
+def _render_scan(folder: Path, latency: float) -> tuple[object, float]:
+    """The frames the emulator serves: the night scenario's parked car lit by the pulse the
+    procedure will set at each scan delay, arriving ``latency`` late (the scene's truth)."""
+    from lanecam.calibration.strobe import SCAN_REACH, SCAN_STEPS
+    from lanecam.calibration.strobe_rig import sim_world
+    from lanecam.frames import IlluminationState
+    from lanecam.sim.render import Renderer, Shot
+    from lanecam.sim.scenario import load_scenario
+
+    sc = load_scenario("night")
+    r = Renderer(sim_world(sc, "cam0"), "cam0", 0.2)
+    t = sc.settings["cam0"].exposure_s
+    folder.mkdir()
+    for i, d in enumerate(np.linspace(0.0, SCAN_REACH * t, SCAN_STEPS)):
+        lit = float(overlap(round(d * 1e6) / 1e6 + latency, t / 2, t))
+        ill = (IlluminationState("strobe", lit, 1.0, r.pose.wavelength_m) if lit > 0
+               else IlluminationState("off"))
+        img, _ = r.render(Shot(t_s=0.0, exposure_s=t, gain_db=sc.settings["cam0"].gain_db,
+                               illumination=ill, seed=i))
+        cv2.imwrite(str(folder / f"scan{i:02d}.png"), img)
+    return r.pose, t
+
+
+@pytest.mark.emulator
+def test_real_device_path_pylon_emulator_and_the_controller_fake(tmp_path: Path) -> None:
+    pose, exposure = _render_scan(tmp_path / "frames", LATENCY)
+    with GardasoftRTFake(2) as lamp:
+        lane = tmp_path / "lane.toml"
+        lane.write_text(f'[lane]\nid = "cal-strobe"\n\n[[cameras]]\nname = "cam0"\n'
+                        f'device = "pylon:0815-0001"\nexposure_s = {exposure}\n'
+                        f'width_px = {pose.width_px}\nheight_px = {pose.height_px}\n\n'
+                        f'[illuminator]\nurl = "{lamp.port}"\nmodel = "gardasoft-rt"\n')
+        out = tmp_path / "out"
+        assert main(["calibrate", "strobe", str(lane), "--out", str(out), "--image-files",
+                     str(tmp_path / "frames")]) == 0
+        # the production driver walked the controller's delay through the scan
+        delays = [float(x.split(",")[2]) for x in lamp.lines if x.startswith("RT1,")]
+        assert len(set(delays)) >= 20 and max(delays) == pytest.approx(1.15 * exposure * 1e3,
+                                                                       abs=0.002)
+    doc = json.loads((out / "strobe.json").read_text())
+    assert "truth" not in doc and doc["quality"] == "good"
+    assert doc["estimate"]["latency_s"] == pytest.approx(LATENCY, abs=5e-6)
