@@ -95,3 +95,21 @@ def test_sim_identities_rendered_through_the_simulator(tmp_path: Path) -> None:
     assert doc["details"]["identities"] == 4 and doc["details"]["without_face"] == []
     assert doc["uncertainty"]["fmr_upper"] <= 0.05
     assert not list(out.rglob("*.png"))[1:]  # the report only: no rendered face on disk
+
+
+def test_one_identity_or_no_folder_cannot_measure(tmp_path: Path) -> None:
+    from lanecam.calibration import CalibrationError
+    from lanecam.calibration.matcher import find_photos
+
+    with pytest.raises(CalibrationError) as err:
+        find_photos(tmp_path / "missing")
+    assert err.value.reason == "target_not_found"
+    (tmp_path / "only" / "alex").mkdir(parents=True)
+    shutil.copy(FACES / "alex-lacamoire.png", tmp_path / "only" / "alex")
+    with pytest.raises(CalibrationError) as err:
+        find_photos(tmp_path / "only")
+    assert err.value.reason == "too_few_identities"
+    lane = tmp_path / "lane.toml"
+    lane.write_text(LANE)
+    assert main(["calibrate", "matcher", str(lane), "--photos", str(tmp_path / "only"),
+                 "--out", str(tmp_path / "out")]) == 2  # could not run: exit 2, no files

@@ -158,3 +158,19 @@ def test_real_device_path_pylon_emulator_and_the_controller_fake(tmp_path: Path)
     doc = json.loads((out / "strobe.json").read_text())
     assert "truth" not in doc and doc["quality"] == "good"
     assert doc["estimate"]["latency_s"] == pytest.approx(LATENCY, abs=5e-6)
+
+
+def test_an_irradiance_needs_its_eye_distance(tmp_path: Path) -> None:
+    import argparse
+
+    from lanecam.calibration import CalibrationError
+    from lanecam.calibration.strobe import _check_meter
+
+    with pytest.raises(CalibrationError) as err:
+        _check_meter(argparse.Namespace(irradiance_w_m2=40.0, eye_distance_m=None))
+    assert err.value.reason == "bad_input" and err.value.key == "irradiance_w_m2"
+    with pytest.raises(CalibrationError):
+        _check_meter(argparse.Namespace(irradiance_w_m2=-1.0, eye_distance_m=1.0))
+    _check_meter(argparse.Namespace(irradiance_w_m2=None, eye_distance_m=None))
+    assert main(["calibrate", "strobe", "--sim", "night", "--out", str(tmp_path),
+                 "--irradiance-w-m2", "40"]) == 2
