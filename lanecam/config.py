@@ -45,8 +45,8 @@ from typing import Any, get_args, get_origin
 from .errors import ConfigError
 
 __all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
-           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SerialDeviceConfig",
-           "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
+           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SensorResponseConfig",
+           "SerialDeviceConfig", "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
            "strobe_channels"]
 
 
@@ -64,6 +64,19 @@ class RotatorConfig:
     model: str = "thorlabs-ell14"
     address: str = field(default="0", metadata={"choices": tuple("0123456789ABCDEF")})
     offset_deg: float = field(default=0.0, metadata=_rng(-180.0, 180.0))
+
+
+@dataclass(frozen=True)
+class SensorResponseConfig:
+    """The camera's measured EMVA 1288 response (``[cameras.response]``, written by
+    ``lanecam calibrate response``): ``gain_dn_per_e`` the system gain K at 0 dB analog gain
+    (DN12 per electron), ``dark_noise_e`` the temporal dark noise (e⁻ rms), ``saturation_e``
+    the saturation capacity at 0 dB (e⁻).  The exposure controller's gain noise budget is
+    computed from them (:func:`lanecam.control.noise_budget.noise_budget_db`)."""
+
+    gain_dn_per_e: float = field(metadata=_rng(0.0, 100.0, open_lo=True))
+    dark_noise_e: float = field(metadata=_rng(0.0, 1000.0))
+    saturation_e: float = field(metadata=_rng(1.0, 1e7))
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,8 @@ class CameraConfig:
     #: the ``[illuminator]`` channel this camera's exposure output fires (default: channel 1
     #: for the first camera when no camera names one, none for the others)
     strobe_channel: int | None = field(default=None, metadata=_rng(1, 16))
+    #: the measured sensor response (``lanecam calibrate response``); None: datasheet budget
+    response: SensorResponseConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -157,23 +172,38 @@ class LoopSensorConfig:
 class IlluminatorConfig:
     """The strobe controller (``[illuminator]``): its port, its model (a firmware profile name)
     and the baseline pulse every strobing camera fires — ``pulse_s`` (s; default: that camera's
-    baseline exposure) at ``brightness`` (fraction of rated, through the eye-safety interlock)."""
+    baseline exposure) at ``brightness`` (fraction of rated, through the eye-safety interlock);
+    the site measurements of ``lanecam calibrate strobe`` (eye irradiance, pulse timing)."""
 
     url: str
     model: str
     pulse_s: float | None = field(default=None, metadata=_rng(1e-6, 1.0))
     brightness: float = field(default=1.0, metadata=_rng(0.0, 10.0))
+    #: irradiance (W/m², at 100 % brightness) measured with a meter at the nearest position a
+    #: person's eye can reach, ``eye_distance_m`` (m) from the lamp: the eye-safety interlock
+    #: uses it; unset, the lamp is held at its rated current (no overdrive)
+    irradiance_w_m2: float | None = field(default=None, metadata=_rng(0.0, 1e6, open_lo=True))
+    eye_distance_m: float | None = field(default=None, metadata=_rng(0.0, 100.0, open_lo=True))
+    #: measured: the pulse starts this long after the exposure at a controller delay of 0 (s;
+    #: negative: before it, and the lane then delays the pulse by as much)
+    latency_s: float | None = field(default=None, metadata=_rng(-0.01, 0.01))
 
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    """``kind``: ``"dlib"`` (ResNet; decides on ``distance_threshold``, descriptor distance) or
-    ``"sface"`` (OpenCV SFace, ``pip install 'lanecam[faces]'``; decides on
-    ``cosine_threshold``, cosine similarity)."""
+    """The face matcher (``[matcher]``): ``kind`` ``"dlib"`` (ResNet; decides on
+    ``distance_threshold``, dlib descriptor distance) or ``"sface"`` (OpenCV SFace,
+    ``pip install 'lanecam[faces]'``; decides on ``cosine_threshold``, cosine similarity);
+    ``fmr`` the false-match rate measured at that threshold on labelled impostor pairs and
+    ``fmr_upper`` its one-sided 95 % Clopper–Pearson upper bound (both written by ``lanecam
+    calibrate matcher``; unset: uncalibrated).  Decisions carry ``fmr_upper`` (else ``fmr``)
+    as the rate their threshold was calibrated to."""
 
     kind: str = field(default="dlib", metadata={"choices": ("dlib", "sface")})
     distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
     cosine_threshold: float = field(default=0.363, metadata=_rng(-1.0, 1.0, open_lo=True))
+    fmr: float | None = field(default=None, metadata=_rng(0.0, 1.0))
+    fmr_upper: float | None = field(default=None, metadata=_rng(0.0, 1.0))
 
 
 @dataclass(frozen=True)

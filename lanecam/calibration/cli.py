@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     _Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
 #: procedure name -> module (a procedure module imports its heavy dependencies inside ``run``)
-PROCEDURES: dict[str, str] = {}
+PROCEDURES: dict[str, str] = {
+    "matcher": "lanecam.calibration.matcher",
+    "polarizer": "lanecam.calibration.polarizer",
+    "response": "lanecam.calibration.response",
+    "strobe": "lanecam.calibration.strobe",
+}
 
 EXIT_GOOD, EXIT_ERROR, EXIT_POOR = 0, 2, 3
 

@@ -9,6 +9,7 @@ lane).  A booth integration supplies its own source.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 import cv2
 
 from ..clock import MONOTONIC, Clock
-from ..config import LaneConfig, strobe_channels
+from ..config import CameraConfig, LaneConfig, strobe_channels
 from ..control.exposure import ExposureController, FaceMeter, PulseBudget
+from ..control.noise_budget import noise_budget_db
 from ..control.polarization import PolarizationController
 from ..control.scheduler import CameraTiming, CaptureScheduler, LaneGeometry, dof_limits
 from ..control.tracker import Track, TrackerConfig, VehicleTracker
-from ..devices.illuminators import GardasoftRT
+from ..devices.illuminators import GardasoftRT, load_illuminator_profile, site_profile
 from ..devices.rotators import ElliptecRotator, load_rotator_profile
 from ..devices.sensors import (
     TF02_PRO,
@@ -46,6 +48,8 @@ from .types import TravelDocument
 
 __all__ = ["FACE_HEIGHT_M", "PROBE_OFFSETS_DEG", "STROBE_RATE_HEADROOM", "FolderDocuments",
            "LoopReader", "build_lane", "camera_scheduler", "strobe_budget", "tracker_config"]
+
+log = logging.getLogger(__name__)
 
 FACE_HEIGHT_M = 1.2  # nominal face height above the road for the blur geometry
 
@@ -120,11 +124,17 @@ def _strobes(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStac
     On close every channel is switched off (read back off), then the shared link closes."""
     ill = cfg.illuminator
     assert ill is not None
+    profile, note = site_profile(load_illuminator_profile(ill.model), ill.irradiance_w_m2,
+                                 ill.eye_distance_m)
+    if note is not None:
+        log.warning("illuminator %s: %s", ill.model, note)
+    # a pulse the camera's output fires early (measured latency < 0) waits to meet the exposure
+    delay = None if ill.latency_s is None or ill.latency_s >= 0 else -ill.latency_s
     link = opener.serial_link(ill.url)
     lamps: list[GardasoftRT] = []
     stack.callback(_close_strobes, lamps, link)
     for i, channel in sorted(strobe_channels(cfg).items()):
-        lamp = GardasoftRT(link, profile=ill.model, channels=(channel,), clock=clock,
+        lamp = GardasoftRT(link, profile=profile, channels=(channel,), clock=clock,
                            name=f"strobe{channel}")
         lamp.open()  # the shared link opens once; this channel is switched off first
         lamps.append(lamp)
@@ -132,7 +142,8 @@ def _strobes(cfg: LaneConfig, cams: list[LaneCamera], stack: contextlib.ExitStac
         lane_cam.camera.open()  # its output line is configured now
         pulse = ill.pulse_s if ill.pulse_s is not None else lane_cam.scheduler.timing.max_exposure_s
         lamp.strobe_from_camera(lane_cam.camera, pulse_width_s=pulse, brightness=ill.brightness,
-                                max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM)
+                                max_rate_hz=cfg.capture.frame_rate_hz * STROBE_RATE_HEADROOM,
+                                delay_s=delay)
         opener.strobe_wired(lane_cam.camera, channel)
         lane_cam.illuminator = lamp
 
@@ -171,16 +182,28 @@ def _rotator(c: Any, stack: contextlib.ExitStack, clock: Clock,
     return rot
 
 
-def _controller(cfg: LaneConfig, lamp: Any) -> ExposureController | None:
+def _controller(cfg: LaneConfig, lamp: Any, cam: CameraConfig | None = None
+                ) -> ExposureController | None:
     """The ``[control]`` exposure controller for one camera (None when it is off); a strobing
-    camera's pulse budget comes from its illuminator's own profile and interlock."""
+    camera's pulse budget comes from its illuminator's own profile and interlock; the gain
+    noise budget from the camera's measured response when the config has it
+    (``[cameras.response]``), never above ``[control] max_gain_db``."""
     ctl = cfg.control
     if not ctl.exposure:
         return None
     pulse = None if lamp is None else strobe_budget(lamp.profile, cfg.capture.frame_rate_hz)
-    return ExposureController(target_dn8=ctl.target_dn8, max_gain_db=ctl.max_gain_db,
+    return ExposureController(target_dn8=ctl.target_dn8, max_gain_db=gain_budget_db(cfg, cam),
                               closed_loop_frames=ctl.closed_loop_frames,
                               bracket_max_stops=ctl.bracket_max_stops, pulse=pulse)
+
+
+def gain_budget_db(cfg: LaneConfig, cam: CameraConfig | None) -> float:
+    """A camera's gain noise budget (dB): ``[control] max_gain_db``, lowered to what its
+    measured response allows (:func:`~lanecam.control.noise_budget.noise_budget_db`)."""
+    ctl = cfg.control
+    if cam is None or cam.response is None:
+        return ctl.max_gain_db
+    return min(ctl.max_gain_db, noise_budget_db(cam.response, ctl.target_dn8))
 
 
 def tracker_config(cfg: LaneConfig) -> TrackerConfig:
@@ -293,8 +316,8 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
                 rake_deg=cfg.control.rake_deg,
                 probe_offsets_deg=PROBE_OFFSETS_DEG if cfg.control.malus_probe else ())
     seats = tuple(range(len(SEAT_ROWS))) if cfg.control.meter_rear else (0, 1)
-    for lane_cam in cams:
-        lane_cam.exposure = _controller(cfg, lane_cam.illuminator)
+    for c, lane_cam in zip(cfg.cameras, cams):
+        lane_cam.exposure = _controller(cfg, lane_cam.illuminator, c)
         lane_cam.meter_seats = seats
     if vault is None and cfg.vault is not None:
         v = cfg.vault
@@ -303,7 +326,8 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
                                                  witness=v.witness, keys=v.keys,
                                                  epoch_s=v.epoch_s))
     finder = face_finder_named(cap.face_finder)
-    meter = FaceMeter(finder) if any(c.exposure is not None for c in cams) else None
+    metering = finder is not None and any(c.exposure is not None for c in cams)
+    meter = FaceMeter(finder) if metering else None
     return Lane(cfg.lane_id, cams, VehicleTracker(tracker_config(cfg)), sensors,
                 ranker or BurstRanker(top_k=cap.top_k, face_finder=finder), matcher, documents,
                 vault=vault, sinks=_sinks(cfg, sinks),

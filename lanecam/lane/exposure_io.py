@@ -93,7 +93,8 @@ def _set_strobe(lane_cam: LaneCamera, pulse_s: float, brightness: float,
     rate = ctrl.pulse.rate_hz if ctrl is not None and ctrl.pulse is not None else \
         lane_cam.scheduler.timing.max_frame_rate_hz
     try:
-        lamp.set_pulse(pulse_s, brightness, rate)
+        # the trigger delay strobe_from_camera set (the measured timing) stays
+        lamp.set_pulse(pulse_s, brightness, rate, None if cur is None else cur.delay_s)
     except LimitError:
         stats.faults["strobe_refused"] += 1
     except LanecamError as exc:

@@ -246,6 +246,7 @@ class DlibMatcher:
         return self.fmr
 
 
+
 def _as_rgb(image: np.ndarray, *, grey: bool = False) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise ConfigError("images must be uint8", key="image", allowed="uint8 gray or RGB")

@@ -168,11 +168,15 @@ class SimDevices:
         return False
 
     # ------------------------------------------------------------------ strobe
-    def strobe_source(self, camera: SimCamera, channel: int = 1,
-                      line: str = "Line2") -> Callable[[int, int], IlluminationState]:
+    def strobe_source(self, camera: SimCamera, channel: int = 1, line: str = "Line2", *,
+                      latency_s: float = 0.0) -> Callable[[int, int], IlluminationState]:
         """An ``illumination_source`` for ``camera``: the controller's light during each
-        exposure, its trigger input wired to the camera's ``line``."""
+        exposure, its trigger input wired to the camera's ``line``.  ``latency_s``: the pulse
+        starts this long after the exposure at a controller delay of 0 (negative: before it) —
+        the camera output's offset plus the controller's and the lamp's turn-on, what
+        ``lanecam calibrate strobe`` measures."""
         fake = self.illuminator
+        latency_ns = float(latency_s) * 1e9
 
         def during(start_ns: int, exposure_ns: int) -> IlluminationState:
             wired = camera.line_output(line) == "ExposureActive"
@@ -190,8 +194,8 @@ class SimDevices:
             if len(fake.pulses) == before:  # refused: duty-cycle limit or retrigger delay
                 return IlluminationState("off")
             p = fake.pulses[-1]
-            begin = st.delay_ms * 1e6
-            overlap_ns = min(begin + p.pulse_ms * 1e6, exposure_ns) - begin
+            begin = st.delay_ms * 1e6 + latency_ns
+            overlap_ns = min(begin + p.pulse_ms * 1e6, exposure_ns) - max(begin, 0.0)
             if overlap_ns <= 0:
                 return IlluminationState("off")
             return IlluminationState("strobe", overlap_ns / 1e9, p.brightness / 100.0,

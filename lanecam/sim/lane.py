@@ -219,8 +219,18 @@ def scenario_lane_config(sc: Scenario, dev: SimDevices, *, control: str, frames:
         radar=SerialDeviceConfig(dev.ports["radar"], "ops243-c"),
         lidar=SerialDeviceConfig(dev.ports["lidar"], "tf02-pro"),
         illuminator=IlluminatorConfig(dev.ports["illuminator"], ILLUMINATOR_PROFILE,
-                                      pulse_s=ill.pulse_s, brightness=ill.brightness)
+                                      pulse_s=ill.pulse_s, brightness=ill.brightness,
+                                      irradiance_w_m2=_profile_irradiance())
         if strobe else None)
+
+
+def _profile_irradiance() -> float:
+    """The simulated lane's eye-irradiance record: the profile's example installation (the
+    simulated lamps are not the profile's lamp; the interlock's limits stay those of the
+    example, as before site measurements existed)."""
+    from ..devices.illuminators import load_illuminator_profile
+
+    return load_illuminator_profile(ILLUMINATOR_PROFILE).irradiance_w_m2
 
 
 def _camera_config(sc: Scenario, dev: SimDevices, index: int, pose: CameraPose, strobe: bool,
@@ -237,6 +247,10 @@ def _camera_config(sc: Scenario, dev: SimDevices, index: int, pose: CameraPose, 
         width_px=pose.width_px, height_px=pose.height_px, station_m=pose.station_m,
         exposure_s=settings.exposure_s, gain_db=settings.gain_db,
         strobe_channel=index + 1 if strobe else None, rotator=rotator)
+
+
+def _ignore(_: Any) -> None:
+    pass
 
 
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
@@ -270,8 +284,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     offsets and a Malus fit sets the rest (``()``: the prediction stands);
     ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
     mount's true zero is the image's); ``polarization`` overrides the controller;
-    ``truth_frames``: the ground-truth frames each SimCamera keeps for evaluation;
-    ``face_finder``: the lane's ``[capture] face_finder`` (``"hog"`` or ``"yunet"``).
+    ``truth_frames``: ground-truth frames kept per SimCamera; ``face_finder``: ``[capture]``'s.
     """
     sc, rotatable = _prepared(scenario, control)
     lead = _lead_s(sc.world)
@@ -294,8 +307,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         _override_polarization(lane.cameras, probe_offsets_deg, polarization)
         lane.start()
         stack.callback(lane.stop)
-        if camera_faults is not None:
-            camera_faults(opener.cameras)
+        (camera_faults or _ignore)(opener.cameras)
         _wait_for_events(mem, len(sc.world.vehicles), time.monotonic() + timeout_s + lead)
         lane.wait_idle(10.0)
         stats = lane.stats.summary()

@@ -5,6 +5,7 @@ from .gardasoft import RT_ERRORS, GardasoftRT, parse_rt_reply
 from .illuminator import Illuminator, StrobeCamera
 from .interlock import EyeSafetyInterlock, PulseSetting, ir_limit_w_m2
 from .profile import IlluminatorProfile, OverdriveRow, load_illuminator_profile
+from .site import site_profile
 
 __all__ = [
     "OverdriveRow",
@@ -18,4 +19,5 @@ __all__ = [
     "GardasoftRT",
     "parse_rt_reply",
     "RT_ERRORS",
+    "site_profile",
 ]

@@ -1,0 +1,6 @@
+#!/usr/bin/env python3
+"""Site calibration: polarizer (see calibration/README.md)."""
+
+from lanecam.calibration.cli import script_main
+
+raise SystemExit(script_main("polarizer"))
