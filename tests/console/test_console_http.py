@@ -121,7 +121,7 @@ def test_two_lanes_one_console_roles_audit_and_privacy(site: Site) -> None:
     assert ref not in {x["ref_id"] for x in off1.get("/api/state").json()["referrals"]}
     audit = aud.get("/audit")
     assert audit.status_code == 200
-    rows = re.findall(r'<tr class="a-(\w+)"><td>north-1</td>.*?</tr>', audit.text, re.S)
+    rows = re.findall(r'<tr class="a-(\w+)"><td>north-1</td>.*?</tr>', audit.text, re.DOTALL)
     assert "read" in rows and "decision" in rows
     assert re.search(r"<td>decision</td>\s*<td>[0-9a-f]{32}</td><td>officer-1</td>\s*"
                      r"<td>not_same_person: different ear shape</td>", audit.text)
