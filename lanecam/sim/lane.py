@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -237,6 +237,10 @@ def _camera_config(sc: Scenario, dev: SimDevices, index: int, pose: CameraPose, 
         strobe_channel=index + 1 if strobe else None, rotator=rotator)
 
 
+def _ignore(_: Any) -> None:
+    pass
+
+
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
                  scale: float = 1.0, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
                  vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock = MONOTONIC,
@@ -245,8 +249,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                  probe_offsets_deg: Sequence[float] = PROBE_OFFSETS_DEG,
                  rotator_offset_error_deg: float = 0.0,
                  polarization: PolarizationController | None = None,
-                 truth_frames: int = 4096,
-                 on_start: Callable[[Any], None] | None = None) -> SimLaneRun:
+                 truth_frames: int = 4096, on_start: Any = None) -> SimLaneRun:
     """Run the production lane over one scenario in real time until every vehicle has an event.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
@@ -269,8 +272,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     offsets and a Malus fit sets the rest (``()``: the prediction stands);
     ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
     mount's true zero is the image's); ``polarization`` overrides the controller;
-    ``truth_frames``: the ground-truth frames each SimCamera keeps for evaluation;
-    ``on_start(lane)``: called with the built lane before it starts (e.g. to attach metrics).
+    ``truth_frames``: ground-truth frames kept per SimCamera; ``on_start(lane)``: before start.
     """
     sc, rotatable = _prepared(scenario, control)
     lead = _lead_s(sc.world)
@@ -290,12 +292,10 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         lane = build_lane(cfg, matcher, docs, stack, clock=clock, sinks=[mem, *sinks],
                           opener=opener, vault=vault, ranker=ranker)
         _override_polarization(lane.cameras, probe_offsets_deg, polarization)
-        if on_start is not None:
-            on_start(lane)
+        (on_start or _ignore)(lane)
         lane.start()
         stack.callback(lane.stop)
-        if camera_faults is not None:
-            camera_faults(opener.cameras)
+        (camera_faults or _ignore)(opener.cameras)
         _wait_for_events(mem, len(sc.world.vehicles), time.monotonic() + timeout_s + lead)
         lane.wait_idle(10.0)
         stats = lane.stats.summary()

@@ -76,3 +76,16 @@ def test_arbitrary_tables_only_raise_config_error(mqtt: Any, metrics: Any) -> No
             "mqtt", "metrics")
         return
     assert isinstance(cfg.mqtt, MqttConfig)
+
+
+def test_the_readme_port_tables_parse() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.DOTALL)
+                if "[mqtt]" in b]
+    doc = tomllib.loads(block)
+    cfg = _parse(doc["mqtt"], doc["metrics"])
+    assert cfg.mqtt.tls and cfg.mqtt.password_env and cfg.metrics.port == 9464
