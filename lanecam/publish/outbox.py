@@ -5,6 +5,8 @@ returns, so an event the lane emitted survives a power cut or a SIGKILL of the l
 deleted only after the broker's PUBACK (:meth:`Outbox.ack`), so a message is lost neither while
 the broker is down nor when the lane dies between publish and acknowledgement (it is published
 again on the next start under the same ``event_id``; consumers de-duplicate by that id).
+Deletes are committed without an fsync (``synchronous=NORMAL`` for them): a delete lost in a
+power cut only publishes that event again; puts always fsync.
 
 Bounded: ``max_rows`` unsent messages at most; beyond that :meth:`put` raises
 :class:`~lanecam.errors.StorageError` (``feature == "outbox_full"``), which the lane counts as a
@@ -95,6 +97,8 @@ class Outbox:
             return 0
         with self._lock:
             try:
+                # an ack lost in a power cut only re-sends (same event_id): no fsync for it
+                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("BEGIN IMMEDIATE")
                 n = sum(self._db.execute("DELETE FROM outbox WHERE seq = ?", b).rowcount
                         for b in batch)
@@ -104,6 +108,8 @@ class Outbox:
                     self._db.execute("ROLLBACK")
                 raise StorageError(f"cannot mark events sent: {exc}", key=str(self.path),
                                    feature="outbox") from exc
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
             self._rows -= n
         return n
 
