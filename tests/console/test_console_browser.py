@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Site
+from console_site import PASSWORD, Site
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, Site, csrf_of
+from console_site import PASSWORD, Site, csrf_of
 
 from lanecam.publish.simlane import SIM_TRAVELERS, sim_crop
 
