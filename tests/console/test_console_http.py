@@ -128,6 +128,8 @@ def test_two_lanes_one_console_roles_audit_and_privacy(site: Site) -> None:
     assert off1.get("/audit").status_code == 403
     health = aud.get("/health")
     assert health.status_code == 200 and "north-1" in health.text
+    assert re.search(r'id="health-south-1">\s*<tr><th>Devices</th><td>sim-0</td>', health.text)
+    assert "decision: 0.350 / 0.350 s" in health.text and "100.0 %" in health.text
     time.sleep(0.3)
     live.stop.set()
 
