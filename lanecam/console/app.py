@@ -15,6 +15,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
+from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
@@ -42,9 +43,12 @@ COOKIE = "lc_session"
 PRE = "lc_pre"
 _WORDS = {"confirmed": "Confirmed: same person", "not_same_person": "Not the same person",
           "recapture": "Re-capture needed", "unable_to_decide": "Unable to decide"}
+_CSP = (b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        b"base-uri 'none'")
 _HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache"),
             (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer")]
+            (b"referrer-policy", b"no-referrer"), (b"content-security-policy", _CSP)]
 
 
 class NoStore:
@@ -76,6 +80,8 @@ class ConsoleApp:
         self.auth = auth or Auth(cfg.users, s.session_s, s.lockout_failures, s.lockout_s)
         self.state = ConsoleState([c.lane_id for c in cfg.lanes])
         self.vaults = LaneVaults(cfg.lanes)
+        self.live_script = resources.files("lanecam.console").joinpath(
+            "templates/live.js").read_bytes()
         self.jinja = Environment(loader=PackageLoader("lanecam.console", "templates"),
                                  autoescape=select_autoescape(default=True))
 
@@ -238,6 +244,10 @@ class ConsoleApp:
                           "rate": (v.captured / v.occupants) if v.occupants else None})
         return self.page("health.html", s=s, lanes=lanes)
 
+    async def live_js(self, request: Request) -> Response:
+        """The live-update script (a file, so the CSP allows no inline script)."""
+        return Response(self.live_script, media_type="text/javascript")
+
     async def live(self, request: Request) -> Response:
         s = self.session(request)
         if s is None:
@@ -271,6 +281,7 @@ def build_app(cfg: ConsoleConfig, console: ConsoleApp | None = None) -> tuple[An
         Route("/", c.home),
         Route("/api/state", c.state_json),
         Route("/live", c.live),
+        Route("/live.js", c.live_js),
         Route("/referrals/{ref_id}", c.referral, methods=["GET"]),
         Route("/referrals/{ref_id}/decision", c.decide, methods=["POST"]),
         Route("/image/{handle}", c.image),

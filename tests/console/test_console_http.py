@@ -69,6 +69,7 @@ def test_logged_out_pages_redirect_and_https_is_required(site: Site) -> None:
         r = c.get(path)
         assert r.status_code == 303 and r.headers["location"] == "/login", path
         assert r.headers["cache-control"] == "no-store"
+        assert "script-src 'self';" in r.headers["content-security-policy"]
     with pytest.raises(httpx.HTTPError):  # the console speaks TLS only
         httpx.get(site.url.replace("https", "http") + "/login", timeout=5)
     r = c.post("/login", data={"user": "officer-1", "password": PASSWORD, "csrf": "forged"})
