@@ -168,6 +168,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     docs = FolderDocuments(args.documents, matcher)
     with contextlib.ExitStack() as stack:
         lane = build_lane(cfg, matcher, docs, stack, sinks=[_PrintSink()])
+        if cfg.mqtt is not None or cfg.metrics is not None:  # the port's outputs (extra)
+            from .publish.attach import attach_port_outputs
+
+            attach_port_outputs(cfg, lane, stack)
         lane.start()
         stack.callback(lane.stop)
         print(f"lane {cfg.lane_id} running with {len(cfg.cameras)} camera(s); Ctrl-C stops",
@@ -361,6 +365,7 @@ if TYPE_CHECKING:  # argparse's sub-command container (a private class name in t
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .calibration.cli import add_parser as add_calibrate_parser
+    from .console.server import add_parser as add_console_parser
     from .devices.cameras.cli import add_parser as add_camera_settings_parser
     from .devices.cameras.profile_cli import add_parser as add_profile_parser
     from .devices.sensors.sensor_cli import add_parser as add_sensor_parser
@@ -379,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sensor_parser(sub)
     add_profile_parser(sub)
     add_calibrate_parser(sub)
+    add_console_parser(sub)
     return p
 
 

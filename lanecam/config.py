@@ -45,7 +45,8 @@ from typing import Any, get_args, get_origin
 from .errors import ConfigError
 
 __all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
-           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SensorResponseConfig",
+           "LoopSensorConfig", "MatcherConfig", "MetricsConfig", "MqttConfig", "RotatorConfig",
+           "SensorResponseConfig",
            "SerialDeviceConfig", "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
            "strobe_channels"]
 
@@ -230,6 +231,35 @@ class SinkConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    """The site's MQTT broker (``[mqtt]``): events go with QoS 1 to
+    ``lanecam/<site>/<lane>/events`` through a durable on-disk ``outbox`` (SQLite).  Secrets
+    are named, never written here: ``password_env`` is an environment variable's name.
+    ``tls``: connect over TLS, checking the broker against ``ca_file`` (default: the system's
+    roots); ``cert_file``/``key_file``: a client certificate."""
+
+    host: str
+    site: str
+    outbox: str
+    port: int = field(default=1883, metadata=_rng(1, 65535))
+    username: str | None = None
+    password_env: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    keepalive_s: int = field(default=30, metadata=_rng(5, 3600))
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The lane's Prometheus endpoint (``[metrics]``): ``http://host:port/metrics``."""
+
+    port: int = field(default=9464, metadata=_rng(0, 65535))
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class LaneConfig:
     lane_id: str
     cameras: tuple[CameraConfig, ...]
@@ -242,6 +272,8 @@ class LaneConfig:
     matcher: MatcherConfig = MatcherConfig()
     vault: VaultConfig | None = None
     sinks: tuple[SinkConfig, ...] = ()
+    mqtt: MqttConfig | None = None
+    metrics: MetricsConfig | None = None
 
 
 def _type_name(t: Any) -> str:
@@ -307,7 +339,7 @@ _DEVICE = re.compile(r"^(sim|pylon:[^\s]*|harvesters:[^\s]*)$")
 def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     """Validate a parsed TOML document into a :class:`LaneConfig`."""
     top = {"lane", "cameras", "capture", "control", "sensors", "illuminator", "matcher", "vault",
-           "sinks"}
+           "sinks", "mqtt", "metrics"}
     if not isinstance(doc, Mapping):
         raise ConfigError("must be a table", key="<root>")
     for k in doc:
@@ -350,10 +382,35 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     if vault is not None and (vault.key_file is None) == (vault.key_env is None):
         raise ConfigError("name exactly one master key source", key="vault",
                           allowed=["key_file", "key_env"])
+    if "mqtt" in doc:
+        parts["mqtt"] = _parse_mqtt(doc["mqtt"])
+    if "metrics" in doc:
+        parts["metrics"] = _build(MetricsConfig, doc["metrics"], "metrics")
     return LaneConfig(
         lane_id=lane_id, cameras=cams, capture=capture,
         matcher=_build(MatcherConfig, doc.get("matcher", {}), "matcher"), vault=vault,
         sinks=_value(tuple[SinkConfig, ...], doc.get("sinks", []), "sinks", {}), **parts)
+
+
+_TOPIC_WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _parse_mqtt(raw: Any) -> MqttConfig:
+    """``[mqtt]``: the site is one topic level (no ``/``, ``+`` or ``#``); a client key needs
+    its certificate; TLS files need ``tls = true``."""
+    m: MqttConfig = _build(MqttConfig, raw, "mqtt")
+    if not _TOPIC_WORD.fullmatch(m.site):
+        raise ConfigError("site must be 1-64 letters, digits, '_.-'", key="mqtt.site")
+    if not m.host:
+        raise ConfigError("host must not be empty", key="mqtt.host")
+    if (m.cert_file is None) != (m.key_file is None):
+        raise ConfigError("a client certificate needs its key", key="mqtt.cert_file",
+                          allowed=["cert_file and key_file", "neither"])
+    if not m.tls and (m.ca_file or m.cert_file):
+        raise ConfigError("TLS files need tls = true", key="mqtt.tls")
+    if m.password_env is not None and m.username is None:
+        raise ConfigError("a password needs a username", key="mqtt.username")
+    return m
 
 
 def _check_strobe_channels(cams: tuple[CameraConfig, ...], has_illuminator: bool) -> None:

@@ -4,7 +4,7 @@ the lane's counters."""
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,9 +55,13 @@ class LaneStats:
     latency: dict[str, deque[float]] = field(default_factory=dict)
     #: workers stopped for failing the same way repeatedly: thread name → error type
     faulted: dict[str, str] = field(default_factory=dict)
+    #: called with (stage, seconds) on every latency recorded (e.g. metrics histograms)
+    observers: list[Callable[[str, float], None]] = field(default_factory=list)
 
     def record(self, stage: str, seconds: float) -> None:
         self.latency.setdefault(stage, deque(maxlen=1000)).append(seconds)
+        for observe in self.observers:
+            observe(stage, seconds)
 
     def summary(self) -> dict[str, Any]:
         lat = {k: {"median_s": float(np.median(v)), "max_s": float(max(v)), "n": len(v)}

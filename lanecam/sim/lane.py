@@ -55,7 +55,17 @@ __all__ = ["CONTROLS", "DOCUMENT_FACES", "ILLUMINATOR_PROFILE", "SimDocuments", 
 #: The people with a travel-document photo on file (assets/documents: *different* photos of the
 #: people whose face textures the simulator renders).
 DOCUMENT_FACES = ("obama", "biden", "alex-lacamoire")
-#: The ablation arms of :func:`run_sim_lane` (``control=``).
+#: The ablation arms of :func:`run_sim_lane` (``control=``): ``"baseline"`` films with the
+#: scenario's fixed exposure, gain and strobe; ``"exposure"`` adds the face-metered
+#: :class:`~lanecam.control.exposure.ExposureController` (front seats metered) with the strobe's
+#: pulse aligned to the exposure inside the interlock of :data:`ILLUMINATOR_PROFILE`; ``"bracket"``
+#: meters every seat and, when the faces found disagree or some seat shows no face, films the
+#: second half of the open-loop rest up to :data:`BRACKET_MAX_STOPS` brighter; ``"polarization"``
+#: is ``"exposure"`` with a rotatable polarizer on each camera that has none (the shipped scenarios
+#: are not edited), its angle set per burst by the
+#: :class:`~lanecam.control.polarization.PolarizationController`'s geometric prediction (the
+#: polarizer halves the face's light: the exposure loop makes up for it); ``"all"`` is polarization
+#: + bracketing.
 CONTROLS = ("baseline", "exposure", "bracket", "polarization", "all")
 #: The strobe's controller and eye-safety data for the simulated lane's lamp.
 ILLUMINATOR_PROFILE = "gardasoft-rt"  # firmware_profiles/illuminator-gardasoft-rt.toml
@@ -261,21 +271,12 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
                  probe_offsets_deg: Sequence[float] = PROBE_OFFSETS_DEG,
                  rotator_offset_error_deg: float = 0.0,
                  polarization: PolarizationController | None = None,
-                 truth_frames: int = 4096, face_finder: str = "hog") -> SimLaneRun:
+                 truth_frames: int = 4096, face_finder: str = "hog",
+                 on_start: Any = None) -> SimLaneRun:
     """Run the production lane over one scenario in real time until every vehicle has an event.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
-    ``control`` (one of :data:`CONTROLS`): ``"baseline"`` films with the scenario's fixed
-    exposure, gain and strobe; ``"exposure"`` adds the face-metered
-    :class:`~lanecam.control.exposure.ExposureController` (front seats metered) with the
-    strobe's pulse aligned to the exposure inside the interlock of :data:`ILLUMINATOR_PROFILE`;
-    ``"bracket"`` meters every seat and, when the faces found disagree or some seat shows no
-    face, films the second half of the open-loop rest up to :data:`BRACKET_MAX_STOPS` brighter;
-    ``"polarization"`` is ``"exposure"`` with a rotatable polarizer on each camera that has
-    none (the shipped scenarios are not edited), its angle set per burst by the
-    :class:`~lanecam.control.polarization.PolarizationController`'s geometric prediction (the
-    polarizer halves the face's light: the exposure loop makes up for it); ``"all"`` is
-    polarization + bracketing.
+    ``control``: one of :data:`CONTROLS` (the ablation arms, described there).
 
     The analyzers are Thorlabs Elliptec rotation mounts: the firmware fake on a pty per
     camera, turned by the production driver (:class:`~lanecam.devices.rotators.ElliptecRotator`);
@@ -284,7 +285,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     offsets and a Malus fit sets the rest (``()``: the prediction stands);
     ``rotator_offset_error_deg`` mis-calibrates the driver's mount offset by that much (the
     mount's true zero is the image's); ``polarization`` overrides the controller;
-    ``truth_frames``: ground-truth frames kept per SimCamera; ``face_finder``: ``[capture]``'s.
+    ``truth_frames``: ground-truth frames kept per SimCamera; ``face_finder``: ``[capture]``'s;
+    ``on_start(lane)``: called before the lane starts.
     """
     sc, rotatable = _prepared(scenario, control)
     lead = _lead_s(sc.world)
@@ -305,6 +307,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         lane = build_lane(cfg, matcher, docs, stack, clock=clock, sinks=[mem, *sinks],
                           opener=opener, vault=vault, ranker=ranker)
         _override_polarization(lane.cameras, probe_offsets_deg, polarization)
+        (on_start or _ignore)(lane)
         lane.start()
         stack.callback(lane.stop)
         (camera_faults or _ignore)(opener.cameras)

@@ -315,6 +315,16 @@ class CaptureVault:
         return VaultRecord(record_id, image, json.loads(rec.meta_json), rec.created_at,
                            rec.expires_at)
 
+    def note(self, record_id: str, actor: str, action: str, detail: Mapping[str, Any]) -> None:
+        """Append an audited row about a live record (e.g. an officer's decision, see
+        :mod:`.decisions`); ``detail`` holds plain scalars only."""
+        if self._db.record(record_id) is None:
+            raise StorageError("no such record", key=record_id, feature="missing")
+        if action in ("write", "read", "purge", "shred") or not all(
+                isinstance(v, _META_TYPES) for v in detail.values()):
+            raise ConfigError("a note is no storage action and holds scalars only", key=action)
+        self._commit(lambda c: self._audit(c, action, record_id, actor, dict(detail)))
+
     # ------------------------------------------------------------------ forgetting
     def purge(self, record_id: str, actor: str, reason: str) -> None:
         """Destroy a record now, before its retention ends: its wrapped key and ciphertext go,
@@ -421,6 +431,11 @@ class CaptureVault:
         rows = self._db.query(q + " ORDER BY created_at")
         return [{"id": r[0], "created_at": r[1], "expires_at": r[2], "meta": json.loads(r[3]),
                  "purged_at": r[4]} for r in rows]
+
+    def meta(self, record_id: str) -> Mapping[str, Any] | None:
+        """One record's metadata (no pixels, not audited), or None if there is no such id."""
+        rec = self._db.record(record_id)
+        return None if rec is None else dict(json.loads(rec.meta_json))
 
     def audit_rows(self) -> list[dict[str, Any]]:
         return self._db.audit_rows()

@@ -3,15 +3,16 @@ lidar firmware fakes on real ptys, a vehicle driving past on the host clock."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lanecam.cli import main
-from lanecam.devices.illuminators import EyeSafetyInterlock, PulseSetting, load_illuminator_profile
 from lanecam.devices.fakes import (
     BenewakeFake,
     ElliptecFake,
@@ -20,6 +21,7 @@ from lanecam.devices.fakes import (
     OPS243Fake,
     RadarTarget,
 )
+from lanecam.devices.illuminators import EyeSafetyInterlock, PulseSetting, load_illuminator_profile
 
 pytestmark = pytest.mark.emulator
 FACES = Path(__file__).parent.parent / "data" / "faces"
@@ -28,6 +30,9 @@ FACES = Path(__file__).parent.parent / "data" / "faces"
 @pytest.mark.parametrize("control", [False, True], ids=["fixed", "exposure-control"])
 def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                 control: bool) -> None:
+    stack = contextlib.ExitStack()
+    # without control: also the port's outputs, to a real mosquitto (when installed)
+    port, site = ("", None) if control else _port_outputs(tmp_path, stack)
     t0 = time.monotonic() + 1.0
     speed = 10.0
 
@@ -45,6 +50,45 @@ def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.C
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(FACES / "biden2.jpg", docs / "traveler-1.jpg")
+    with stack:
+        _run_and_check(tmp_path, docs, radar, lidar, control, port)
+        end = time.monotonic() + 5
+        while site is not None and not site["events"] and time.monotonic() < end:
+            time.sleep(0.05)
+    out = capsys.readouterr().out
+    # the emulator's test image has no face: the traveler is referred to an officer
+    assert "emu-1-1: partial, 0/1 verified, 6 frames -> officer review" in out
+    assert (tmp_path / "events.jsonl").read_text().count('"vehicle_id": "emu-1-1"') == 1
+    if site is not None:  # the event went through the broker, once; health came too
+        assert site["events"] == ["emu-1-1"], site
+        assert site["health"] and site["health"][-1]["cameras"]
+
+
+def _port_outputs(tmp_path: Path, stack: contextlib.ExitStack) -> tuple[str, dict | None]:
+    """[mqtt] to a real mosquitto and [metrics] on a free port, and a subscriber."""
+    pytest.importorskip("paho.mqtt", reason="needs the console extra")
+    pytest.importorskip("prometheus_client", reason="needs the console extra")
+    import lanecam.publish.attach
+    import lanecam.publish.metrics  # noqa: F401
+    from lanecam.config import MqttConfig
+    from lanecam.publish.subscribe import SiteSubscriber
+    from lanecam.testing.mosquitto import Mosquitto, mosquitto_binary
+
+    if mosquitto_binary() is None:
+        return "", None
+    broker = stack.enter_context(Mosquitto(tmp_path / "broker"))
+    seen: dict = {"events": [], "health": []}
+    sub = SiteSubscriber(MqttConfig("127.0.0.1", "port1", "-", broker.port), "test-site",
+                         lambda b: seen["events"].append(b["vehicle_id"]),
+                         lambda lane, h: seen["health"].append(h)).start()
+    stack.callback(sub.stop)
+    assert sub.connected.wait(5)
+    return (f'\n[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nsite = "port1"\n'
+            f'outbox = "{tmp_path / "outbox.sqlite"}"\n\n[metrics]\nport = 0\n'), seen
+
+
+def _run_and_check(tmp_path: Path, docs: Path, radar: Any, lidar: Any, control: bool,
+                   port: str) -> None:
     with OPS243Fake("OPS243-C", target=radar) as rf, BenewakeFake("TF02-Pro", target=lidar) as lf, \
             GardasoftRTFake(2) as lamp, ElliptecFake() as mount:
         rotator = f'\n[cameras.rotator]\nurl = "{mount.port}"\noffset_deg = 2.0\n' if control else ""
@@ -87,7 +131,7 @@ key_env = "LANECAM_TEST_KEY"
 [[sinks]]
 kind = "jsonl"
 path = "{tmp_path / 'events.jsonl'}"
-""")
+{port}""")
         import base64
         import os
 
@@ -128,7 +172,3 @@ path = "{tmp_path / 'events.jsonl'}"
             assert len(mount.moves) >= 3
         else:
             assert widths == {2.0}
-    out = capsys.readouterr().out
-    # the emulator's test image has no face: the traveler is referred to an officer
-    assert "emu-1-1: partial, 0/1 verified, 6 frames -> officer review" in out
-    assert (tmp_path / "events.jsonl").read_text().count('"vehicle_id": "emu-1-1"') == 1
