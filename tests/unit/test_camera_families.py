@@ -28,13 +28,13 @@ DATA = Path(__file__).parents[1] / "data" / "genicam"
 ROWS = tomllib.loads((DATA / "xmls.toml").read_text(encoding="utf-8"))["xml"]
 PROFILES = load_profiles()
 
-#: what a lane still lacks per family, and why (everything else: profile check exits 0)
-EXPECTED_MISSING = {
+#: lane needs a family meets without their node, by its profile's [lane_alternatives]
+EXPECTED_ALTERNATIVES = {
     # GainRaw's dB law is per model; rows ship only for models whose manual was found
-    "basler-classic-gige": {"gain"},
-    "basler-scout": {"gain"},
+    "basler-classic-gige": {"gain": "exposure-only"},
+    "basler-scout": {"gain": "exposure-only"},
     # one trigger selector (AcquisitionStart), no AcquisitionFrameCount: no camera-side burst
-    "basler-pilot": {"burst_frame_count"},
+    "basler-pilot": {"burst_frame_count": "per-frame-trigger"},
 }
 #: XMLs whose model has a sourced [[gain_model]] row (acA2000-50 / acA2040-25, piA640-210)
 HAS_GAIN_ROW = {"Basler-acA2000-50gmNIR.xml", "Basler_piA640_210gm.xml"}
@@ -63,14 +63,13 @@ def test_family_profile_on_a_real_xml(row: dict[str, str]) -> None:
         assert {"exposure_time", "burst_frame_count", "line_source", "frame_rate",
                 "timestamp_value"} <= set(report.missing)
         return
-    expected = set(EXPECTED_MISSING.get(row["profile"], set()))
+    expected = dict(EXPECTED_ALTERNATIVES.get(row["profile"], {}))
     if row["file"] in HAS_GAIN_ROW:
-        expected.discard("gain")
-    assert set(report.missing) == expected, report.missing
-    lane_mismatch = [m for m in report.mismatches if m["feature"] != "trigger_selector"
-                     or row["profile"] != "basler-pilot"]
-    assert not lane_mismatch, lane_mismatch
-    assert report.ok == (not expected)
+        expected.pop("gain", None)
+    assert report.missing == [], report.missing
+    assert {k: v["way"] for k, v in report.alternatives.items()} == expected
+    assert not report.mismatches, report.mismatches
+    assert report.ok
 
 
 def test_every_family_is_checked_against_two_or_more_real_xmls() -> None:
