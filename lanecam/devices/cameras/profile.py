@@ -118,7 +118,7 @@ class Profile:
         feats = dict(self.features)
         for row in self.gain_models:
             if re.search(row["model_regex"], model):
-                law = {k: float(row[k]) for k in _GAIN_LAWS if k in row}
+                law = {k: float(row[k]) for k in (*_GAIN_LAWS, "offset") if k in row}
                 feats["gain"] = dataclasses.replace(gain, **law)
                 return dataclasses.replace(self, features=feats)
         del feats["gain"]

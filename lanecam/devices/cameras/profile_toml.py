@@ -138,19 +138,24 @@ def _flag(head: Mapping[str, Any], key: str, src: str) -> bool | None:
 
 
 def _parse_gain_models(rows: Any, src: str) -> tuple[dict[str, Any], ...]:
-    """Check the ``[[gain_model]]`` rows: model_regex, scale (steps per dB), source."""
+    """Check the ``[[gain_model]]`` rows: model_regex, source and one law: ``scale`` (steps per
+    dB, with an optional ``offset``: the raw setting at 0 dB) or ``log_ref``."""
     if not isinstance(rows, list):
         raise _err("must be an array of tables", "gain_model", src=src)
     for i, row in enumerate(rows):
         key = f"gain_model[{i}]"
         laws = [k for k in _GAIN_LAWS if isinstance(row, Mapping) and k in row]
+        extra = {"offset"} if laws == ["scale"] and "offset" in row else set()
         if not isinstance(row, Mapping) or len(laws) != 1 or \
-                set(row) != {"model_regex", "source", laws[0]}:
-            raise _err("needs model_regex, source and one of scale / log_ref", key,
-                       ["model_regex", "source", *_GAIN_LAWS], src)
+                set(row) != {"model_regex", "source", laws[0], *extra}:
+            raise _err("needs model_regex, source and one of scale (+ offset) / log_ref", key,
+                       ["model_regex", "source", *_GAIN_LAWS, "offset"], src)
         law = row[laws[0]]
         if isinstance(law, bool) or not isinstance(law, (int, float)) or not law > 0:
             raise _err("must be a number > 0", f"{key}.{laws[0]}", src=src)
+        off = row.get("offset", 0)
+        if isinstance(off, bool) or not isinstance(off, (int, float)) or not math.isfinite(off):
+            raise _err("must be a finite number", f"{key}.offset", src=src)
         if not isinstance(row["source"], str) or not row["source"].strip():
             raise _err("must say where the step comes from", f"{key}.source", src=src)
         try:
