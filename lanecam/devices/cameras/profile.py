@@ -28,6 +28,9 @@ A profile is a TOML file in ``firmware_profiles/cameras/`` (shipped; found throu
     log_ref = 32
     source = "…"
 
+    [lane_alternatives]                  # how a lane need is met without its node (checked by
+    burst_frame_count = "per-frame-trigger"   # `profile check` against the XML; .lane_alternatives)
+
 Canonical values are SI (seconds, dB, Hz); ``scale``/``offset`` convert at the wire
 (``node = value × scale + offset``).  When ``gain`` maps to a raw integer node whose dB step
 differs by model, ``[[gain_model]]`` rows give the step per model (first matching row wins);
