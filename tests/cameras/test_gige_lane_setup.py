@@ -136,3 +136,62 @@ def test_the_builder_applies_the_gige_settings(tmp_path: Path) -> None:
     with contextlib.ExitStack() as stack, pytest.raises(UnsupportedFeatureError) as e:
         build_lane(parse_lane_config(doc), None, None, stack, opener=Opener())  # type: ignore[arg-type]
     assert e.value.feature == "GevSCPSPacketSize"
+
+
+
+def _emulator_cfg(gige: dict[str, Any], transport: dict[str, Any] | None) -> Any:
+    from emulated_cameras import PYLON_SERIALS
+
+    doc = copy.deepcopy(DOC)
+    cam = {k: v for k, v in doc["cameras"][0].items() if k != "transport"}
+    doc["cameras"] = [{**cam, "device": f"pylon:{PYLON_SERIALS[0]}"}]
+    if transport is not None:
+        doc["cameras"][0]["transport"] = transport
+    doc["gige"] = gige
+    return parse_lane_config(doc)
+
+
+def test_transport_on_the_pylon_emulator_through_the_lanes_opener() -> None:
+    """The pylon camera emulator (opened as the lane opens ``pylon:SERIAL``) offers a packet size
+    and a throughput limit: both are written and read back; it has no heartbeat node, so a
+    heartbeat in the config is refused before anything is written."""
+    from lanecam.lane.connect import HARDWARE
+
+    link = {"link": "eth1", "link_mbps": 1000, "mtu": 1500}
+    cfg = _emulator_cfg({}, link)
+    cam = HARDWARE.camera(cfg.cameras[0], 8)
+    with cam:
+        before = cam._do_get("GevSCPSPacketSize")
+        with pytest.raises(UnsupportedFeatureError) as e:
+            apply_gige(_emulator_cfg({}, {**link, "heartbeat_s": 2.0}), [cam])
+        assert e.value.feature == "GevHeartbeatTimeout"
+        assert cam._do_get("GevSCPSPacketSize") == before  # all checked before any write
+        mode, limit = (cam._do_get("DeviceLinkThroughputLimitMode"),
+                       cam._do_get("DeviceLinkThroughputLimit"))
+        try:
+            writes = {w.node: w.value for w in apply_gige(cfg, [cam]).transport[cam.id]}
+            need = stream_need(cam.id, 320, 240, 8, 2.0, 1500)
+            rate = int(share_link([need], 1000.0)[0].rate_bytes_per_s)
+            assert writes == {"GevSCPSPacketSize": 1500, "DeviceLinkThroughputLimitMode": "On",
+                              "DeviceLinkThroughputLimit": rate}
+            assert cam._do_get("GevSCPSPacketSize") == 1500
+            assert cam._do_get("DeviceLinkThroughputLimit") == rate
+        finally:  # the emulator is shared by the other tests of this process
+            cam._do_set("DeviceLinkThroughputLimit", limit)
+            cam._do_set("DeviceLinkThroughputLimitMode", mode)
+            cam._do_set("GevSCPSPacketSize", before)
+
+
+@pytest.mark.parametrize(("gige", "feature"), [
+    ({"ptp": True}, "ptp_enable"),
+    ({"action": {"device_key": 1, "group_key": 1, "group_mask": 1}}, "action_command"),
+], ids=["ptp", "action"])
+def test_the_pylon_emulator_has_no_ptp_or_actions_and_says_so(gige: dict[str, Any],
+                                                              feature: str) -> None:
+    from lanecam.lane.connect import HARDWARE
+
+    cfg = _emulator_cfg(gige, None)
+    with HARDWARE.camera(cfg.cameras[0], 8) as cam:
+        with pytest.raises(UnsupportedFeatureError) as e:
+            apply_gige(cfg, [cam])
+        assert e.value.feature == feature
