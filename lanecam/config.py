@@ -42,13 +42,31 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+from .config_gige import ActionConfig, GigeConfig, TransportConfig
 from .errors import ConfigError
 
-__all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
-           "LoopSensorConfig", "MatcherConfig", "MetricsConfig", "MqttConfig", "RotatorConfig",
-           "SensorResponseConfig",
-           "SerialDeviceConfig", "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
-           "strobe_channels"]
+__all__ = [
+    "ActionConfig",
+    "CameraConfig",
+    "CaptureConfig",
+    "ControlConfig",
+    "GigeConfig",
+    "IlluminatorConfig",
+    "LaneConfig",
+    "LoopSensorConfig",
+    "MatcherConfig",
+    "MetricsConfig",
+    "MqttConfig",
+    "RotatorConfig",
+    "SensorResponseConfig",
+    "SerialDeviceConfig",
+    "SinkConfig",
+    "TransportConfig",
+    "VaultConfig",
+    "load_lane_config",
+    "parse_lane_config",
+    "strobe_channels",
+]
 
 
 def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
@@ -109,6 +127,8 @@ class CameraConfig:
     strobe_channel: int | None = field(default=None, metadata=_rng(1, 16))
     #: the measured sensor response (``lanecam calibrate response``); None: datasheet budget
     response: SensorResponseConfig | None = None
+    #: GigE stream settings (``[cameras.transport]``, :mod:`lanecam.config_gige`)
+    transport: TransportConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +294,7 @@ class LaneConfig:
     sinks: tuple[SinkConfig, ...] = ()
     mqtt: MqttConfig | None = None
     metrics: MetricsConfig | None = None
+    gige: GigeConfig = field(default_factory=GigeConfig)
 
 
 def _type_name(t: Any) -> str:
@@ -339,7 +360,7 @@ _DEVICE = re.compile(r"^(sim|pylon:[^\s]*|harvesters:[^\s]*)$")
 def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     """Validate a parsed TOML document into a :class:`LaneConfig`."""
     top = {"lane", "cameras", "capture", "control", "sensors", "illuminator", "matcher", "vault",
-           "sinks", "mqtt", "metrics"}
+           "sinks", "mqtt", "metrics", "gige"}
     if not isinstance(doc, Mapping):
         raise ConfigError("must be a table", key="<root>")
     for k in doc:
@@ -378,6 +399,8 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
                           allowed=f"< {capture.zone_far_m}")
     _check_strobe_channels(cams, "illuminator" in parts)
+    parts["gige"] = _build(GigeConfig, doc.get("gige", {}), "gige")
+    _check_gige(cams, parts["gige"])
     vault = _build(VaultConfig, doc["vault"], "vault") if "vault" in doc else None
     if vault is not None and (vault.key_file is None) == (vault.key_env is None):
         raise ConfigError("name exactly one master key source", key="vault",
@@ -421,6 +444,27 @@ def _check_strobe_channels(cams: tuple[CameraConfig, ...], has_illuminator: bool
     if len(set(channels)) != len(channels):
         raise ConfigError("one camera per strobe channel", key="cameras.strobe_channel",
                           allowed=channels)
+
+
+def _check_gige(cams: tuple[CameraConfig, ...], gige: GigeConfig) -> None:
+    """Transport, PTP and action keys are for GigE cameras: a simulated camera has none."""
+    for i, c in enumerate(cams):
+        if c.transport is not None and c.device == "sim":
+            raise ConfigError("a simulated camera has no GigE transport",
+                              key=f"cameras[{i}].transport")
+    links: dict[str, TransportConfig] = {}
+    for i, c in enumerate(cams):
+        t = c.transport
+        if t is None:
+            continue
+        first = links.setdefault(t.link, t)
+        if (first.link_mbps, first.headroom) != (t.link_mbps, t.headroom):
+            raise ConfigError(f"cameras on link {t.link!r} disagree on its speed or headroom",
+                              key=f"cameras[{i}].transport.link_mbps",
+                              allowed=f"{first.link_mbps} Mb/s, headroom {first.headroom}")
+    if (gige.ptp or gige.action is not None) and any(c.device == "sim" for c in cams):
+        raise ConfigError("PTP and action commands need GigE cameras, not 'sim'",
+                          key="gige.ptp" if gige.ptp else "gige.action")
 
 
 def strobe_channels(cfg: LaneConfig) -> dict[int, int]:

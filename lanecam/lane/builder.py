@@ -43,6 +43,7 @@ from ..quality.rank import BurstRanker
 from ..store import CaptureVault, MasterKey
 from .camera import LaneCamera
 from .connect import HARDWARE, DeviceOpener
+from .gige_setup import apply_gige
 from .runner import Lane
 from .types import TravelDocument
 
@@ -305,6 +306,8 @@ def build_lane(cfg: LaneConfig, matcher: Matcher, documents: Any, stack: context
     cams = _open_cameras(cfg, clock, opener)
     for lane_cam in cams:
         stack.callback(lane_cam.camera.close)
+    if cfg.gige.ptp or cfg.gige.action is not None or any(c.transport for c in cfg.cameras):
+        apply_gige(cfg, [lc.camera for lc in cams], clock=clock)
     sensors = _open_sensors(cfg, stack, clock, opener)
     if cfg.illuminator is not None:
         _strobes(cfg, cams, stack, clock, opener)

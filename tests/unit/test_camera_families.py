@@ -28,16 +28,18 @@ DATA = Path(__file__).parents[1] / "data" / "genicam"
 ROWS = tomllib.loads((DATA / "xmls.toml").read_text(encoding="utf-8"))["xml"]
 PROFILES = load_profiles()
 
-#: what a lane still lacks per family, and why (everything else: profile check exits 0)
-EXPECTED_MISSING = {
+#: lane needs a family meets without their node, by its profile's [lane_alternatives]
+EXPECTED_ALTERNATIVES = {
     # GainRaw's dB law is per model; rows ship only for models whose manual was found
-    "basler-classic-gige": {"gain"},
-    "basler-scout": {"gain"},
+    "basler-classic-gige": {"gain": "exposure-only"},
+    "basler-scout": {"gain": "exposure-only"},
     # one trigger selector (AcquisitionStart), no AcquisitionFrameCount: no camera-side burst
-    "basler-pilot": {"burst_frame_count"},
+    "basler-pilot": {"burst_frame_count": "per-frame-trigger"},
 }
-#: XMLs whose model has a sourced [[gain_model]] row (acA2000-50 / acA2040-25, piA640-210)
-HAS_GAIN_ROW = {"Basler-acA2000-50gmNIR.xml", "Basler_piA640_210gm.xml"}
+#: XMLs whose model has a sourced [[gain_model]] row (acA2000-50 / acA2040-25, acA640-90,
+#: acA1300-30, piA640-210)
+HAS_GAIN_ROW = {"Basler-acA2000-50gmNIR.xml", "Basler-acA640-90gm.xml", "Basler-acA1300-30gm.xml",
+                "Basler_piA640_210gm.xml"}
 
 
 def _facts(row: dict[str, str]) -> XmlFacts:
@@ -63,14 +65,13 @@ def test_family_profile_on_a_real_xml(row: dict[str, str]) -> None:
         assert {"exposure_time", "burst_frame_count", "line_source", "frame_rate",
                 "timestamp_value"} <= set(report.missing)
         return
-    expected = set(EXPECTED_MISSING.get(row["profile"], set()))
+    expected = dict(EXPECTED_ALTERNATIVES.get(row["profile"], {}))
     if row["file"] in HAS_GAIN_ROW:
-        expected.discard("gain")
-    assert set(report.missing) == expected, report.missing
-    lane_mismatch = [m for m in report.mismatches if m["feature"] != "trigger_selector"
-                     or row["profile"] != "basler-pilot"]
-    assert not lane_mismatch, lane_mismatch
-    assert report.ok == (not expected)
+        expected.pop("gain", None)
+    assert report.missing == [], report.missing
+    assert {k: v["way"] for k, v in report.alternatives.items()} == expected
+    assert not report.mismatches, report.mismatches
+    assert report.ok
 
 
 def test_every_family_is_checked_against_two_or_more_real_xmls() -> None:
@@ -122,10 +123,31 @@ def test_gain_law_per_model_is_data_with_a_source() -> None:
     assert log.from_node(0) == -math.inf
     lin = select_profile("Basler", "piA640-210gm", PROFILES).features["gain"]
     assert lin.to_node(16.155) == pytest.approx(450, abs=0.01)  # 0.0359 dB × 450 (manual)
+    # derived rows: the GigE GainRaw limits map onto the USB sibling's dB limits
+    for model, raws, dbs in (("acA640-90gm", (190, 100, 1023, 400), (0, -3.231, 29.9047, 7.539)),
+                             ("acA1300-30gm", (300, 200, 850, 400), (0, -3.59, 19.745, 3.59))):
+        g = select_profile("Basler", model, PROFILES).features["gain"]
+        assert [g.from_node(r) for r in raws] == pytest.approx(dbs, abs=1e-9)
+        assert g.to_node(0.0) == raws[0]
     other = select_profile("Basler", "acA1300-60gm", PROFILES)
     assert "gain" not in other.features and "acA1300-60gm" in other.absent["gain"]
     for row in PROFILES["basler-classic-gige"].gain_models + PROFILES["basler-pilot"].gain_models:
         assert row["source"].strip()
+
+
+@pytest.mark.parametrize(("row", "key"), [
+    ('log_ref = 32\noffset = 10\n', "gain_model[0]"),       # an offset only goes with a scale
+    ('scale = 27.8\noffset = "190"\n', "gain_model[0].offset"),
+    ('scale = 27.8\noffset = nan\n', "gain_model[0].offset"),
+])
+def test_a_gain_row_offset_is_checked(tmp_path: Path, row: str, key: str) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text('[profile]\nname = "site-ace"\nextends = "basler-classic-gige"\n'
+                    f'[[gain_model]]\nmodel_regex = "^acA1300-60g"\n{row}source = "lab"\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_profile(path)
+    assert e.value.key == key
 
 
 def test_a_gain_row_without_a_source_is_refused(tmp_path: Path) -> None:

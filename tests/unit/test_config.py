@@ -98,3 +98,96 @@ def test_missing_and_duplicate(tmp_path: Path) -> None:
     (tmp_path / "l.toml").write_text("[lane\n")
     with pytest.raises(ConfigError, match="TOML"):
         load_lane_config(tmp_path / "l.toml")
+
+
+# ---------------------------------------------------------------- GigE ([cameras.transport], [gige])
+GIGE = {"ptp": True, "ptp_lock_timeout_s": 20.0,
+        "action": {"device_key": 0x12345678, "group_key": 1, "group_mask": 0x3}}
+TRANSPORT = {"link": "eth1", "link_mbps": 1000, "mtu": 9000, "heartbeat_s": 3.0}
+
+
+def _gige_doc() -> dict:
+    doc = copy.deepcopy(GOOD)
+    for i, c in enumerate(doc["cameras"]):
+        c["device"] = f"pylon:4012345{i}"
+        c["transport"] = dict(TRANSPORT)
+    doc["gige"] = copy.deepcopy(GIGE)
+    return doc
+
+
+def test_gige_keys_parse_typed() -> None:
+    cfg = parse_lane_config(_gige_doc())
+    t = cfg.cameras[0].transport
+    assert (t.link, t.link_mbps, t.mtu, t.headroom, t.heartbeat_s) == ("eth1", 1000.0, 9000,
+                                                                        0.9, 3.0)
+    assert cfg.gige.ptp and cfg.gige.ptp_lock_timeout_s == 20.0
+    assert cfg.gige.action.device_key == 0x12345678 and cfg.gige.action.group_mask == 3
+    assert parse_lane_config(GOOD).gige.ptp is False and parse_lane_config(GOOD).gige.action is None
+
+
+GIGE_BAD = [
+    (("cameras", 0, "transport", "mtu"), 100, "cameras[0].transport.mtu"),
+    (("cameras", 0, "transport", "mtu"), 1500.0, "cameras[0].transport.mtu"),
+    (("cameras", 0, "transport", "link_mbps"), 0, "cameras[0].transport.link_mbps"),
+    (("cameras", 0, "transport", "headroom"), 1.5, "cameras[0].transport.headroom"),
+    (("cameras", 0, "transport", "heartbeat_s"), -1.0, "cameras[0].transport.heartbeat_s"),
+    (("cameras", 0, "transport", "packet_delay"), 5, "cameras[0].transport.packet_delay"),
+    (("cameras", 1, "transport", "link_mbps"), 100, "cameras[1].transport.link_mbps"),
+    (("cameras", 0, "device"), "sim", "cameras[0].transport"),
+    (("gige", "ptp"), "yes", "gige.ptp"),
+    (("gige", "ptp_lock_timeout_s"), 0.0, "gige.ptp_lock_timeout_s"),
+    (("gige", "ptp_lock_timeout_s"), float("inf"), "gige.ptp_lock_timeout_s"),
+    (("gige", "action", "group_mask"), 0, "gige.action.group_mask"),
+    (("gige", "action", "device_key"), 2**32, "gige.action.device_key"),
+    (("gige", "action", "group_key"), -1, "gige.action.group_key"),
+    (("gige", "action", "group_key"), True, "gige.action.group_key"),
+    (("gige", "action"), 5, "gige.action"),
+    (("gige", "multicast"), True, "gige.multicast"),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(GIGE_BAD))
+def test_bad_gige_values_name_their_path(case: tuple) -> None:
+    path, bad, key = case
+    doc = _gige_doc()
+    node = doc
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = bad
+    with pytest.raises(ConfigError) as e:
+        parse_lane_config(doc)
+    assert e.value.key == key
+
+
+def test_ptp_or_actions_with_a_simulated_camera_are_refused() -> None:
+    doc = copy.deepcopy(GOOD)
+    doc["cameras"][0]["device"] = "sim"
+    doc["gige"] = {"ptp": True}
+    with pytest.raises(ConfigError) as e:
+        parse_lane_config(doc)
+    assert e.value.key == "gige.ptp"
+
+
+_ANY = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**40, max_value=2**40),
+                 st.floats(), st.text(max_size=6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from([*TRANSPORT, "headroom", "x"]), _ANY, max_size=5),
+       st.dictionaries(st.sampled_from([*GIGE, "ptp_accept_master", "x"]),
+                       st.one_of(_ANY, st.dictionaries(
+                           st.sampled_from(["device_key", "group_key", "group_mask", "x"]),
+                           _ANY, max_size=4)), max_size=4))
+def test_arbitrary_gige_tables_only_raise_config_error(transport: dict, gige: dict) -> None:
+    doc = _gige_doc()
+    doc["cameras"][0]["transport"] = transport
+    doc["gige"] = gige
+    try:
+        cfg = parse_lane_config(doc)
+    except ConfigError:
+        return
+    t = cfg.cameras[0].transport
+    assert 576 <= t.mtu <= 16128 and 0 < t.headroom <= 1 and t.link_mbps > 0
+    a = cfg.gige.action
+    assert a is None or (0 <= a.device_key <= 0xFFFFFFFF and 1 <= a.group_mask <= 0xFFFFFFFF)

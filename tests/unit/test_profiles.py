@@ -157,7 +157,8 @@ def test_good_document_round_trips(tmp_path: Path) -> None:
     assert prof.feature("pixel_format").to_node("mono") == "Mono8"
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=string.printable, max_size=300))
 def test_arbitrary_text_never_escapes_as_anything_but_config_error(tmp_path: Path, text: str) -> None:
     f = tmp_path / "p.toml"

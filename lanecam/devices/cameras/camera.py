@@ -11,12 +11,11 @@ Units: seconds, dB, Hz, pixels.  Times in frame metadata are integer nanoseconds
 
 from __future__ import annotations
 
-import abc
 import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from ...clock import MONOTONIC, Clock
 from ...errors import (
@@ -30,6 +29,7 @@ from ...errors import (
 from ...frames import BufferPool, Burst, Frame, IlluminationState
 from ..fault_counts import count
 from .acquisition import apply_trigger, capture_burst, check_burst_size, frame_meta
+from .camera_hooks import CameraHooks
 from .profile import (
     CANONICAL_FEATURES,
     FeatureKind,
@@ -63,7 +63,7 @@ __all__ = ["Camera"]
 log = logging.getLogger(__name__)
 
 
-class Camera(abc.ABC):
+class Camera(CameraHooks):
     """A camera: open it, configure it in SI units, arm a trigger, grab borrowed frames.
 
     ``with camera:`` opens and closes.  Subclasses implement the ``_do_*`` hooks only.
@@ -149,7 +149,7 @@ class Camera(abc.ABC):
         return f"{type(self).__name__}({who}, {state})".replace("(, ", "(")
 
     # ---------------------------------------------------------------- open / close
-    def open(self) -> Camera:
+    def open(self) -> Self:
         """Connect to the device and pick its firmware profile; idempotent."""
         with self._lock:
             if self._info is not None:
@@ -182,7 +182,7 @@ class Camera(abc.ABC):
                 self._info = None
                 self._do_close()
 
-    def __enter__(self) -> Camera:
+    def __enter__(self) -> Self:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
@@ -317,9 +317,8 @@ class Camera(abc.ABC):
     def clear_sequence(self) -> None:
         """Back to the configured settings for every frame (no-op without a sequence)."""
         with self._lock:
-            if self.is_open:
-                if self.supports_sequence:  # no sequencer: nothing was programmed
-                    self._do_program_sequence([])
+            if self.is_open and self.supports_sequence:  # no sequencer: nothing programmed
+                self._do_program_sequence([])
 
     def _refresh_meta_cache(self) -> None:
         for name, attr in (("exposure_time", "_exposure_s"), ("gain", "_gain_db"),
@@ -451,15 +450,7 @@ class Camera(abc.ABC):
             self.counters.reconnects += 1
             log.info("%s reconnected", self.id)
 
-    # ---------------------------------------------------------------- backend hooks
-    @abc.abstractmethod
-    def _do_open(self) -> CameraInfo:
-        """Find and open the device; return its identity."""
-
-    @abc.abstractmethod
-    def _do_close(self) -> None:
-        """Release the device (streaming is already stopped)."""
-
+    # ------------------------------------------- backend hooks with a default (:mod:`.camera_hooks`)
     def _do_teardown(self) -> None:
         """Drop a possibly dead device without raising; default: stop then close."""
         for step in (self._do_stop, self._do_close):
@@ -468,32 +459,8 @@ class Camera(abc.ABC):
             except Exception as exc:  # the device is gone: these are expected to fail
                 self._count("teardown_error", f"{step.__name__}: {type(exc).__name__}: {exc}")
 
-    @abc.abstractmethod
-    def _do_node_info(self, node: str) -> NodeInfo | None:
-        """Live info about a node, or ``None`` if the device does not offer it now."""
-
-    @abc.abstractmethod
-    def _do_get(self, node: str) -> Any: ...
-
-    @abc.abstractmethod
-    def _do_set(self, node: str, value: Any) -> None: ...
-
-    @abc.abstractmethod
-    def _do_execute(self, node: str) -> None: ...
-
     def _do_program_sequence(self, steps: list[dict[str, Any]]) -> None:
         """Hold per-frame node values (``[]`` clears).  Default: the camera has no sequencer."""
         info = self._require_open()
         raise UnsupportedFeatureError(f"{info.vendor} {info.model} has no sequencer in lanecam",
                                       device=info.id, feature="sequence")
-
-    @abc.abstractmethod
-    def _do_start(self, buffer_count: int) -> None:
-        """Allocate ``buffer_count`` buffers and start streaming."""
-
-    @abc.abstractmethod
-    def _do_stop(self) -> None: ...
-
-    @abc.abstractmethod
-    def _do_retrieve(self, timeout_s: float) -> RawGrab:
-        """Next buffer, or :class:`DeviceTimeoutError` / :class:`DeviceLostError`."""

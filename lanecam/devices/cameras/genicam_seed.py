@@ -33,7 +33,7 @@ from xml.etree import ElementTree as ET
 from genicam.genapi import GenericException
 
 from ...errors import ConfigError
-from .genicam_xml import _tag, _text
+from .genicam_elements import element_text, local_tag
 
 if TYPE_CHECKING:
     from .genicam_xml import XmlDevice
@@ -79,21 +79,21 @@ class Seeder:
         self.dev = dev
         self.elements = dev.elements
         #: nodes holding a feature's value (``pValue`` targets): never lit up as flags
-        self._values = dev.closure((_text(sub) for el in self.elements.values() for sub in el
-                                      if _tag(sub) == "pValue"), links=("pValue",))
+        self._values = dev.closure((element_text(sub) for el in self.elements.values() for sub in el
+                                      if local_tag(sub) == "pValue"), links=("pValue",))
         #: nodes a ``pIsLocked`` formula reads: left at 0 (unlocked)
-        self._locks = dev.closure(_text(sub) for el in self.elements.values() for sub in el
-                                    if _tag(sub) == "pIsLocked")
+        self._locks = dev.closure(element_text(sub) for el in self.elements.values() for sub in el
+                                    if local_tag(sub) == "pIsLocked")
         #: nodes giving another node's range: seeded as ranges, never reset to their minimum
-        self._ranges = {_text(sub) for el in self.elements.values() for sub in el
-                        if _tag(sub) in ("pMin", "pMax", "pInc")}
+        self._ranges = {element_text(sub) for el in self.elements.values() for sub in el
+                        if local_tag(sub) in ("pMin", "pMax", "pInc")}
         #: what selectors hold (an Enumeration's value and what it reads): never range-seeded
         self._selectors = dev.closure(
-            (_text(sub) for el in self.elements.values() if _tag(el) == "Enumeration"
-             for sub in el if _tag(sub) == "pValue"), links=("pValue",))
+            (element_text(sub) for el in self.elements.values() if local_tag(el) == "Enumeration"
+             for sub in el if local_tag(sub) == "pValue"), links=("pValue",))
         #: registers holding what a user sets (RW values: OffsetX in ``Width ≤ Sensor - Offset``)
         self._settable = {n for n in self._values if n in self.elements
-                          and _text(self.elements[n].find("{*}AccessMode")) in ("RW", "WO")}
+                          and element_text(self.elements[n].find("{*}AccessMode")) in ("RW", "WO")}
         self._range_inputs = dev.closure(self._ranges, skip=self._selectors)
 
     def run(self, rep: SeedReport) -> SeedReport:
@@ -104,20 +104,20 @@ class Seeder:
             self._make_true(clone, name, rep)
         self._seed_formula_inputs(clone, rep)
         for el in self.elements.values():
-            if _tag(el) in ("Integer", "Float"):
+            if local_tag(el) in ("Integer", "Float"):
                 self._seed_range(clone, el, rep)
         self._fix_divided_ranges(clone, rep)
         for feat, el in self.elements.items():
-            if _tag(el) in ("Integer", "Float", "Enumeration"):
+            if local_tag(el) in ("Integer", "Float", "Enumeration"):
                 self._seed_value(clone, feat, el, rep)
         for name in flags:  # again: selectors now hold valid entries
             self._make_true(clone, name, rep)
         for el in self.elements.values():
-            if _tag(el) == "Enumeration" and el.find("{*}pSelected") is not None:
+            if local_tag(el) == "Enumeration" and el.find("{*}pSelected") is not None:
                 self._seed_selected(clone, el, rep)
         self._seed_formula_inputs(clone, rep)  # selectors moved some registers: again
         for feat, el in self.elements.items():  # an enumeration left on no entry gets its first
-            if _tag(el) == "Enumeration":
+            if local_tag(el) == "Enumeration":
                 self._seed_value(clone, feat, el, rep)
         # (no logging here: this runs in a forked child, where a lock another thread held
         # at the fork would never be released)
@@ -127,9 +127,9 @@ class Seeder:
         seen: set[str] = set()
         for el in self.elements.values():
             for sub in el.iter():
-                if _tag(sub) in roles and _text(sub) not in seen:
-                    seen.add(_text(sub))
-                    yield _text(sub)
+                if local_tag(sub) in roles and element_text(sub) not in seen:
+                    seen.add(element_text(sub))
+                    yield element_text(sub)
 
     def _make_true(self, clone: Any, name: str, rep: SeedReport) -> None:
         el = self.elements.get(name)
@@ -138,7 +138,7 @@ class Seeder:
         if _write(clone, name, 1, rep):
             return
         for var in el.findall("{*}pVariable"):  # a SwissKnife: light its inquiry bits up
-            target = _text(var)
+            target = element_text(var)
             if target in self._values or target in self._locks:  # a value or a lock input
                 continue
             before = _try_value(clone, target)
@@ -153,11 +153,11 @@ class Seeder:
         does not evaluate (``1e6 / TO`` with TO at its minimum 0), the minimum becomes 1."""
         mins: list[str] = []
         for role, values in (("pMin", (0,)), ("pMax", _MAX_CANDIDATES), ("pInc", (1,))):
-            target = _text(el.find(f"{{*}}{role}"))
+            target = element_text(el.find(f"{{*}}{role}"))
             if not target:
                 continue
             leaves = [n for n in self.dev.closure([target], skip=self._selectors | self._settable)
-                      if _tag(self.elements[n]) in _REGISTER_TAGS]
+                      if local_tag(self.elements[n]) in _REGISTER_TAGS]
             mins += leaves if role == "pMin" else []
             for leaf in leaves:
                 if not any(_write(clone, leaf, v, rep, quiet=True) for v in values):
@@ -170,19 +170,19 @@ class Seeder:
         """A float whose range does not evaluate (``1e9 / (P1 * TO)`` over a raw value whose
         minimum is 0): the minimum registers of the nodes it reads become 1."""
         for name, el in self.elements.items():
-            if _tag(el) not in ("Float", "Converter") or _range_readable(clone, name):
+            if local_tag(el) not in ("Float", "Converter") or _range_readable(clone, name):
                 continue
             for dep in self.dev.closure([name], skip=self._selectors):
-                target = _text(self.elements[dep].find("{*}pMin"))
+                target = element_text(self.elements[dep].find("{*}pMin"))
                 for leaf in self.dev.closure([target], skip=self._selectors) if target else ():
-                    if _tag(self.elements[leaf]) in _REGISTER_TAGS:
+                    if local_tag(self.elements[leaf]) in _REGISTER_TAGS:
                         _write(clone, leaf, 1, rep, quiet=True)
 
     def _seed_selected(self, clone: Any, sel: ET.Element, rep: SeedReport) -> None:
         """Inquiry bits and ranges of the features ``sel`` selects, for every entry of ``sel``
         (a device keeps them per selector value: LineMode of Line2 is not LineMode of Line1)."""
         name = sel.get("Name", "")
-        selected = [self.elements[n] for n in (_text(p) for p in sel.findall("{*}pSelected"))
+        selected = [self.elements[n] for n in (element_text(p) for p in sel.findall("{*}pSelected"))
                     if n in self.elements]
         try:
             entries = [str(e) for e in clone.get_node(name).symbolics]
@@ -192,42 +192,42 @@ class Seeder:
             if not (rep.attempt(name) and _set_entry(clone, name, entry)):
                 continue
             for el in selected:
-                for flag in {_text(s) for s in el.iter() if _tag(s) in _FLAG_ROLES}:
+                for flag in {element_text(s) for s in el.iter() if local_tag(s) in _FLAG_ROLES}:
                     self._make_true(clone, flag, rep)
-                if _tag(el) in ("Integer", "Float"):
+                if local_tag(el) in ("Integer", "Float"):
                     self._seed_range(clone, el, rep)
-                if _tag(el) in ("Integer", "Float", "Enumeration"):
+                if local_tag(el) in ("Integer", "Float", "Enumeration"):
                     self._seed_value(clone, el.get("Name", ""), el, rep)
         if entries and rep.attempt(name) and _set_entry(clone, name, entries[0]):
             for el in selected:  # the first entry's ranges win (it is where the map starts)
-                if _tag(el) in ("Integer", "Float"):
+                if local_tag(el) in ("Integer", "Float"):
                     self._seed_range(clone, el, rep)
 
     def _seed_formula_inputs(self, clone: Any, rep: SeedReport) -> None:
         """Registers that feed a formula and read 0 (a time base, a divisor) are set to 1, so
         ``FROM*1000/P2`` does not divide by zero; selector and feature values are left alone."""
         for el in self.elements.values():
-            if _tag(el) not in ("SwissKnife", "IntSwissKnife", "Converter", "IntConverter"):
+            if local_tag(el) not in ("SwissKnife", "IntSwissKnife", "Converter", "IntConverter"):
                 continue
             keep = self._locks | self._range_inputs | self._values
-            inputs = [_text(v) for v in el.findall("{*}pVariable") if _text(v) not in keep]
-            to = _text(el.find("{*}pValue"))
-            if _tag(el) in ("Converter", "IntConverter") and to not in self._locks:
+            inputs = [element_text(v) for v in el.findall("{*}pVariable") if element_text(v) not in keep]
+            to = element_text(el.find("{*}pValue"))
+            if local_tag(el) in ("Converter", "IntConverter") and to not in self._locks:
                 inputs.append(to)  # FormulaFrom may divide by TO (1e9 / (P1 * TO))
             for target in inputs:
-                kind = _tag(self.elements[target]) if target in self.elements else ""
+                kind = local_tag(self.elements[target]) if target in self.elements else ""
                 if kind in _SETTABLE and _try_value(clone, target) == 0:
                     _write(clone, target, 1, rep, quiet=True)
 
     def _seed_value(self, clone: Any, name: str, el: ET.Element, rep: SeedReport) -> None:
-        value = _text(el.find("{*}pValue"))
+        value = element_text(el.find("{*}pValue"))
         if not value or name in self._ranges or value in self._range_inputs - self._settable:
             return  # (WidthMax reads the register Width's range reads: it keeps its maximum)
         if not rep.attempt(name):
             return
         try:
             node = clone.get_node(name)
-            if _tag(el) == "Enumeration":
+            if local_tag(el) == "Enumeration":
                 entries = [str(e) for e in node.symbolics]
                 if entries and str(_try_value(clone, name)) not in entries:
                     node.value = entries[0]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from ...errors import ConfigError
+from .genicam_elements import element_text, index_elements, local_tag
 
 if TYPE_CHECKING:
     from .genicam_seed import SeedReport
@@ -143,8 +144,8 @@ def read_xml(path: Path | str) -> XmlSource:
         root = src.root
     except ET.ParseError as exc:
         raise ConfigError(f"{p.name} is not well-formed XML: {exc}", key="xml") from exc
-    if _tag(root) != "RegisterDescription":
-        raise ConfigError(f"{p.name} is not a GenICam description (root <{_tag(root)}>)",
+    if local_tag(root) != "RegisterDescription":
+        raise ConfigError(f"{p.name} is not a GenICam description (root <{local_tag(root)}>)",
                           key="xml", allowed="<RegisterDescription>")
     return src
 
@@ -167,12 +168,6 @@ def _from_zip(p: Path) -> bytes:
         return z.read(names[0])
 
 
-def _tag(e: ET.Element) -> str:
-    return e.tag.rsplit("}", 1)[-1]
-
-
-def _text(e: ET.Element | None) -> str:
-    return "" if e is None or e.text is None else e.text.strip()
 
 
 class XmlDevice:
@@ -189,7 +184,7 @@ class XmlDevice:
         root = source.root
         self.vendor_name = root.get("VendorName", "")
         self.model_name = root.get("ModelName", "")
-        self.elements = _index(root)
+        self.elements = index_elements(root)
         self.nodemap = self._load(source.text)  # GenApi's own check of the XML, first
         self.seed_report: SeedReport | None = None
         if seed:
@@ -208,7 +203,7 @@ class XmlDevice:
             if name in out or name in skipped or name not in self.elements:
                 continue
             out.add(name)
-            todo += [_text(s) for s in self.elements[name] if _tag(s) in links]
+            todo += [element_text(s) for s in self.elements[name] if local_tag(s) in links]
         return out
 
     def _load(self, text: str) -> Any:
@@ -240,11 +235,3 @@ class XmlDevice:
 
         return Seeder(self).run(rep or SeedReport())
 
-
-def _index(root: ET.Element) -> dict[str, ET.Element]:
-    out: dict[str, ET.Element] = {}
-    for e in root.iter():
-        name = e.get("Name")
-        if name and _tag(e) not in ("EnumEntry", "pVariable", "pIndex"):
-            out.setdefault(name, e)
-    return out

@@ -56,6 +56,17 @@ def arm_action_group(cameras: Sequence[Camera], device_key: int, group_key: int,
         cam.arm(Trigger.action(burst_frames=burst_frames))
 
 
+def write_action_keys(cam: Camera, device_key: int, group_key: int, group_mask: int) -> None:
+    """Write one camera's action keys (checked first), without arming it: its trigger stays
+    what the lane sets.  UnsupportedFeatureError naming the camera when it has no actions."""
+    check_keys(device_key, group_key, group_mask)
+    if not cam.supports("action_device_key"):
+        raise UnsupportedFeatureError(f"no action commands on {cam.id}", device=cam.id,
+                                      feature="action_command")
+    _set_keys(cam, {"action_device_key": device_key, "action_group_key": group_key,
+                    "action_group_mask": group_mask})
+
+
 def _set_keys(cam: Camera, keys: dict[str, int]) -> None:
     """Write the keys.  FLIR's key nodes are write-only, and :meth:`Camera.configure` reads each
     write back: there the keys are checked against the live limits and written directly (all

@@ -1,6 +1,8 @@
 """``lanecam profile check CAMERA.xml``: the command over :mod:`.xml_check`.
 
-Exit status: 0 when every feature a lane needs is there and nothing it writes mismatches,
+Exit status: 0 when every feature a lane needs is there (or met by an alternative the profile
+names in ``[lane_alternatives]`` and the XML allows, listed as ``alternative:``) and nothing it
+writes mismatches,
 1 when something is missing or mismatched, 2 on a usage or file error (lanecam's CLI).
 """
 
@@ -63,6 +65,8 @@ def render(report: CheckReport) -> str:
         lines.append(f"{mark}{canon:<21} {f.node:<28} {f.type:<12} {f.access:<6} {unit:<22} "
                      f"{rng}")
     lines += ["", "* a lane needs it"]
+    lines += [f"alternative: {need} by {alt['way']}: {alt['reason']}"
+              for need, alt in report.alternatives.items()]
     lines += [f"missing: {name}" for name in report.missing]
     lines += [f"mismatch: {m['feature']} ({m['node']}): {m['problem']}"
               for m in report.mismatches]

@@ -25,6 +25,7 @@ from typing import Any
 
 from ...errors import ConfigError
 from .genicam_xml import XmlDevice, read_xml
+from .lane_alternatives import check_alternative, lane_words
 from .profile import FeatureKind, FeatureMap, Profile
 from .units import expected_unit, normalise_unit
 
@@ -35,8 +36,6 @@ __all__ = ["LANE_NEEDS", "CheckReport", "FeatureReport", "NodeFacts", "XmlFacts"
 LANE_NEEDS = ("exposure_time", "gain", "trigger_selector", "trigger_mode", "trigger_source",
               "burst_frame_count", "line_selector", "line_source", "frame_rate",
               "timestamp_latch", "timestamp_value")
-#: enum words a lane writes, per feature: the node must offer what the profile maps them to
-LANE_WORDS = {"trigger_selector": ("burst",), "line_source": ("ExposureActive",)}
 
 _KIND_NAMES = {2: "Integer", 3: "Boolean", 4: "Command", 5: "Float", 6: "String", 9: "Enumeration"}
 _ACCESS = ("NI", "NA", "WO", "RO", "RW")
@@ -144,6 +143,9 @@ class CheckReport:
     missing: list[str]
     mismatches: list[dict[str, str]]
     notes: list[str] = field(default_factory=list)
+    #: lane needs met without their node, by the profile's ``[lane_alternatives]`` (checked
+    #: on this XML): need → {"way", "reason"}
+    alternatives: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -154,25 +156,41 @@ class CheckReport:
         return {"vendor": self.vendor, "model": self.model, "profile": self.profile,
                 "features": {k: asdict(v) for k, v in self.features.items()},
                 "missing": self.missing, "mismatches": self.mismatches, "notes": self.notes,
-                "ok": self.ok}
+                "alternatives": self.alternatives, "ok": self.ok}
 
 
 def evaluate(facts: XmlFacts, profile: Profile, *, model: str | None = None) -> CheckReport:
     """Check ``facts`` against ``profile`` (already resolved for the camera's model)."""
     feats: dict[str, FeatureReport] = {}
     mismatches: list[dict[str, str]] = []
+    words = lane_words(profile)
     for canon, fmap in sorted(profile.features.items()):
-        rep, problems = _check_feature(fmap, facts.nodes.get(fmap.node))
+        rep, problems = _check_feature(fmap, facts.nodes.get(fmap.node), words.get(canon, ()))
         feats[canon] = rep
         mismatches += [{"feature": canon, "node": fmap.node, "problem": p} for p in problems]
-    missing = [f for f in LANE_NEEDS if f not in feats or not feats[f].present]
+    missing: list[str] = []
+    alternatives: dict[str, dict[str, str]] = {}
+    refused: list[str] = []
+    for need in LANE_NEEDS:
+        if need in feats and feats[need].present:
+            continue
+        verdict = check_alternative(need, profile, facts.nodes)
+        if verdict is not None and verdict.accepted:
+            alternatives[need] = {"way": verdict.way, "reason": verdict.reason}
+        else:
+            missing.append(need)
+            if verdict is not None:
+                refused.append(f"{need}: alternative {verdict.way!r} not possible: "
+                               f"{verdict.reason}")
     notes = [f"stripped before the XML: {facts.prefix[:80]!r}"] if facts.prefix else []
+    notes += refused
     notes += [f"{canon}: {reason}" for canon, reason in profile.absent.items()]
     return CheckReport(facts.vendor, model or facts.model, profile.name, feats, missing,
-                       mismatches, notes)
+                       mismatches, notes, alternatives)
 
 
-def _check_feature(fmap: FeatureMap, node: NodeFacts | None) -> tuple[FeatureReport, list[str]]:
+def _check_feature(fmap: FeatureMap, node: NodeFacts | None,
+                   words: tuple[str, ...]) -> tuple[FeatureReport, list[str]]:
     if node is None:
         return FeatureReport(fmap.node, False), []
     rep = FeatureReport(fmap.node, True, node.type, node.access, node.unit,
@@ -187,7 +205,7 @@ def _check_feature(fmap: FeatureMap, node: NodeFacts | None) -> tuple[FeatureRep
     elif fmap.kind == FeatureKind.INT:
         rep.range = "device" if node.min is None or node.max is None else [node.min, node.max]
     elif fmap.kind == FeatureKind.ENUM:
-        for word in LANE_WORDS.get(fmap.canonical, ()):
+        for word in words:
             entry = fmap.values.get(word, word)
             if entry not in node.entries:
                 problems.append(f"offers no {entry!r} (for the lane's {word!r})")
