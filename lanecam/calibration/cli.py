@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     _Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
 #: procedure name -> module (a procedure module imports its heavy dependencies inside ``run``)
-PROCEDURES: dict[str, str] = {}
+PROCEDURES: dict[str, str] = {
+    "pose": "lanecam.calibration.pose",
+}
 
 EXIT_GOOD, EXIT_ERROR, EXIT_POOR = 0, 2, 3
 

@@ -55,6 +55,7 @@ from .constants import (
     WINDOW_FRESNEL_T,
     WINDSHIELD_NIR_TRANSMISSION,
 )
+from .board import board_layer, board_radiance
 from .faces import (
     FaceSeen,
     FaceStats,
@@ -139,8 +140,9 @@ class Renderer:
         ground = np.array([self.sky.ground_radiance(ROAD_REFLECTANCE),
                            self.sky.ground_radiance(LANE_PAINT_REFLECTANCE),
                            self.sky.ground_radiance(VERGE_REFLECTANCE)])
-        background(out, 0, 0, p.position, right, down, fwd, p.focal_px, (p.width_px - 1) / 2,
-                   (p.height_px - 1) / 2, self.sky.radiance_map, self.sky.sun_dir,
+        # (a pinhole at fx: the road and sky are smooth enough to leave distortion out)
+        background(out, 0, 0, p.position, right, down, fwd, p.focal_xy[0], *p.principal,
+                   self.sky.radiance_map, self.sky.sun_dir,
                    self.sky.sun_lobe, self.sky.sigma, ground, self.world.lane_width_m / 2,
                    STEP_DEG)
         out.flags.writeable = False
@@ -164,6 +166,7 @@ class Renderer:
         layers: list[Layer] = []
         hits: list[tuple[int, FaceTruth, FaceSeen | None]] = []
         vtruth: list[VehicleTruth] = []
+        layers += self._boards(shot, pol, ill, (wx, wy, ww, wh))
         for g in self.world.geometries(t_mid):
             layer, ftruth = self._vehicle(g, shot, pol, ill, (wx, wy, ww, wh), t_mid)
             if layer is not None:
@@ -229,6 +232,18 @@ class Renderer:
                 raise ValueError("a strobe needs pulse_s > 0")
             return min(s.pulse_s, shot.exposure_s) * s.brightness
         return shot.exposure_s * s.brightness
+
+    def _boards(self, shot: Shot, pol: Polarizer, ill_s: float,
+                win: tuple[int, int, int, int]) -> list[Layer]:
+        """Layers of the calibration boards in view (drawn behind the vehicles)."""
+        out = []
+        for b in self.world.boards:
+            rad = board_radiance(self.sky, self.world.lamps, b, shot.exposure_s, ill_s,
+                                 pol.unpolarized_gain)
+            layer = board_layer(self.pose, b, rad, win)
+            if layer is not None:
+                out.append(layer)
+        return out
 
     # ------------------------------------------------------------------ vehicles
     def _vehicle(self, g: VehicleGeometry, shot: Shot, pol: Polarizer, ill_s: float,
