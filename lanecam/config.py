@@ -45,7 +45,7 @@ from typing import Any, get_args, get_origin
 from .errors import ConfigError
 
 __all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
-           "LoopSensorConfig", "MatcherConfig", "RotatorConfig", "SerialDeviceConfig",
+           "LoopSensorConfig", "MatcherConfig", "RadarConfig", "RotatorConfig", "SerialDeviceConfig",
            "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
            "strobe_channels"]
 
@@ -93,6 +93,20 @@ class CameraConfig:
     #: the ``[illuminator]`` channel this camera's exposure output fires (default: channel 1
     #: for the first camera when no camera names one, none for the others)
     strobe_channel: int | None = field(default=None, metadata=_rng(1, 16))
+    #: measured by ``lanecam calibrate pose``: the turn about the optical axis (deg, + turns
+    #: the camera clockwise seen from behind), the focal lengths and principal point (px, pixel
+    #: centres at integers; default: focal_length_m / pixel_size_m and the sensor centre) and
+    #: OpenCV's lens distortion (k1, k2, p1, p2[, k3]; default none)
+    roll_deg: float = field(default=0.0, metadata=_rng(-45.0, 45.0))
+    fx_px: float | None = field(default=None, metadata=_rng(1.0, 1e6))
+    fy_px: float | None = field(default=None, metadata=_rng(1.0, 1e6))
+    cx_px: float | None = field(default=None, metadata=_rng(-1.0, 20000.0))
+    cy_px: float | None = field(default=None, metadata=_rng(-1.0, 20000.0))
+    distortion: tuple[float, ...] = field(default=(), metadata={**_rng(-1000.0, 1000.0),
+                                                                  "lengths": (0, 4, 5)})
+    #: measured by ``lanecam calibrate latency``: hardware trigger edge to exposure start (s);
+    #: the scheduler fires this much earlier
+    trigger_delay_s: float = field(default=0.0, metadata=_rng(0.0, 0.5))
 
 
 @dataclass(frozen=True)
@@ -131,8 +145,24 @@ class ControlConfig:
 
 @dataclass(frozen=True)
 class SerialDeviceConfig:
+    """A serial sensor (``[sensors.lidar]``): its port and model; ``latency_s``, the delay from
+    the event to its reading arriving (measured by ``lanecam calibrate latency``), which the
+    tracker takes off each reading's arrival time."""
+
     url: str
     model: str
+    latency_s: float = field(default=0.0, metadata=_rng(0.0, 2.0))
+
+
+@dataclass(frozen=True)
+class RadarConfig(SerialDeviceConfig):
+    """The Doppler radar (``[sensors.radar]``); besides the serial sensor's keys, measured by
+    ``lanecam calibrate radar``: ``mount_deg``, the angle between its beam and the lane axis (the
+    reading is v·cos(angle), divided back out), and ``speed_scale``, a residual scale factor
+    applied after that (1 = none)."""
+
+    mount_deg: float = field(default=0.0, metadata=_rng(0.0, 60.0))
+    speed_scale: float = field(default=1.0, metadata=_rng(0.5, 2.0))
 
 
 @dataclass(frozen=True)
@@ -148,6 +178,9 @@ class LoopSensorConfig:
     line: str = field(default="cts", metadata={"choices": ("cts", "dsr", "cd")})
     active_low: bool = False
     debounce_s: float = field(default=0.02, metadata=_rng(0.0, 1.0))
+    #: the detector's delay from the vehicle crossing the loop edge to the line changing (s,
+    #: debounce not included; measured by ``lanecam calibrate latency``)
+    latency_s: float = field(default=0.0, metadata=_rng(0.0, 2.0))
 
 
 @dataclass(frozen=True)
@@ -197,7 +230,7 @@ class LaneConfig:
     cameras: tuple[CameraConfig, ...]
     capture: CaptureConfig = CaptureConfig()
     control: ControlConfig = ControlConfig()
-    radar: SerialDeviceConfig | None = None
+    radar: RadarConfig | None = None
     lidar: SerialDeviceConfig | None = None
     loop: LoopSensorConfig | None = None
     illuminator: IlluminatorConfig | None = None
@@ -256,6 +289,11 @@ def _value(t: Any, v: Any, key: str, meta: Mapping[str, Any]) -> Any:
         if choices and v not in choices:
             raise ConfigError(f"{v!r} is not a choice", key=key, allowed=list(choices))
         return v
+    if get_origin(t) is tuple and args and args[0] is float:  # an array of numbers
+        if not isinstance(v, list) or len(v) not in meta.get("lengths", (len(v),)):
+            raise ConfigError("must be an array of numbers", key=key,
+                              allowed=f"length {meta.get('lengths')}")
+        return tuple(_value(float, x, f"{key}[{i}]", meta) for i, x in enumerate(v))
     if get_origin(t) is tuple:
         if not isinstance(v, list):
             raise ConfigError("must be an array of tables", key=key)
@@ -298,8 +336,8 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         if k not in ("radar", "lidar", "loop"):
             raise ConfigError("unknown sensor", key=f"sensors.{k}", allowed=["lidar", "loop", "radar"])
     parts: dict[str, Any] = {
-        k: _build(LoopSensorConfig if k == "loop" else SerialDeviceConfig, sensors[k],
-                  f"sensors.{k}") for k in sensors}
+        k: _build({"loop": LoopSensorConfig, "radar": RadarConfig}.get(k, SerialDeviceConfig),
+                  sensors[k], f"sensors.{k}") for k in sensors}
     if "illuminator" in doc:
         parts["illuminator"] = _build(IlluminatorConfig, doc["illuminator"], "illuminator")
     capture = _build(CaptureConfig, doc.get("capture", {}), "capture")

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> tuple[Calibration, Draw | None]:
             views.append(View(st, *found))
     if not views:
         raise CalibrationError("the board was found in no frame", kind="pose",
-                               reason="target_not_found", camera=name)
+                               reason="target_not_found", device=name)
     return _result(name, configured, spec, stations, views, truth)
 
 

@@ -38,25 +38,27 @@ class Board:
     name: str = "board"
 
 
-def _undistorted_px(pose: CameraModel, u: np.ndarray, v: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Where the pinhole (no distortion) would image what ``pose`` images at pixel positions
-    ``u``, ``v`` (2-D float32 grids).  The correction is smooth: it is solved on a 4-px grid and
-    interpolated (bilinear, well under 0.001 px for a lane lens)."""
+def _pinhole_px(pose: CameraModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Where the pinhole (no distortion) images what ``pose`` images at the sample grid
+    ``u`` (columns) × ``v`` (rows): ``(rows, columns, 2)`` float32.  The correction is smooth:
+    solved on a 4-px grid and interpolated bilinearly (well under 0.001 px for a lane lens)."""
+    rows, cols = len(v), len(u)
+    out = np.empty((rows, cols, 2), np.float32)
+    out[..., 0] = u[None, :]
+    out[..., 1] = v[:, None]
     if not pose.distortion:
-        return u, v
+        return out
     (fx, fy), (cx, cy) = pose.focal_xy, pose.principal
     step = 4.0
-    u0, v0 = float(u.min()) - 1, float(v.min()) - 1
-    gu = np.arange(u0, float(u.max()) + step + 1, step)
-    gv = np.arange(v0, float(v.max()) + step + 1, step)
-    gx, gy = np.meshgrid((gu - cx) / fx, (gv - cy) / fy)
+    u0, v0 = float(u[0]) - 1, float(v[0]) - 1
+    gx, gy = np.meshgrid((np.arange(u0, float(u[-1]) + step + 1, step) - cx) / fx,
+                         (np.arange(v0, float(v[-1]) + step + 1, step) - cy) / fy)
     ux, uy = undistort(gx, gy, pose.distortion)
     corr = np.dstack([(ux - gx) * fx, (uy - gy) * fy]).astype(np.float32)
-    mu = ((u - u0) / step).astype(np.float32)
-    mv = ((v - v0) / step).astype(np.float32)
-    d = cv2.remap(corr, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return u + d[..., 0], v + d[..., 1]
+    mu = np.tile(((u - u0) / step).astype(np.float32), (rows, 1))
+    mv = np.tile(((v - v0) / step).astype(np.float32)[:, None], (1, cols))
+    out += cv2.remap(corr, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out
 
 
 def undistort(xd: np.ndarray, yd: np.ndarray, coeffs: tuple[float, ...], iterations: int = 30
@@ -107,32 +109,30 @@ def board_layer(pose: CameraModel, board: Board, radiance_per_reflectance: float
         return None
     x0, y0, x1, y1 = box
     f = pose.focal_xy[0]
-    sq_px = int(np.clip(round(2 * _SS * f * spec.square_m / max(depth, 0.5)), 8, 400))
+    sq_px = int(np.clip(round(_SS * f * spec.square_m / max(depth, 0.5)), 8, 400))
     tex, ppm, mpx = spec.texture(sq_px)
     facing = float((pose.position - st.centre) @ n) > 0
-    refl = (BLACK + (WHITE - BLACK) * tex.astype(np.float32) / 255.0) if facing else \
-        np.full(tex.shape, BACK, np.float32)
+    # reflectance and coverage in one two-channel texture (one remap for both)
+    rc = np.ones(tex.shape + (2,), np.float32)
+    rc[..., 0] = (BLACK + (WHITE - BLACK) * tex.astype(np.float32) / 255.0) if facing else BACK
     # sample positions (SS × SS per pixel) → pinhole pixels → texture pixels (a homography)
-    off = (np.arange(_SS * (x1 - x0)) + 0.5) / _SS - 0.5 + x0
-    offv = (np.arange(_SS * (y1 - y0)) + 0.5) / _SS - 0.5 + y0
-    u, v = np.meshgrid(off.astype(np.float32), offv.astype(np.float32))
-    u, v = _undistorted_px(pose, u, v)
+    u = ((np.arange(_SS * (x1 - x0)) + 0.5) / _SS - 0.5 + x0).astype(np.float32)
+    v = ((np.arange(_SS * (y1 - y0)) + 0.5) / _SS - 0.5 + y0).astype(np.float32)
     w, h = spec.size_m
     m = mpx / ppm
     corners_m = np.array([[-m, -m, 0], [w + m, -m, 0], [w + m, h + m, 0], [-m, h + m, 0]])
     pin = replace(pose, distortion=()).project(st.to_world(spec, corners_m))[0]
     tex_px = (corners_m[:, :2] + m) * ppm - 0.5
     hmat = cv2.getPerspectiveTransform(pin.astype(np.float32), tex_px.astype(np.float32))
-    maps = cv2.perspectiveTransform(np.dstack([u, v]).astype(np.float32), hmat)
-    sample = cv2.remap(refl.astype(np.float32), maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    cover = cv2.remap(np.ones(tex.shape, np.float32), maps[..., 0], maps[..., 1],
-                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    maps = cv2.perspectiveTransform(_pinhole_px(pose, u, v), hmat)
+    both = cv2.remap(rc, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    sample, cover = both[..., 0] * both[..., 1], both[..., 1]
     size = (x1 - x0, y1 - y0)
     data = np.empty((y1 - y0, x1 - x0, 2), np.float32)
-    data[..., 0] = cv2.resize(sample, size, interpolation=cv2.INTER_AREA) \
-        * radiance_per_reflectance
-    data[..., 1] = cv2.resize(cover, size, interpolation=cv2.INTER_AREA)
+    data[..., 0] = cv2.resize(np.ascontiguousarray(sample), size,
+                              interpolation=cv2.INTER_AREA) * radiance_per_reflectance
+    data[..., 1] = cv2.resize(np.ascontiguousarray(cover), size, interpolation=cv2.INTER_AREA)
     layer = Layer(x0, y0, data)
     blur(layer.data, np.zeros(2), coc_px)
     return layer
