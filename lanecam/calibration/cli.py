@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 #: procedure name -> module (a procedure module imports its heavy dependencies inside ``run``)
 PROCEDURES: dict[str, str] = {
     "pose": "lanecam.calibration.pose",
+    "latency": "lanecam.calibration.latency",
 }
 
 EXIT_GOOD, EXIT_ERROR, EXIT_POOR = 0, 2, 3

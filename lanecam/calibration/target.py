@@ -63,12 +63,24 @@ class BoardSpec:
 
     def texture(self, px_per_square: int) -> tuple[NDArray[np.uint8], float, int]:
         """The printed board (8-bit, white margin included), its pixels per metre and the
-        margin's width (px)."""
+        margin's width (px).  (OpenCV's generateImage fails at a few sizes for some marker to
+        square ratios: the next size up is taken then.)"""
+        import cv2
+
+        try:
+            return self._texture(px_per_square)
+        except cv2.error:
+            return self._texture(px_per_square + 1)
+
+    def _texture(self, px_per_square: int) -> tuple[NDArray[np.uint8], float, int]:
         ppm = px_per_square / self.square_m
         margin = round(self.margin_m * ppm)
         w, h = self.squares_x * px_per_square, self.squares_y * px_per_square
-        img = self.board().generateImage((w + 2 * margin, h + 2 * margin), marginSize=margin,
-                                         borderBits=1)
+        import cv2
+
+        img = self.board().generateImage((w, h), marginSize=0, borderBits=1)
+        img = cv2.copyMakeBorder(img, margin, margin, margin, margin, cv2.BORDER_CONSTANT,
+                                 value=255)
         return np.asarray(img, np.uint8), ppm, margin
 
 

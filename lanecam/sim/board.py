@@ -22,6 +22,7 @@ from ..geometry import CameraModel, distort
 from .lighting import lamp_irradiance
 from .optics import coc_diameter
 from .raster import Layer, blur
+from .vehicles import Kinematics
 
 __all__ = ["Board", "board_layer"]
 
@@ -31,11 +32,27 @@ _SS = 2  # samples per pixel along each axis
 
 @dataclass(frozen=True)
 class Board:
-    """A printed ChArUco board ``spec`` standing at ``station`` (world object)."""
+    """A printed ChArUco board ``spec`` standing at ``station`` (world object); when it
+    ``follows`` a vehicle's kinematics, ``station.z_m`` is measured from the vehicle's front
+    (the board rides on its bumper)."""
 
     spec: BoardSpec
     station: Station
     name: str = "board"
+    follows: Kinematics | None = None
+    #: a following board is mounted only while its vehicle's front is within this lane range
+    #: (m): one test car drives the passes one after the other
+    mounted_m: tuple[float, float] = (5.0, 25.0)
+
+    def at(self, t: float) -> Board | None:
+        """The board where it is at world time ``t`` (None: not mounted then)."""
+        if self.follows is None:
+            return self
+        r = self.follows.range_at(t)
+        if not self.mounted_m[0] <= r <= self.mounted_m[1]:
+            return None
+        st = replace(self.station, z_m=self.station.z_m + r)
+        return replace(self, station=st, follows=None)
 
 
 def _pinhole_px(pose: CameraModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -109,7 +126,7 @@ def board_layer(pose: CameraModel, board: Board, radiance_per_reflectance: float
         return None
     x0, y0, x1, y1 = box
     f = pose.focal_xy[0]
-    sq_px = int(np.clip(round(_SS * f * spec.square_m / max(depth, 0.5)), 8, 400))
+    sq_px = int(np.clip(round(_SS * f * spec.square_m / max(depth, 0.5)), 16, 400))
     tex, ppm, mpx = spec.texture(sq_px)
     facing = float((pose.position - st.centre) @ n) > 0
     # reflectance and coverage in one two-channel texture (one remap for both)

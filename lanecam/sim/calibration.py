@@ -8,19 +8,32 @@ only, and the truth is attached to its result afterwards for the report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..calibration.target import BoardSpec, Station
+from ..config import (
+    CameraConfig,
+    LaneConfig,
+    LoopSensorConfig,
+    RadarConfig,
+    SerialDeviceConfig,
+)
 from .board import Board
+from .camera import SimCamera
+from .devices import SensorLatency, SimDevices
 from .render import Renderer, Shot
-from .scenario import Scenario
-from .world import CameraPose
+from .scenario import Scenario, load_scenario
+from .vehicles import Kinematics
+from .world import CameraPose, World
 
-__all__ = ["POSE_ERROR", "render_board_views", "true_camera"]
+__all__ = ["LATENCY_TRUTH", "POSE_ERROR", "drive_through", "latency_session",
+           "render_board_views", "true_camera"]
 
 #: how far the real camera is from its configured pose (m, deg): 10 cm and 2°
 POSE_ERROR = {"height_m": 0.10, "lateral_m": -0.10, "pitch_deg": 2.0, "yaw_deg": -2.0,
@@ -68,3 +81,74 @@ def render_board_views(sc: Scenario, camera: CameraPose, spec: BoardSpec,
         img, _ = renderer.render(shot)
         out.append(img)
     return out
+
+
+# ---------------------------------------------------------------------- latency
+#: what the simulated lane's sensors really do: radar 35 ms, lidar 8 ms, loop 20 ms late,
+#: each ±0.5 ms jitter
+LATENCY_TRUTH = SensorLatency(radar_s=0.035, lidar_s=0.008, loop_s=0.020, jitter_s=0.0005,
+                              seed=7)
+#: the camera's own trigger-to-exposure delay (s)
+CAMERA_TRIGGER_LATENCY_S = 0.0012
+#: where the loop really is: its entry edge (m); the lane config believes 10.0 m
+LOOP_ENTRY_M, LOOP_LENGTH_M, LOOP_CONFIGURED_M = 9.65, 2.0, 10.0
+#: the passes' speeds (m/s): the regression needs more than one
+PASS_SPEEDS_MPS = (8.0, 10.5, 13.0, 15.5, 18.0, 20.5)
+
+
+def drive_through(sc: Scenario, spec: BoardSpec) -> tuple[World, float]:
+    """The scenario's lane with one vehicle per :data:`PASS_SPEEDS_MPS`, each with the board on
+    its front bumper, one after the other; and how long (world s) until the last is past."""
+    template = replace(sc.world.vehicles[0], occupants=())  # the test car: a driver only
+    vehicles, boards, t = [], [], 0.3
+    for i, v in enumerate(PASS_SPEEDS_MPS):
+        k = Kinematics(21.0, v, 0.0, t)
+        vehicles.append(replace(template, name=f"pass{i}", kinematics=k))
+        boards.append(Board(spec, Station(0.6, 1.3, 0.0), f"board{i}", follows=k))
+        t += 15.0 / v + 0.25
+    return replace(sc.world, vehicles=tuple(vehicles), boards=tuple(boards)), t + 0.2
+
+
+def latency_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
+                    ) -> tuple[Any, LaneConfig, dict[str, float]]:
+    """Drive the passes through the simulated lane and record them with ``record`` (see
+    :func:`lanecam.calibration.latency.record`) through the production drivers on the fakes'
+    ptys; returns the session, the lane config as the installer wrote it, and the truth."""
+    from ..calibration.latency import Session, open_sensors
+    from ..clock import MONOTONIC
+    from ..devices.serial_link import SerialLink
+
+    sc = load_scenario(args.sim)
+    world, duration = drive_through(sc, spec)
+    pose = world.camera(args.camera)
+    lead_s = 0.4
+    epoch = MONOTONIC.now_ns() + round(lead_s * 1e9)
+    n = int((duration + lead_s) * args.rate_hz) + 4
+    with SimDevices(world, epoch_ns=epoch, loop_station_m=LOOP_ENTRY_M - LOOP_LENGTH_M,
+                    loop_length_m=LOOP_LENGTH_M, latency=LATENCY_TRUTH) as dev, \
+            contextlib.ExitStack() as stack:
+        cfg = _lane_config(pose, dev)
+        sensors, loop = open_sensors(cfg, stack, SerialLink, loop_source=dev.loop)
+        cam = SimCamera(world, pose.name, scale=args.scale, epoch_ns=epoch, background=False,
+                        buffer_count=n, seed=args.seed)
+        cam.trigger_latency_ns = round(CAMERA_TRIGGER_LATENCY_S * 1e9)
+        with cam.open():
+            cam.configure({"exposure_time": 6e-4, "gain": 6.0})
+            session = record(cam, sensors, loop, duration_s=duration + lead_s,
+                             rate_hz=args.rate_hz, session=Session(pose.name, cam.pose))
+    truth = {"radar_latency_s": LATENCY_TRUTH.radar_s, "lidar_latency_s": LATENCY_TRUTH.lidar_s,
+             "loop_latency_s": LATENCY_TRUTH.loop_s, "loop_position_m": LOOP_ENTRY_M,
+             "camera_trigger_delay_s": CAMERA_TRIGGER_LATENCY_S}
+    return session, cfg, truth
+
+
+def _lane_config(pose: CameraPose, dev: SimDevices) -> LaneConfig:
+    cam = CameraConfig(name=pose.name, device="sim", height_m=pose.height_m,
+                       lateral_m=pose.lateral_m, pitch_deg=pose.pitch_deg,
+                       yaw_deg=pose.yaw_deg, focal_length_m=pose.focal_m,
+                       pixel_size_m=pose.pixel_m, f_number=pose.f_number, focus_m=pose.focus_m,
+                       width_px=pose.width_px, height_px=pose.height_px)
+    return LaneConfig(lane_id="sim", cameras=(cam,),
+                      radar=RadarConfig(dev.ports["radar"], "ops243-c"),
+                      lidar=SerialDeviceConfig(dev.ports["lidar"], "tf02-pro"),
+                      loop=LoopSensorConfig("sim:loop", position_m=LOOP_CONFIGURED_M))

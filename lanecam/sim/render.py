@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..frames import IlluminationState
+from .board import board_layer, board_radiance
 from .constants import (
     ADC_BITS,
     CABIN_DIFFUSE_FRACTION,
@@ -55,7 +56,6 @@ from .constants import (
     WINDOW_FRESNEL_T,
     WINDSHIELD_NIR_TRANSMISSION,
 )
-from .board import board_layer, board_radiance
 from .faces import (
     FaceSeen,
     FaceStats,
@@ -166,7 +166,6 @@ class Renderer:
         layers: list[Layer] = []
         hits: list[tuple[int, FaceTruth, FaceSeen | None]] = []
         vtruth: list[VehicleTruth] = []
-        layers += self._boards(shot, pol, ill, (wx, wy, ww, wh))
         for g in self.world.geometries(t_mid):
             layer, ftruth = self._vehicle(g, shot, pol, ill, (wx, wy, ww, wh), t_mid)
             if layer is not None:
@@ -179,6 +178,7 @@ class Renderer:
                        float(ws[:, 0].max() - wx), float(ws[:, 1].max() - wy))
             vtruth.append(VehicleTruth(g.vehicle.name, g.range_m, float(-g.velocity[2]),
                                        layer is not None, box))
+        layers += self._boards(shot, pol, ill, (wx, wy, ww, wh), t_mid)
         faces = [hidden_by_nearer(ft, seen, layers[i + 1:]) for i, ft, seen in hits]
         dtype = np.uint8 if shot.bit_depth == 8 else np.uint16
         if out is None:
@@ -234,10 +234,13 @@ class Renderer:
         return shot.exposure_s * s.brightness
 
     def _boards(self, shot: Shot, pol: Polarizer, ill_s: float,
-                win: tuple[int, int, int, int]) -> list[Layer]:
-        """Layers of the calibration boards in view (drawn behind the vehicles)."""
+                win: tuple[int, int, int, int], t: float) -> list[Layer]:
+        """Layers of the calibration boards in view at ``t``, drawn over the vehicles (a board
+        rides on a bumper, in front of its body; ASSUMED: nothing stands in front of one)."""
         out = []
-        for b in self.world.boards:
+        for b in (b.at(t) for b in self.world.boards):
+            if b is None:
+                continue
             rad = board_radiance(self.sky, self.world.lamps, b, shot.exposure_s, ill_s,
                                  pol.unpolarized_gain)
             layer = board_layer(self.pose, b, rad, win)
