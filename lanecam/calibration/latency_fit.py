@@ -27,6 +27,8 @@ __all__ = ["LineFit", "Pass", "camera_delay", "fit_loop", "fit_passes", "fit_sen
            "speed_regression"]
 
 F64 = NDArray[np.float64]
+#: outlier rejection (robust σ): a reading taken late because its thread was descheduled
+REJECT_SIGMA = 3.5
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,7 @@ class Pass:
 
 @dataclass(frozen=True)
 class LineFit:
-    """``y = intercept + slope·x`` by least squares, with 1σ and the points used (outliers
-    beyond 5 robust σ dropped once)."""
+    """``y = intercept + slope·x`` by least squares, with 1σ and the points used."""
 
     slope: float
     intercept: float
@@ -77,13 +78,14 @@ def _line(x: F64, y: F64) -> tuple[float, float, float, float, F64]:
 
 
 def speed_regression(x: Sequence[float], y: Sequence[float]) -> LineFit:
-    """Robust straight line through ``(x, y)`` (needs two distinct x; see :class:`LineFit`)."""
+    """Robust straight line through ``(x, y)`` (needs two distinct x; see :class:`LineFit`):
+    points beyond :data:`REJECT_SIGMA` robust σ of a first fit are dropped once."""
     xa, ya = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if len(xa) < 3 or float(np.ptp(xa)) <= 0:
         raise ValueError("needs three points at two or more distinct speeds")
     slope, icpt, ss, si, res = _line(xa, ya)
     mad = float(np.median(np.abs(res - np.median(res)))) * 1.4826
-    keep = np.abs(res) <= max(5 * mad, 1e-12)
+    keep = np.abs(res) <= max(REJECT_SIGMA * mad, 1e-12)
     if 3 <= keep.sum() < len(xa) and float(np.ptp(xa[keep])) > 0:
         xa, ya = xa[keep], ya[keep]
         slope, icpt, ss, si, res = _line(xa, ya)
@@ -156,6 +158,12 @@ def fit_loop(passes: Sequence[Pass], entries: Sequence[float], exits: Sequence[f
         raise ValueError("needs loop edges at two or more distinct speeds")
     coef, *_ = np.linalg.lstsq(a, ya, rcond=None)
     res = ya - a @ coef
+    mad = float(np.median(np.abs(res - np.median(res)))) * 1.4826
+    keep = np.abs(res) <= max(REJECT_SIGMA * mad, 1e-12)
+    if keep.sum() >= a.shape[1] + 2 and not keep.all():
+        a, ya = a[keep], ya[keep]
+        coef, *_ = np.linalg.lstsq(a, ya, rcond=None)
+        res = ya - a @ coef
     cov = float(res @ res) / max(len(ya) - a.shape[1], 1) * np.linalg.inv(a.T @ a)
     q = float(coef[1]) if a.shape[1] == 3 else math.nan
     fit = LineFit(-float(coef[-1]), float(coef[0]), math.sqrt(cov[-1, -1]),

@@ -55,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="grab at each station without waiting for Enter")
     p.add_argument("--scale", type=float, default=1.0,
                    help="--sim: render at this fraction of the resolution (quick runs)")
+    p.add_argument("--save-frames", type=Path, metavar="DIR",
+                   help="keep the board frames as DIR/station_NN.png (for the record, or to "
+                        "serve them from a camera emulator)")
 
 
 def parse_board(text: str) -> BoardSpec:
@@ -103,6 +106,8 @@ def run(args: argparse.Namespace) -> tuple[Calibration, Draw | None]:
         truth = None
     stations = load_stations(args.stations) if args.stations else plan_stations(configured, spec)
     images = frames_for(spec, stations)
+    if args.save_frames is not None:
+        _save(args.save_frames, images)
     views = []
     for st, img in zip(stations, images, strict=True):
         found = detect_board(img, spec)
@@ -112,6 +117,14 @@ def run(args: argparse.Namespace) -> tuple[Calibration, Draw | None]:
         raise CalibrationError("the board was found in no frame", kind="pose",
                                reason="target_not_found", device=name)
     return _result(name, configured, spec, stations, views, truth)
+
+
+def _save(folder: Path, images: Sequence[np.ndarray]) -> None:
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(images):
+        cv2.imwrite(str(folder / f"station_{i:02d}.png"), img)
 
 
 def _result(name: str, configured: CameraModel, spec: BoardSpec, stations: Sequence[Station],

@@ -93,7 +93,7 @@ CAMERA_TRIGGER_LATENCY_S = 0.0012
 #: where the loop really is: its entry edge (m); the lane config believes 10.0 m
 LOOP_ENTRY_M, LOOP_LENGTH_M, LOOP_CONFIGURED_M = 9.65, 2.0, 10.0
 #: the passes' speeds (m/s): the regression needs more than one
-PASS_SPEEDS_MPS = (8.0, 10.5, 13.0, 15.5, 18.0, 20.5)
+PASS_SPEEDS_MPS = (8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0)
 
 
 def drive_through(sc: Scenario, spec: BoardSpec) -> tuple[World, float]:

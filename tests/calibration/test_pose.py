@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -18,7 +17,7 @@ from lanecam.config import load_lane_config
 from lanecam.geometry import CameraModel, distort
 from lanecam.lane.connect import HARDWARE
 from lanecam.sim.board import undistort
-from lanecam.sim.calibration import render_board_views, true_camera
+from lanecam.sim.calibration import true_camera
 from lanecam.sim.scenario import load_scenario
 
 BOUNDS = {"height_m": 0.02, "lateral_m": 0.02, "pitch_deg": 0.2, "yaw_deg": 0.2,
@@ -102,10 +101,18 @@ def _check_bounds(doc: dict) -> None:
     assert doc["estimate"]["rms_px"] <= 0.5
 
 
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One simulated pose calibration (its frames kept for the emulator test)."""
+    d = tmp_path_factory.mktemp("pose")
+    assert main(["calibrate", "pose", "--sim", "clear_noon", "--out", str(d / "cal"),
+                 "--save-frames", str(d / "frames")]) == 0
+    return d
+
+
 def test_sim_recovers_pose_and_apply_gives_a_config_the_lane_projects_with(
-        tmp_path: Path) -> None:
-    out = tmp_path / "cal"
-    assert main(["calibrate", "pose", "--sim", "clear_noon", "--out", str(out)]) == 0
+        sim_run: Path, tmp_path: Path) -> None:
+    out = sim_run / "cal"
     doc = json.loads((out / "pose.json").read_text())
     _check_bounds(doc)
     assert (out / "pose.png").stat().st_size > 20_000
@@ -128,16 +135,14 @@ def test_sim_recovers_pose_and_apply_gives_a_config_the_lane_projects_with(
     assert np.abs(before).max() > 100
 
 
-def test_pylon_emulator_serves_the_board_through_the_device_path(tmp_path: Path) -> None:
+def test_pylon_emulator_serves_the_board_through_the_device_path(sim_run: Path,
+                                                                 tmp_path: Path) -> None:
+    """The frames the simulator rendered at the planned stations, served by the pylon camera
+    emulator (``ImageFileMode``), measured through the lane config's camera."""
     pytest.importorskip("pypylon")
-    sc = load_scenario("clear_noon")
-    conf = sc.world.cameras[0]
-    spec = BoardSpec()
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    stations = plan_stations(conf, spec)
-    for i, img in enumerate(render_board_views(sc, true_camera(conf), spec, stations)):
-        cv2.imwrite(str(frames / f"station_{i:02d}.png"), img)
+    conf = load_scenario("clear_noon").world.cameras[0]
+    frames = sim_run / "frames"
+    assert len(list(frames.glob("station_*.png"))) == len(plan_stations(conf, BoardSpec()))
     lane = tmp_path / "lane.toml"
     lane.write_text(LANE.format(device="pylon:0815-0000", pixel=3.45e-6, w=2448, h=2048))
     out = tmp_path / "cal"
