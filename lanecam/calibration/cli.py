@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 PROCEDURES: dict[str, str] = {
     "pose": "lanecam.calibration.pose",
     "latency": "lanecam.calibration.latency",
+    "radar": "lanecam.calibration.radar",
 }
 
 EXIT_GOOD, EXIT_ERROR, EXIT_POOR = 0, 2, 3

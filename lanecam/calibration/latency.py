@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ class Session:
     model: CameraModel
     #: (trigger ns, exposure start ns — None without a camera timestamp, exposure s, image)
     frames: list[tuple[int, int | None, float, np.ndarray]] = field(default_factory=list)
-    readings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    #: sensor → (arrival ns, range m, speed m/s — NaN when the reading has none)
+    readings: dict[str, list[tuple[int, float, float]]] = field(default_factory=dict)
     loop_entries: list[int] = field(default_factory=list)
     loop_exits: list[int] = field(default_factory=list)
 
@@ -114,14 +116,18 @@ def record(camera: Any, sensors: dict[str, Any], loop: Any | None, *, duration_s
     return session
 
 
-def _pump(sensor: Any, out: list[tuple[int, float]], stop: threading.Event) -> None:
+def _pump(sensor: Any, out: list[tuple[int, float, float]], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             r = sensor.read(timeout=0.1)
         except DeviceTimeoutError:
             continue
-        if r is not None and getattr(r, "range_m", None) is not None:
-            out.append((r.t_ns, float(r.range_m)))
+        if r is None:
+            continue
+        rng, speed = getattr(r, "range_m", None), getattr(r, "speed_mps", None)
+        if rng is not None or speed is not None:
+            out.append((r.t_ns, math.nan if rng is None else float(rng),
+                        math.nan if speed is None else float(speed)))
 
 
 #: the loop is polled this often; an edge is seen on average half a period late

@@ -71,7 +71,8 @@ def result(session: Session, cfg: LaneConfig, spec: BoardSpec,
     fits: dict[str, LineFit] = {}
     for name, rows in session.readings.items():
         try:
-            fits[name] = fit_sensor(passes, [((t - t0) / 1e9, r) for t, r in rows])
+            fits[name] = fit_sensor(passes, [((t - t0) / 1e9, r) for t, r, _ in rows
+                                             if math.isfinite(r)])
         except ValueError:
             pass
     loop = None

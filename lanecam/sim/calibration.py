@@ -26,13 +26,14 @@ from ..config import (
 )
 from .board import Board
 from .camera import SimCamera
-from .devices import SensorLatency, SimDevices
+from .devices import RadarAim, SensorLatency, SimDevices
 from .render import Renderer, Shot
 from .scenario import Scenario, load_scenario
 from .vehicles import Kinematics
 from .world import CameraPose, World
 
-__all__ = ["LATENCY_TRUTH", "POSE_ERROR", "drive_through", "latency_session",
+__all__ = ["LATENCY_TRUTH", "POSE_ERROR", "RADAR_TRUTH", "drive_session", "drive_through",
+           "latency_session", "radar_session",
            "render_board_views", "true_camera"]
 
 #: how far the real camera is from its configured pose (m, deg): 10 cm and 2°
@@ -96,12 +97,13 @@ LOOP_ENTRY_M, LOOP_LENGTH_M, LOOP_CONFIGURED_M = 9.65, 2.0, 10.0
 PASS_SPEEDS_MPS = (8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0)
 
 
-def drive_through(sc: Scenario, spec: BoardSpec) -> tuple[World, float]:
+def drive_through(sc: Scenario, spec: BoardSpec, speeds: Sequence[float] = PASS_SPEEDS_MPS
+                  ) -> tuple[World, float]:
     """The scenario's lane with one vehicle per :data:`PASS_SPEEDS_MPS`, each with the board on
     its front bumper, one after the other; and how long (world s) until the last is past."""
     template = replace(sc.world.vehicles[0], occupants=())  # the test car: a driver only
     vehicles, boards, t = [], [], 0.3
-    for i, v in enumerate(PASS_SPEEDS_MPS):
+    for i, v in enumerate(speeds):
         k = Kinematics(21.0, v, 0.0, t)
         vehicles.append(replace(template, name=f"pass{i}", kinematics=k))
         boards.append(Board(spec, Station(0.6, 1.3, 0.0), f"board{i}", follows=k))
@@ -114,18 +116,43 @@ def latency_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
     """Drive the passes through the simulated lane and record them with ``record`` (see
     :func:`lanecam.calibration.latency.record`) through the production drivers on the fakes'
     ptys; returns the session, the lane config as the installer wrote it, and the truth."""
+    session, cfg = drive_session(args, spec, record, LATENCY_TRUTH, RadarAim())
+    truth = {"radar_latency_s": LATENCY_TRUTH.radar_s, "lidar_latency_s": LATENCY_TRUTH.lidar_s,
+             "loop_latency_s": LATENCY_TRUTH.loop_s, "loop_position_m": LOOP_ENTRY_M,
+             "camera_trigger_delay_s": CAMERA_TRIGGER_LATENCY_S}
+    return session, cfg, truth
+
+
+#: how the simulated radar really looks at the traffic: 12° off the lane axis, 1.5 % fast
+RADAR_TRUTH = RadarAim(angle_deg=12.0, speed_scale=1.015)
+
+
+def radar_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
+                  ) -> tuple[Any, LaneConfig, dict[str, float]]:
+    """The drive-through for ``calibrate radar``: the radar aimed as :data:`RADAR_TRUTH`, the
+    sensors' latencies already calibrated (none injected)."""
+    session, cfg = drive_session(args, spec, record, SensorLatency(), RADAR_TRUTH,
+                                 speeds=PASS_SPEEDS_MPS[::2])
+    return session, cfg, {"mount_deg": RADAR_TRUTH.angle_deg,
+                          "speed_scale": RADAR_TRUTH.speed_scale}
+
+
+def drive_session(args: Any, spec: BoardSpec, record: Callable[..., Any],
+                  latency: SensorLatency, aim: RadarAim,
+                  speeds: Sequence[float] = PASS_SPEEDS_MPS) -> tuple[Any, LaneConfig]:
+    """Drive the passes (``speeds``) past the simulated lane's devices and record them."""
     from ..calibration.latency import Session, open_sensors
     from ..clock import MONOTONIC
     from ..devices.serial_link import SerialLink
 
     sc = load_scenario(args.sim)
-    world, duration = drive_through(sc, spec)
+    world, duration = drive_through(sc, spec, speeds)
     pose = world.camera(args.camera)
     lead_s = 0.4
     epoch = MONOTONIC.now_ns() + round(lead_s * 1e9)
     n = int((duration + lead_s) * args.rate_hz) + 4
     with SimDevices(world, epoch_ns=epoch, loop_station_m=LOOP_ENTRY_M - LOOP_LENGTH_M,
-                    loop_length_m=LOOP_LENGTH_M, latency=LATENCY_TRUTH) as dev, \
+                    loop_length_m=LOOP_LENGTH_M, latency=latency, radar_aim=aim) as dev, \
             contextlib.ExitStack() as stack:
         cfg = _lane_config(pose, dev)
         sensors, loop = open_sensors(cfg, stack, SerialLink, loop_source=dev.loop)
@@ -136,10 +163,7 @@ def latency_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
             cam.configure({"exposure_time": 6e-4, "gain": 6.0})
             session = record(cam, sensors, loop, duration_s=duration + lead_s,
                              rate_hz=args.rate_hz, session=Session(pose.name, cam.pose))
-    truth = {"radar_latency_s": LATENCY_TRUTH.radar_s, "lidar_latency_s": LATENCY_TRUTH.lidar_s,
-             "loop_latency_s": LATENCY_TRUTH.loop_s, "loop_position_m": LOOP_ENTRY_M,
-             "camera_trigger_delay_s": CAMERA_TRIGGER_LATENCY_S}
-    return session, cfg, truth
+    return session, cfg
 
 
 def _lane_config(pose: CameraPose, dev: SimDevices) -> LaneConfig:

@@ -34,6 +34,7 @@ Fault knobs are the fakes' own: ``radar.silent`` / ``lidar.silent`` (sensor drop
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ from ..frames import IlluminationState
 from .camera import SimCamera
 from .world import World
 
-__all__ = ["RADAR_SHADOWED_MAGNITUDE", "SensorLatency", "SensorMount", "SimDevices"]
+__all__ = ["RADAR_SHADOWED_MAGNITUDE", "RadarAim", "SensorLatency", "SensorMount", "SimDevices"]
 
 #: Share of its unshadowed radar return a vehicle keeps behind a nearer one (ASSUMED).
 RADAR_SHADOWED_MAGNITUDE = 0.3
@@ -66,6 +67,18 @@ class SensorLatency:
     loop_s: float = 0.0
     jitter_s: float = 0.0
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class RadarAim:
+    """How the radar really looks at the traffic (ASSUMED far field: one angle for the whole
+    approach): its beam at ``angle_deg`` to the lane axis, so it sees the line-of-sight
+    component ``v·cos(angle)`` of a vehicle's speed and its range along the beam changes at
+    that rate (reported as ``range·cos(angle)``); its Doppler speeds come out ``speed_scale``
+    times too large (an oscillator off its nominal frequency)."""
+
+    angle_deg: float = 0.0
+    speed_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,10 @@ class SimDevices:
                  lidar_model: str = "TF02-Pro", lidar: SensorMount = SensorMount(0.0, 40.0),
                  illuminator_channels: int = 2, loop_station_m: float = 8.0,
                  loop_length_m: float = 2.0, rotators: Sequence[str] = (),
-                 latency: SensorLatency | None = None) -> None:
+                 latency: SensorLatency | None = None, radar_aim: RadarAim = RadarAim()
+                 ) -> None:
         self.world = world
+        self.radar_aim = radar_aim
         #: report latency and jitter of the radar, lidar and loop (none by default)
         self.latency = latency or SensorLatency()
         self._jitter = np.random.default_rng(self.latency.seed)
@@ -176,7 +191,9 @@ class SimDevices:
             if dist > self.radar_mount.max_range_m:
                 break
             mag = 1e4 / max(dist, 0.5) ** 2 * (RADAR_SHADOWED_MAGNITUDE if k else 1.0)
-            out.append(RadarTarget(speed, dist, magnitude=mag))
+            cos = math.cos(math.radians(self.radar_aim.angle_deg))
+            out.append(RadarTarget(speed * cos * self.radar_aim.speed_scale, dist * cos,
+                                   magnitude=mag))
         return out
 
     def _lidar_target(self) -> LidarTarget | None:
