@@ -34,7 +34,8 @@ class FixedBurst:
                 cam.arm(Trigger.software())
         # the cameras' measured trigger-to-exposure delay: trigger that much earlier
         early = round(max((c.trigger_delay_s for c in self.cameras), default=0.0) * 1e9)
-        fired = self._trigger_all([t - early for t in job.plan.frame_times_ns])
+        fired = [t + early for t in self._trigger_all([t - early
+                                                       for t in job.plan.frame_times_ns])]
         for lane_cam in self.cameras:
             job.bursts.append(self._collect(lane_cam, job, fired))
 
