@@ -133,3 +133,32 @@ def test_device_path_opens_the_configured_sensors_and_camera(tmp_path: Path,
         assert dev.radar.received and dev.lidar.received   # the drivers configured them
     assert code == 2 and "exposure timestamp" in capsys.readouterr().err
     assert not (tmp_path / "cal" / "latency.toml").exists()
+
+
+def test_the_built_lane_reads_its_sensors_through_the_calibration(tmp_path: Path) -> None:
+    """``build_lane``'s sensors (production drivers on the fakes' ptys) are wrapped with the
+    configured latency and radar correction: a reading is dated before it arrived."""
+    import contextlib
+    import time
+
+    from lanecam.clock import MONOTONIC
+    from lanecam.config import parse_lane_config
+    from lanecam.lane.builder import _open_sensors
+    from lanecam.lane.connect import HARDWARE
+    from lanecam.lane.sensor_calibration import CalibratedSensor
+    from lanecam.sim.devices import SimDevices
+    from lanecam.sim.world import World
+
+    with SimDevices(World()) as dev, contextlib.ExitStack() as stack:
+        cfg = parse_lane_config({
+            "lane": {"id": "x"}, "cameras": [{"name": "c", "device": "sim"}],
+            "sensors": {"radar": {"url": dev.ports["radar"], "model": "ops243-c",
+                                  "latency_s": 0.035, "mount_deg": 12.0},
+                        "lidar": {"url": dev.ports["lidar"], "model": "tf02-pro",
+                                  "latency_s": 0.008}}})
+        radar, lidar = _open_sensors(cfg, stack, MONOTONIC, HARDWARE)
+        assert isinstance(radar, CalibratedSensor) and radar.latency_ns == 35_000_000
+        assert radar.speed_factor == pytest.approx(radar_speed_factor(12.0, 1.0))
+        assert isinstance(lidar, CalibratedSensor) and lidar.latency_ns == 8_000_000
+        reading = lidar.read(timeout=2.0)
+        assert reading.t_ns <= time.monotonic_ns() - 8_000_000
