@@ -173,3 +173,19 @@ def test_no_board_in_view_is_target_not_found_and_few_views_are_poor(tmp_path: P
     doc = json.loads((out / "pose.json").read_text())
     assert doc["quality"] == "poor" and doc["why"].startswith("too_few_views")
     assert not (out / "pose.toml").exists()
+
+
+def test_a_misplaced_station_makes_the_fit_poor_and_writes_no_fragment(tmp_path: Path) -> None:
+    """One board stood 30 cm from its mark: the residuals exceed the bound — poor, with why."""
+    from lanecam.calibration import write_outputs
+    from lanecam.calibration.pose import MAX_RMS_PX, _result
+
+    spec = BoardSpec()
+    stations = plan_stations(CONFIGURED, spec)
+    views = _exact_views(spec, stations, 0.05)
+    bad = views[0]
+    views[0] = View(replace(bad.station, x_m=bad.station.x_m + 0.3), bad.ids, bad.image_px)
+    cal, draw = _result("cam0", CONFIGURED, spec, stations, views, None)
+    assert cal.quality == "poor" and cal.estimate["rms_px"] > MAX_RMS_PX
+    paths = write_outputs(cal, tmp_path, draw)
+    assert "toml" not in paths and paths["png"].exists()
