@@ -297,8 +297,8 @@ def _draw_table(ax: Any, cal: Calibration, configured: CameraModel,
     for k in CAMERA_KEYS:
         row = [k, f"{conf[k]:.4g}",
                f"{cal.estimate[k]:.5g} ± {cal.uncertainty.get(k, math.nan):.2g}"]
-        if cal.truth is not None and cal.error is not None:
-            row += [f"{cal.truth[k]:.5g}", f"{cal.error[k]:+.2g}"]
+        if truth is not None and cal.error is not None:
+            row += [f"{_camera_values(truth)[k]:.5g}", f"{cal.error[k]:+.2g}"]
         rows.append(row)
     t = ax.table(cellText=rows, colLabels=head, loc="center", cellLoc="right")
     t.auto_set_font_size(False)
