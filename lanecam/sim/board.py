@@ -12,6 +12,7 @@ pass as everything else (:mod:`lanecam.sim.render`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -24,7 +25,7 @@ from .optics import coc_diameter
 from .raster import Layer, blur
 from .vehicles import Kinematics
 
-__all__ = ["Board", "board_layer"]
+__all__ = ["Board", "board_layer", "board_layers", "board_radiance"]
 
 WHITE, BLACK, BACK = 0.85, 0.05, 0.3
 _SS = 2  # samples per pixel along each axis
@@ -163,3 +164,19 @@ def board_radiance(sky: object, lamps: tuple, board: Board, exposure_s: float, i
     e_amb = float(sky.irradiance(n)) * exposure_s  # type: ignore[attr-defined]
     e_ill = float(lamp_irradiance(lamps, board.station.centre[None], n[None])[0]) * ill_s
     return (e_amb + e_ill) / math.pi * gain
+
+
+def board_layers(pose: CameraModel, sky: object, lamps: tuple, boards: Sequence[Board], t: float,
+                 exposure_s: float, ill_s: float, gain: float, win: tuple[int, int, int, int]
+                 ) -> list[Layer]:
+    """The layers of ``boards`` in view at world time ``t`` (ASSUMED: nothing stands in front
+    of a board); ``ill_s`` seconds of full illuminator output, ``gain`` the analyzer's
+    unpolarized transmission."""
+    out = []
+    for b in (b.at(t) for b in boards):
+        if b is None:
+            continue
+        layer = board_layer(pose, b, board_radiance(sky, lamps, b, exposure_s, ill_s, gain), win)
+        if layer is not None:
+            out.append(layer)
+    return out

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..frames import IlluminationState
-from .board import board_layer, board_radiance
+from .board import board_layers
 from .constants import (
     ADC_BITS,
     CABIN_DIFFUSE_FRACTION,
@@ -178,7 +178,9 @@ class Renderer:
                        float(ws[:, 0].max() - wx), float(ws[:, 1].max() - wy))
             vtruth.append(VehicleTruth(g.vehicle.name, g.range_m, float(-g.velocity[2]),
                                        layer is not None, box))
-        layers += self._boards(shot, pol, ill, (wx, wy, ww, wh), t_mid)
+        # calibration boards, over the vehicles (a board rides on a bumper, in front of it)
+        layers += board_layers(self.pose, self.sky, self.world.lamps, self.world.boards, t_mid,
+                               shot.exposure_s, ill, pol.unpolarized_gain, (wx, wy, ww, wh))
         faces = [hidden_by_nearer(ft, seen, layers[i + 1:]) for i, ft, seen in hits]
         dtype = np.uint8 if shot.bit_depth == 8 else np.uint16
         if out is None:
@@ -232,21 +234,6 @@ class Renderer:
                 raise ValueError("a strobe needs pulse_s > 0")
             return min(s.pulse_s, shot.exposure_s) * s.brightness
         return shot.exposure_s * s.brightness
-
-    def _boards(self, shot: Shot, pol: Polarizer, ill_s: float,
-                win: tuple[int, int, int, int], t: float) -> list[Layer]:
-        """Layers of the calibration boards in view at ``t``, drawn over the vehicles (a board
-        rides on a bumper, in front of its body; ASSUMED: nothing stands in front of one)."""
-        out = []
-        for b in (b.at(t) for b in self.world.boards):
-            if b is None:
-                continue
-            rad = board_radiance(self.sky, self.world.lamps, b, shot.exposure_s, ill_s,
-                                 pol.unpolarized_gain)
-            layer = board_layer(self.pose, b, rad, win)
-            if layer is not None:
-                out.append(layer)
-        return out
 
     # ------------------------------------------------------------------ vehicles
     def _vehicle(self, g: VehicleGeometry, shot: Shot, pol: Polarizer, ill_s: float,
