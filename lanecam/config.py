@@ -42,7 +42,9 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+from .config_fields import rng
 from .config_gige import ActionConfig, GigeConfig, TransportConfig
+from .config_port import MetricsConfig, MqttConfig, check_mqtt
 from .errors import ConfigError
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "MatcherConfig",
     "MetricsConfig",
     "MqttConfig",
+    "RadarConfig",
     "RotatorConfig",
     "SensorResponseConfig",
     "SerialDeviceConfig",
@@ -69,8 +72,7 @@ __all__ = [
 ]
 
 
-def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
-    return {"lo": lo, "hi": hi, "open_lo": open_lo}
+_rng = rng
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,20 @@ class CameraConfig:
     response: SensorResponseConfig | None = None
     #: GigE stream settings (``[cameras.transport]``, :mod:`lanecam.config_gige`)
     transport: TransportConfig | None = None
+    #: measured by ``lanecam calibrate pose``: the turn about the optical axis (deg, + turns
+    #: the camera clockwise seen from behind), the focal lengths and principal point (px, pixel
+    #: centres at integers; default: focal_length_m / pixel_size_m and the sensor centre) and
+    #: OpenCV's lens distortion (k1, k2, p1, p2[, k3]; default none)
+    roll_deg: float = field(default=0.0, metadata=_rng(-45.0, 45.0))
+    fx_px: float | None = field(default=None, metadata=_rng(1.0, 1e6))
+    fy_px: float | None = field(default=None, metadata=_rng(1.0, 1e6))
+    cx_px: float | None = field(default=None, metadata=_rng(-1.0, 20000.0))
+    cy_px: float | None = field(default=None, metadata=_rng(-1.0, 20000.0))
+    distortion: tuple[float, ...] = field(default=(), metadata={**_rng(-1000.0, 1000.0),
+                                                                  "lengths": (0, 4, 5)})
+    #: measured by ``lanecam calibrate latency``: hardware trigger edge to exposure start (s);
+    #: the scheduler fires this much earlier
+    trigger_delay_s: float = field(default=0.0, metadata=_rng(0.0, 0.5))
 
 
 @dataclass(frozen=True)
@@ -170,8 +186,24 @@ class ControlConfig:
 
 @dataclass(frozen=True)
 class SerialDeviceConfig:
+    """A serial sensor (``[sensors.lidar]``): its port and model; ``latency_s``, the delay from
+    the event to its reading arriving (measured by ``lanecam calibrate latency``), which the
+    tracker takes off each reading's arrival time."""
+
     url: str
     model: str
+    latency_s: float = field(default=0.0, metadata=_rng(0.0, 2.0))
+
+
+@dataclass(frozen=True)
+class RadarConfig(SerialDeviceConfig):
+    """The Doppler radar (``[sensors.radar]``); besides the serial sensor's keys, measured by
+    ``lanecam calibrate radar``: ``mount_deg``, the angle between its beam and the lane axis (the
+    reading is v·cos(angle), divided back out), and ``speed_scale``, a residual scale factor
+    applied after that (1 = none)."""
+
+    mount_deg: float = field(default=0.0, metadata=_rng(0.0, 60.0))
+    speed_scale: float = field(default=1.0, metadata=_rng(0.5, 2.0))
 
 
 @dataclass(frozen=True)
@@ -187,6 +219,9 @@ class LoopSensorConfig:
     line: str = field(default="cts", metadata={"choices": ("cts", "dsr", "cd")})
     active_low: bool = False
     debounce_s: float = field(default=0.02, metadata=_rng(0.0, 1.0))
+    #: the detector's delay from the vehicle crossing the loop edge to the line changing (s,
+    #: debounce not included; measured by ``lanecam calibrate latency``)
+    latency_s: float = field(default=0.0, metadata=_rng(0.0, 2.0))
 
 
 @dataclass(frozen=True)
@@ -251,41 +286,12 @@ class SinkConfig:
 
 
 @dataclass(frozen=True)
-class MqttConfig:
-    """The site's MQTT broker (``[mqtt]``): events go with QoS 1 to
-    ``lanecam/<site>/<lane>/events`` through a durable on-disk ``outbox`` (SQLite).  Secrets
-    are named, never written here: ``password_env`` is an environment variable's name.
-    ``tls``: connect over TLS, checking the broker against ``ca_file`` (default: the system's
-    roots); ``cert_file``/``key_file``: a client certificate."""
-
-    host: str
-    site: str
-    outbox: str
-    port: int = field(default=1883, metadata=_rng(1, 65535))
-    username: str | None = None
-    password_env: str | None = None
-    tls: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    keepalive_s: int = field(default=30, metadata=_rng(5, 3600))
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    """The lane's Prometheus endpoint (``[metrics]``): ``http://host:port/metrics``."""
-
-    port: int = field(default=9464, metadata=_rng(0, 65535))
-    host: str = "127.0.0.1"
-
-
-@dataclass(frozen=True)
 class LaneConfig:
     lane_id: str
     cameras: tuple[CameraConfig, ...]
     capture: CaptureConfig = CaptureConfig()
     control: ControlConfig = ControlConfig()
-    radar: SerialDeviceConfig | None = None
+    radar: RadarConfig | None = None
     lidar: SerialDeviceConfig | None = None
     loop: LoopSensorConfig | None = None
     illuminator: IlluminatorConfig | None = None
@@ -323,7 +329,7 @@ def _build(cls: type, raw: Any, path: str) -> Any:
 
 def _value(t: Any, v: Any, key: str, meta: Mapping[str, Any]) -> Any:
     if isinstance(t, str):  # postponed annotations
-        t = eval(t, globals())  # noqa: S307 - our own annotation strings only
+        t = eval(t, globals())
     args = get_args(t)
     if type(None) in args:  # Optional[X]
         inner = [a for a in args if a is not type(None)][0]
@@ -347,6 +353,11 @@ def _value(t: Any, v: Any, key: str, meta: Mapping[str, Any]) -> Any:
         if choices and v not in choices:
             raise ConfigError(f"{v!r} is not a choice", key=key, allowed=list(choices))
         return v
+    if get_origin(t) is tuple and args and args[0] is float:  # an array of numbers
+        if not isinstance(v, list) or len(v) not in meta.get("lengths", (len(v),)):
+            raise ConfigError("must be an array of numbers", key=key,
+                              allowed=f"length {meta.get('lengths')}")
+        return tuple(_value(float, x, f"{key}[{i}]", meta) for i, x in enumerate(v))
     if get_origin(t) is tuple:
         if not isinstance(v, list):
             raise ConfigError("must be an array of tables", key=key)
@@ -389,8 +400,8 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         if k not in ("radar", "lidar", "loop"):
             raise ConfigError("unknown sensor", key=f"sensors.{k}", allowed=["lidar", "loop", "radar"])
     parts: dict[str, Any] = {
-        k: _build(LoopSensorConfig if k == "loop" else SerialDeviceConfig, sensors[k],
-                  f"sensors.{k}") for k in sensors}
+        k: _build({"loop": LoopSensorConfig, "radar": RadarConfig}.get(k, SerialDeviceConfig),
+                  sensors[k], f"sensors.{k}") for k in sensors}
     if "illuminator" in doc:
         parts["illuminator"] = _build(IlluminatorConfig, doc["illuminator"], "illuminator")
     capture = _build(CaptureConfig, doc.get("capture", {}), "capture")
@@ -415,25 +426,9 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         sinks=_value(tuple[SinkConfig, ...], doc.get("sinks", []), "sinks", {}), **parts)
 
 
-_TOPIC_WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
 def _parse_mqtt(raw: Any) -> MqttConfig:
-    """``[mqtt]``: the site is one topic level (no ``/``, ``+`` or ``#``); a client key needs
-    its certificate; TLS files need ``tls = true``."""
     m: MqttConfig = _build(MqttConfig, raw, "mqtt")
-    if not _TOPIC_WORD.fullmatch(m.site):
-        raise ConfigError("site must be 1-64 letters, digits, '_.-'", key="mqtt.site")
-    if not m.host:
-        raise ConfigError("host must not be empty", key="mqtt.host")
-    if (m.cert_file is None) != (m.key_file is None):
-        raise ConfigError("a client certificate needs its key", key="mqtt.cert_file",
-                          allowed=["cert_file and key_file", "neither"])
-    if not m.tls and (m.ca_file or m.cert_file):
-        raise ConfigError("TLS files need tls = true", key="mqtt.tls")
-    if m.password_env is not None and m.username is None:
-        raise ConfigError("a password needs a username", key="mqtt.username")
-    return m
+    return check_mqtt(m)
 
 
 def _check_strobe_channels(cams: tuple[CameraConfig, ...], has_illuminator: bool) -> None:

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .config_fields import rng as _rng
+
 __all__ = ["ActionConfig", "GigeConfig", "TransportConfig"]
 
 _U32 = 0xFFFF_FFFF
 
 
-def _rng(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False) -> dict:
-    return {"lo": lo, "hi": hi, "open_lo": open_lo}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,15 @@ from numpy.typing import NDArray
 
 from .errors import ConfigError
 
-__all__ = ["CameraModel", "CabinModel", "SEAT_ROWS", "occupant_rois", "face_points", "fit_cabin"]
+__all__ = [
+    "SEAT_ROWS",
+    "CabinModel",
+    "CameraModel",
+    "distort",
+    "face_points",
+    "fit_cabin",
+    "occupant_rois",
+]
 
 V3 = NDArray[np.float64]
 
@@ -33,8 +41,14 @@ log = logging.getLogger(__name__)
 class CameraModel:
     """A camera's mount and optics.
 
-    ``pitch_deg`` > 0 looks down, ``yaw_deg`` > 0 towards +x; ``focal_m``, ``pixel_m`` in
-    metres; ``focus_m`` the focus distance along the optical axis.
+    ``pitch_deg`` > 0 looks down, ``yaw_deg`` > 0 towards +x, ``roll_deg`` > 0 turns the
+    camera clockwise about its optical axis as seen from behind it (the image content turns
+    counter-clockwise); ``focal_m``, ``pixel_m`` in metres; ``focus_m`` the focus distance along
+    the optical axis.  The measured intrinsics of a calibrated camera (``lanecam calibrate
+    pose``), when given, replace the nominal pinhole: ``fx_px``/``fy_px`` (default
+    ``focal_m / pixel_m``), the principal point ``cx_px``/``cy_px`` (default the sensor centre,
+    pixel centres at integers) and ``distortion``, OpenCV's ``(k1, k2, p1, p2[, k3])`` on
+    normalised image coordinates (default none).
     """
 
     lateral_m: float = 1.5
@@ -48,6 +62,12 @@ class CameraModel:
     pixel_m: float = 3.45e-6  # IMX250 pitch (physics_quality.md §3.2)
     width_px: int = 2448
     height_px: int = 2048
+    roll_deg: float = 0.0
+    fx_px: float | None = None
+    fy_px: float | None = None
+    cx_px: float | None = None
+    cy_px: float | None = None
+    distortion: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for k in ("focal_m", "pixel_m", "f_number", "focus_m"):
@@ -56,6 +76,8 @@ class CameraModel:
                 raise ConfigError("must be a positive number", key=k)
         if self.width_px < 2 or self.height_px < 2:
             raise ConfigError("sensor must be at least 2×2 px", key="width_px")
+        if len(self.distortion) not in (0, 4, 5):
+            raise ConfigError("distortion is (k1, k2, p1, p2[, k3])", key="distortion")
 
     @property
     def position(self) -> V3:
@@ -65,12 +87,28 @@ class CameraModel:
     def focal_px(self) -> float:
         return self.focal_m / self.pixel_m
 
+    @property
+    def focal_xy(self) -> tuple[float, float]:
+        """``(fx, fy)`` in pixels: the measured ones, else ``focal_m / pixel_m``."""
+        f = self.focal_px
+        return (f if self.fx_px is None else self.fx_px, f if self.fy_px is None else self.fy_px)
+
+    @property
+    def principal(self) -> tuple[float, float]:
+        """``(cx, cy)`` in pixels: the measured principal point, else the sensor centre."""
+        return ((self.width_px - 1) / 2 if self.cx_px is None else self.cx_px,
+                (self.height_px - 1) / 2 if self.cy_px is None else self.cy_px)
+
     def axes(self) -> tuple[V3, V3, V3]:
         """Unit vectors ``(right, down, forward)`` of the camera frame in world coordinates."""
         p, w = math.radians(self.pitch_deg), math.radians(self.yaw_deg)
         right = np.array([math.cos(w), 0.0, -math.sin(w)])
         down = np.array([-math.sin(p) * math.sin(w), -math.cos(p), -math.sin(p) * math.cos(w)])
         fwd = np.array([math.sin(w) * math.cos(p), -math.sin(p), math.cos(w) * math.cos(p)])
+        if self.roll_deg:
+            r = math.radians(self.roll_deg)
+            right, down = (math.cos(r) * right + math.sin(r) * down,
+                           -math.sin(r) * right + math.cos(r) * down)
         return right, down, fwd
 
     def project(self, pts: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -80,10 +118,13 @@ class CameraModel:
         d = np.asarray(pts, dtype=np.float64) - self.position
         z = d @ fwd
         zc = np.where(np.abs(z) < 1e-9, 1e-9, z)
-        f = self.focal_px
-        u = (self.width_px - 1) / 2 + f * (d @ right) / zc
-        v = (self.height_px - 1) / 2 + f * (d @ down) / zc
-        return np.stack([u, v], axis=-1), z
+        (fx, fy), (cx, cy) = self.focal_xy, self.principal
+        if not self.distortion:
+            u = cx + fx * (d @ right) / zc
+            v = cy + fy * (d @ down) / zc
+            return np.stack([u, v], axis=-1), z
+        x, y = distort((d @ right) / zc, (d @ down) / zc, self.distortion)
+        return np.stack([cx + fx * x, cy + fy * y], axis=-1), z
 
     def scaled(self, scale: float) -> CameraModel:
         """The same field of view at ``scale`` × the resolution (pixel pitch grows by 1/scale)."""
@@ -93,7 +134,28 @@ class CameraModel:
             return self
         w = max(16, round(self.width_px * scale) // 2 * 2)
         h = max(16, round(self.height_px * scale) // 2 * 2)
-        return replace(self, width_px=w, height_px=h, pixel_m=self.pixel_m * self.width_px / w)
+        k = w / self.width_px
+
+        def px(v: float | None) -> float | None:
+            return None if v is None else v * k
+
+        def centre(c: float | None) -> float | None:  # pixel centres at integers at both scales
+            return None if c is None else (c + 0.5) * k - 0.5
+
+        return replace(self, width_px=w, height_px=h, pixel_m=self.pixel_m * self.width_px / w,
+                       fx_px=px(self.fx_px), fy_px=px(self.fy_px), cx_px=centre(self.cx_px),
+                       cy_px=centre(self.cy_px))
+
+
+def distort(x: NDArray[np.float64], y: NDArray[np.float64], coeffs: Sequence[float]
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """OpenCV's lens distortion ``(k1, k2, p1, p2[, k3])`` of normalised image coordinates."""
+    k1, k2, p1, p2 = coeffs[:4]
+    k3 = coeffs[4] if len(coeffs) > 4 else 0.0
+    r2 = x * x + y * y
+    radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    return (x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x),
+            y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y)
 
 
 #: Seat → (row, lateral offset from the vehicle centre line, m) for a left-hand-drive car.

@@ -30,8 +30,11 @@ if TYPE_CHECKING:
 
 #: procedure name -> module (a procedure module imports its heavy dependencies inside ``run``)
 PROCEDURES: dict[str, str] = {
+    "latency": "lanecam.calibration.latency",
     "matcher": "lanecam.calibration.matcher",
     "polarizer": "lanecam.calibration.polarizer",
+    "pose": "lanecam.calibration.pose",
+    "radar": "lanecam.calibration.radar",
     "response": "lanecam.calibration.response",
     "strobe": "lanecam.calibration.strobe",
 }

@@ -45,6 +45,7 @@ from .camera import LaneCamera
 from .connect import HARDWARE, DeviceOpener
 from .gige_setup import apply_gige
 from .runner import Lane
+from .sensor_calibration import calibrated, radar_speed_factor
 from .types import TravelDocument
 
 __all__ = ["FACE_HEIGHT_M", "PROBE_OFFSETS_DEG", "STROBE_RATE_HEADROOM", "FolderDocuments",
@@ -248,7 +249,8 @@ def _open_cameras(cfg: LaneConfig, clock: Clock, opener: DeviceOpener) -> list[L
                                  blur_budget_px=cap.blur_budget_px, clock=clock,
                                  camera_range_m=c.station_m)
         gain = c.gain_db if c.gain_db is not None else (cap.gain_db or None)
-        cams.append(LaneCamera(c.name, cam, model, sched, gain_db=gain))
+        cams.append(LaneCamera(c.name, cam, model, sched, gain_db=gain,
+                               trigger_delay_s=c.trigger_delay_s))
     return cams
 
 
@@ -260,20 +262,21 @@ def _open_sensors(cfg: LaneConfig, stack: contextlib.ExitStack, clock: Clock,
         r = _radar(cfg.radar, clock, opener)
         r.open()
         stack.callback(r.close)
-        sensors.append(r)
+        sensors.append(calibrated(r, cfg.radar.latency_s, radar_speed_factor(
+            cfg.radar.mount_deg, cfg.radar.speed_scale)))
     if cfg.lidar is not None:
         li = _lidar(cfg.lidar, clock, opener)
         li.open()
         stack.callback(li.close)
-        sensors.append(li)
+        sensors.append(calibrated(li, cfg.lidar.latency_s))
     if cfg.loop is not None:
         loop = cfg.loop
         source = ModemLineSource(opener.serial_link(loop.url), loop.line,
                                  active_low=loop.active_low)
         source.open()  # opens the port and raises the supply line feeding the contact
         stack.callback(source.link.close)
-        sensors.append(LoopReader(LoopDetector(source, debounce_s=loop.debounce_s, clock=clock),
-                                  clock))
+        sensors.append(calibrated(LoopReader(LoopDetector(source, debounce_s=loop.debounce_s,
+                                                          clock=clock), clock), loop.latency_s))
     if not sensors:
         raise ConfigError("a lane needs at least one trigger sensor", key="sensors",
                           allowed=["radar", "lidar", "loop"])

@@ -56,6 +56,9 @@ class LaneCamera:
     #: the motorized analyzer in front of the lens (with ``polarization``); None: the camera
     #: sets its own ``polarizer_deg`` (the simulator's analyzer without a rotator device)
     rotator: PolarizerRotator | None = None
+    #: the camera's measured trigger-to-exposure delay (s, ``lanecam calibrate latency``): a
+    #: fixed burst triggers this much before each planned exposure
+    trigger_delay_s: float = 0.0
     #: per burst (recent 16): (predicted analyzer angle, the Malus-refined one or None), deg
     analyzer_log: deque[tuple[float, float | None]] = field(
         default_factory=lambda: deque(maxlen=16))

@@ -61,7 +61,7 @@ class CameraRun:
     #: the bracket runs in the camera's sequencer: (from frame index, its settings)
     sequenced: tuple[int, ExposureSettings] | None = None
     later: dict[int, ExposureSettings] = field(default_factory=dict)  # open-loop changes
-    pending: list[int] = field(default_factory=list)  # trigger times (host ns) not grabbed yet
+    pending: list[int] = field(default_factory=list)  # exposure times (trigger + delay, ns) not grabbed yet
     frames: list[Frame] = field(default_factory=list)
     rois: list[list[Box | None]] = field(default_factory=list)
     whens: list[int] = field(default_factory=list)  # each kept frame's exposure time (ns)
@@ -78,7 +78,10 @@ class ClosedLoopBurst:
         self.ctx = ctx
         self.job = job
         self.track: Track = job.track
-        self.times = list(job.plan.frame_times_ns)
+        #: the cameras' measured trigger-to-exposure delay: each trigger goes out this early
+        #: and its frame is exposed this much after it
+        self.early_ns = round(max((c.trigger_delay_s for c in cameras), default=0.0) * 1e9)
+        self.times = [t - self.early_ns for t in job.plan.frame_times_ns]
         self.runs = [CameraRun(i, lane_cam) for i, lane_cam in enumerate(cameras)]
         self.cabin: CabinModel = ctx.cabin  # this vehicle's, re-measured from its faces
         self.found_at: dict[MeterKey, int] = {}  # meter key → when its face's frame was exposed
@@ -172,7 +175,7 @@ class ClosedLoopBurst:
             if run.done:
                 continue
             run.lane_cam.camera.trigger()
-            run.pending.append(when_ns)
+            run.pending.append(when_ns + self.early_ns)
             if run.lane_cam.exposure is not None:
                 seq = run.sequenced
                 run.log.append([seq[1] if seq and k >= seq[0] else run.settings, None])

@@ -66,7 +66,9 @@ class HardwareOpener:
                            pitch_deg=cfg.pitch_deg or 0.0, yaw_deg=cfg.yaw_deg or 0.0,
                            focal_m=cfg.focal_length_m, f_number=cfg.f_number,
                            focus_m=cfg.focus_m, pixel_m=cfg.pixel_size_m, station_m=cfg.station_m,
-                           width_px=cfg.width_px, height_px=cfg.height_px)
+                           width_px=cfg.width_px, height_px=cfg.height_px, roll_deg=cfg.roll_deg,
+                           fx_px=cfg.fx_px, fy_px=cfg.fy_px, cx_px=cfg.cx_px, cy_px=cfg.cy_px,
+                           distortion=cfg.distortion)
 
     def serial_link(self, url: str, **options: Any) -> SerialLink:
         return SerialLink(url, **options)

@@ -32,7 +32,10 @@ class FixedBurst:
             cam.configure(prepare(lane_cam, job.plan, self.ctx.stats))
             if not cam.is_armed or cam.trigger_mode != Trigger.software():
                 cam.arm(Trigger.software())
-        fired = self._trigger_all(job.plan.frame_times_ns)
+        # the cameras' measured trigger-to-exposure delay: trigger that much earlier
+        early = round(max((c.trigger_delay_s for c in self.cameras), default=0.0) * 1e9)
+        fired = [t + early for t in self._trigger_all([t - early
+                                                       for t in job.plan.frame_times_ns])]
         for lane_cam in self.cameras:
             job.bursts.append(self._collect(lane_cam, job, fired))
 

@@ -119,6 +119,9 @@ class SimCamera(SimCameraProduction):
         self.seed = world.seed if seed is None else int(seed)
         self.faults = faults
         self.illumination = IlluminationState("off")
+        #: the camera's own trigger-to-exposure delay (ns) on top of TriggerDelay: opto-coupler
+        #: and sensor start-up, invisible in the node map (``lanecam calibrate latency`` finds it)
+        self.trigger_latency_ns = 0
         self.illumination_source = illumination_source
         self.polarizer_source = polarizer_source
         self._model = "SimCameraPolarized" if self.pose.polarizer == "mosaic" else "SimCamera"

@@ -146,7 +146,8 @@ class SimCameraTimeline(Camera):
 
     def _schedule(self, trigger_ns: int, sel: str) -> None:
         """Queue the frame(s) of a trigger, latched now (the stream lock is held)."""
-        start = trigger_ns + round(self._map.sel[sel]["TriggerDelay"] * 1000)
+        start = trigger_ns + getattr(self, "trigger_latency_ns", 0) \
+            + round(self._map.sel[sel]["TriggerDelay"] * 1000)
         n = int(self._map.nodes["AcquisitionBurstFrameCount"].value) \
             if sel == "FrameBurstStart" else 1
         period = round(1e9 / self._frame_rate())

@@ -34,8 +34,11 @@ Fault knobs are the fakes' own: ``radar.silent`` / ``lidar.silent`` (sensor drop
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..clock import MONOTONIC, Clock
 from ..devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
@@ -46,10 +49,36 @@ from ..frames import IlluminationState
 from .camera import SimCamera
 from .world import World
 
-__all__ = ["SensorMount", "SimDevices", "RADAR_SHADOWED_MAGNITUDE"]
+__all__ = ["RADAR_SHADOWED_MAGNITUDE", "RadarAim", "SensorLatency", "SensorMount", "SimDevices"]
 
 #: Share of its unshadowed radar return a vehicle keeps behind a nearer one (ASSUMED).
 RADAR_SHADOWED_MAGNITUDE = 0.3
+
+
+@dataclass(frozen=True)
+class SensorLatency:
+    """How late each sensor's reading is (s): a reading that arrives at world time t
+    describes the world at t − latency − jitter (jitter uniform in ±``jitter_s``, drawn per
+    reading from ``seed``).  Real sensors average over their measurement window and queue
+    the result; the loop detector's card filters the inductance change before switching."""
+
+    radar_s: float = 0.0
+    lidar_s: float = 0.0
+    loop_s: float = 0.0
+    jitter_s: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RadarAim:
+    """How the radar really looks at the traffic (ASSUMED far field: one angle for the whole
+    approach): its beam at ``angle_deg`` to the lane axis, so it sees the line-of-sight
+    component ``v·cos(angle)`` of a vehicle's speed and its range along the beam changes at
+    that rate (reported as ``range·cos(angle)``); its Doppler speeds come out ``speed_scale``
+    times too large (an oscillator off its nominal frequency)."""
+
+    angle_deg: float = 0.0
+    speed_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,8 +105,14 @@ class SimDevices:
                  radar_model: str = "OPS243-C", radar: SensorMount = SensorMount(),
                  lidar_model: str = "TF02-Pro", lidar: SensorMount = SensorMount(0.0, 40.0),
                  illuminator_channels: int = 2, loop_station_m: float = 8.0,
-                 loop_length_m: float = 2.0, rotators: Sequence[str] = ()) -> None:
+                 loop_length_m: float = 2.0, rotators: Sequence[str] = (),
+                 latency: SensorLatency | None = None, radar_aim: RadarAim = RadarAim()
+                 ) -> None:
         self.world = world
+        self.radar_aim = radar_aim
+        #: report latency and jitter of the radar, lidar and loop (none by default)
+        self.latency = latency or SensorLatency()
+        self._jitter = np.random.default_rng(self.latency.seed)
         self.clock = clock
         self.epoch_ns = int(epoch_ns)
         self.radar_mount, self.lidar_mount = radar, lidar
@@ -135,6 +170,12 @@ class SimDevices:
     def world_time(self) -> float:
         return (self.clock.now_ns() - self.epoch_ns) / 1e9
 
+    def _seen_at(self, latency_s: float) -> float:
+        """The world time a reading made now describes: ``latency_s`` ago, plus jitter
+        (uniform in ±``jitter_s``)."""
+        j = self.latency.jitter_s
+        return self.world_time() - latency_s - (float(self._jitter.uniform(-j, j)) if j else 0.0)
+
     def _radar_target(self) -> list[RadarTarget]:
         """The two nearest vehicles in range; the fake reports as many as its ``On`` setting.
 
@@ -143,23 +184,27 @@ class SimDevices:
         magnitude (:data:`RADAR_SHADOWED_MAGNITUDE` of the unshadowed 1/range² return), so it
         reports second; a third vehicle is wholly shadowed.
         """
-        hits = self.world.vehicles_ahead(self.world_time(), self.radar_mount.station_m)
+        hits = self.world.vehicles_ahead(self._seen_at(self.latency.radar_s),
+                                         self.radar_mount.station_m)
         out = []
         for k, (_, dist, speed) in enumerate(hits[:2]):
             if dist > self.radar_mount.max_range_m:
                 break
             mag = 1e4 / max(dist, 0.5) ** 2 * (RADAR_SHADOWED_MAGNITUDE if k else 1.0)
-            out.append(RadarTarget(speed, dist, magnitude=mag))
+            cos = math.cos(math.radians(self.radar_aim.angle_deg))
+            out.append(RadarTarget(speed * cos * self.radar_aim.speed_scale, dist * cos,
+                                   magnitude=mag))
         return out
 
     def _lidar_target(self) -> LidarTarget | None:
-        hit = self.world.vehicle_ahead(self.world_time(), self.lidar_mount.station_m)
+        hit = self.world.vehicle_ahead(self._seen_at(self.latency.lidar_s),
+                                       self.lidar_mount.station_m)
         if hit is None or hit[1] > self.lidar_mount.max_range_m:
             return None
         return LidarTarget(hit[1], 1500)
 
     def _loop_occupied(self) -> bool:
-        t = self.world_time()
+        t = self._seen_at(self.latency.loop_s)
         lo, hi = self.loop_station_m, self.loop_station_m + self.loop_length_m
         for v in self.world.vehicles:
             front = v.kinematics.range_at(t)

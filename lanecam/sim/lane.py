@@ -27,6 +27,7 @@ from ..config import (
     ControlConfig,
     IlluminatorConfig,
     LaneConfig,
+    RadarConfig,
     RotatorConfig,
     SerialDeviceConfig,
 )
@@ -226,7 +227,7 @@ def scenario_lane_config(sc: Scenario, dev: SimDevices, *, control: str, frames:
                               face_finder=face_finder),
         control=ControlConfig(exposure=control != "baseline", meter_rear=bracket,
                               bracket_max_stops=BRACKET_MAX_STOPS if bracket else 0.0),
-        radar=SerialDeviceConfig(dev.ports["radar"], "ops243-c"),
+        radar=RadarConfig(dev.ports["radar"], "ops243-c"),
         lidar=SerialDeviceConfig(dev.ports["lidar"], "tf02-pro"),
         illuminator=IlluminatorConfig(dev.ports["illuminator"], ILLUMINATOR_PROFILE,
                                       pulse_s=ill.pulse_s, brightness=ill.brightness,

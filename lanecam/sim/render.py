@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..frames import IlluminationState
+from .board import board_layers
 from .constants import (
     ADC_BITS,
     CABIN_DIFFUSE_FRACTION,
@@ -139,8 +140,9 @@ class Renderer:
         ground = np.array([self.sky.ground_radiance(ROAD_REFLECTANCE),
                            self.sky.ground_radiance(LANE_PAINT_REFLECTANCE),
                            self.sky.ground_radiance(VERGE_REFLECTANCE)])
-        background(out, 0, 0, p.position, right, down, fwd, p.focal_px, (p.width_px - 1) / 2,
-                   (p.height_px - 1) / 2, self.sky.radiance_map, self.sky.sun_dir,
+        # (a pinhole at fx: the road and sky are smooth enough to leave distortion out)
+        background(out, 0, 0, p.position, right, down, fwd, p.focal_xy[0], *p.principal,
+                   self.sky.radiance_map, self.sky.sun_dir,
                    self.sky.sun_lobe, self.sky.sigma, ground, self.world.lane_width_m / 2,
                    STEP_DEG)
         out.flags.writeable = False
@@ -176,6 +178,9 @@ class Renderer:
                        float(ws[:, 0].max() - wx), float(ws[:, 1].max() - wy))
             vtruth.append(VehicleTruth(g.vehicle.name, g.range_m, float(-g.velocity[2]),
                                        layer is not None, box))
+        # calibration boards, over the vehicles (a board rides on a bumper, in front of it)
+        layers += board_layers(self.pose, self.sky, self.world.lamps, self.world.boards, t_mid,
+                               shot.exposure_s, ill, pol.unpolarized_gain, (wx, wy, ww, wh))
         faces = [hidden_by_nearer(ft, seen, layers[i + 1:]) for i, ft, seen in hits]
         dtype = np.uint8 if shot.bit_depth == 8 else np.uint16
         if out is None:

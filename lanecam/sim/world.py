@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +32,9 @@ from .constants import (
     SOLAR_BANDS,
 )
 from .vehicles import Vehicle, VehicleGeometry
+
+if TYPE_CHECKING:
+    from .board import Board
 
 __all__ = ["CameraPose", "Lamp", "Sun", "World"]
 
@@ -140,6 +144,8 @@ class World:
     lamps: tuple[Lamp, ...] = ()
     lane_width_m: float = 3.7
     seed: int = 0
+    #: calibration boards standing in the lane (:class:`lanecam.sim.board.Board`)
+    boards: tuple[Board, ...] = ()
 
     def camera(self, name: str | None = None) -> CameraPose:
         """The camera pose called ``name`` (default: the first)."""
