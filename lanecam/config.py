@@ -44,7 +44,8 @@ from typing import Any, get_args, get_origin
 
 from .errors import ConfigError
 
-__all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "IlluminatorConfig", "LaneConfig",
+__all__ = ["CameraConfig", "CaptureConfig", "ControlConfig", "CropApiConfig", "IlluminatorConfig",
+           "LaneConfig",
            "LoopSensorConfig", "MatcherConfig", "MetricsConfig", "MqttConfig", "RotatorConfig",
            "SensorResponseConfig",
            "SerialDeviceConfig", "SinkConfig", "VaultConfig", "load_lane_config", "parse_lane_config",
@@ -260,6 +261,22 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class CropApiConfig:
+    """The lane's crop service for the officer console (``[crop_api]``): HTTPS on
+    ``host:port`` with ``tls_cert``/``tls_key``; a client must present ``client_cert`` (the
+    console's certificate, pinned by its SHA-256) issued by ``client_ca`` (default: that
+    certificate itself, self-signed).  ``documents``: the booth's document photos."""
+
+    tls_cert: str
+    tls_key: str
+    client_cert: str
+    port: int = field(default=8444, metadata=_rng(0, 65535))
+    host: str = "127.0.0.1"
+    client_ca: str | None = None
+    documents: str | None = None
+
+
+@dataclass(frozen=True)
 class LaneConfig:
     lane_id: str
     cameras: tuple[CameraConfig, ...]
@@ -274,6 +291,7 @@ class LaneConfig:
     sinks: tuple[SinkConfig, ...] = ()
     mqtt: MqttConfig | None = None
     metrics: MetricsConfig | None = None
+    crop_api: CropApiConfig | None = None
 
 
 def _type_name(t: Any) -> str:
@@ -339,7 +357,7 @@ _DEVICE = re.compile(r"^(sim|pylon:[^\s]*|harvesters:[^\s]*)$")
 def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     """Validate a parsed TOML document into a :class:`LaneConfig`."""
     top = {"lane", "cameras", "capture", "control", "sensors", "illuminator", "matcher", "vault",
-           "sinks", "mqtt", "metrics"}
+           "sinks", "mqtt", "metrics", "crop_api"}
     if not isinstance(doc, Mapping):
         raise ConfigError("must be a table", key="<root>")
     for k in doc:
@@ -386,6 +404,10 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         parts["mqtt"] = _parse_mqtt(doc["mqtt"])
     if "metrics" in doc:
         parts["metrics"] = _build(MetricsConfig, doc["metrics"], "metrics")
+    if "crop_api" in doc:
+        parts["crop_api"] = _build(CropApiConfig, doc["crop_api"], "crop_api")
+        if vault is None:
+            raise ConfigError("the crop service serves the lane's [vault]", key="crop_api")
     return LaneConfig(
         lane_id=lane_id, cameras=cams, capture=capture,
         matcher=_build(MatcherConfig, doc.get("matcher", {}), "matcher"), vault=vault,

@@ -80,11 +80,8 @@ def test_two_lanes_one_console_roles_audit_and_privacy(site: Site) -> None:
     sup, off1, off2 = login(site, "super-1"), login(site, "officer-1"), login(site, "officer-2")
     live = Live(login(site, "officer-1"))
     live.start()
-    lanes = [site.simlane("north-1", "--count", "6", "--refer-every", "3"),
-             site.simlane("south-1", "--count", "4", "--refer-every", "2")]
-    for p in lanes:
-        out, _ = p.communicate(timeout=30)
-        assert "drained 0" in out
+    assert "drained 0" in site.emit("north-1", 0, 6, 3)
+    assert "drained 0" in site.emit("south-1", 0, 4, 2)
     state = wait_state(sup, lambda s: len(s["lanes"]["north-1"]) == 6 and
                        len(s["lanes"]["south-1"]) == 4)
     assert {v["vehicle"] for v in state["lanes"]["south-1"]} == {f"south-1-{i}"
