@@ -6,7 +6,8 @@ Failures are typed: a lane that cannot be reached raises
 :class:`~lanecam.errors.LaneUnavailableError` (``feature``: down, timeout, tls, refused,
 protocol) and is counted in :attr:`LaneClients.unavailable`; a record the lane does not have
 (any more) raises :class:`~lanecam.errors.StorageError` with the lane's ``feature`` (missing,
-purged, key_missing, integrity).
+purged, key_missing, integrity); a value the lane refuses raises
+:class:`~lanecam.errors.ConfigError` with that field as ``key``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import LaneUnavailableError, StorageError
+from ..errors import ConfigError, LaneUnavailableError, StorageError
 from .config import ConsoleLane
 
 __all__ = ["LaneClient", "LaneClients"]
@@ -117,6 +118,8 @@ def _error(lane_id: str, status: int, data: bytes) -> Exception:
     except LaneUnavailableError:
         body = {}
     kind, feature = body.get("error"), body.get("feature")
+    if status == 400 and kind == "bad_field":  # the lane refused a value we sent
+        return ConfigError("the lane refused a field", device=lane_id, key=str(feature))
     if status in (404, 410, 507) and isinstance(kind, str):
         return StorageError(f"lane: {kind}", device=lane_id,
                             feature=str(feature or kind))

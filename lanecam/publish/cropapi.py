@@ -239,14 +239,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.close_connection = True
+        try:  # read the body first: a refused client still gets its answer, not a reset
+            raw = self._read()
+        except _BadRequest as exc:
+            return self._error(exc.status, exc.kind, exc.feature)
         if not self._authorized():
             return
         route = self.server.service.routes().get(self.path)
         if route is None:
             return self._error(404, "no_such_endpoint")
         try:
-            body = self._body()
-            data, media = route(body)
+            data, media = route(_json_object(raw))
         except _BadRequest as exc:
             return self._error(exc.status, exc.kind, exc.feature)
         except StorageError as exc:
@@ -255,17 +258,21 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(500, type(exc).__name__, exc.feature)
         self._send(200 if data else 204, data, media)
 
-    def _body(self) -> dict[str, Any]:
+    def _read(self) -> bytes:
         try:
             n = int(self.headers.get("Content-Length", "0"))
         except ValueError:
             raise _BadRequest(400, "bad_length") from None
         if not 0 < n <= MAX_BODY:
             raise _BadRequest(413 if n > MAX_BODY else 400, "bad_length")
-        try:
-            body = json.loads(self.rfile.read(n))
-        except (ValueError, UnicodeDecodeError):
-            raise _BadRequest(400, "not_json") from None
-        if not isinstance(body, dict):
-            raise _BadRequest(400, "not_json")
-        return body
+        return bytes(self.rfile.read(n))
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _BadRequest(400, "not_json") from None
+    if not isinstance(body, dict):
+        raise _BadRequest(400, "not_json")
+    return body

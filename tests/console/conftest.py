@@ -36,16 +36,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cert, key = self_signed(folder)
         port = free_port()
         cfg = console_toml(folder, broker.port, port, api, cert, key, ca.cert_path, client)
-        procs: list[subprocess.Popen] = []  # type: ignore[type-arg]
+        serving: dict[str, subprocess.Popen[str]] = {}
+        site = None
         try:
-            serving = {lane: serve_lane(c) for lane, c in lanes.items()}
-            procs += serving.values()
-            procs.append(subprocess.Popen([sys.executable, "-m", "lanecam.cli", "console",
-                                           "--config", str(cfg)]))
+            serving.update({lane: serve_lane(c) for lane, c in lanes.items()})
+            console = subprocess.Popen([sys.executable, "-m", "lanecam.cli", "console",
+                                        "--config", str(cfg)])
+            site = Site(folder, broker, f"https://127.0.0.1:{port}", cert, lanes, console,
+                        serving, cfg, port)
             wait_port(port, 20)
-            yield Site(folder, broker, f"https://127.0.0.1:{port}", cert, lanes, procs[-1],
-                       serving)
+            yield site
         finally:
+            procs: list[subprocess.Popen] = [*serving.values()]  # type: ignore[type-arg]
+            if site is not None:
+                procs.append(site.console)
             for p in procs:
                 if p.stdin is not None:
                     p.stdin.close()

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lanecam.testing.mosquitto import Mosquitto
+from lanecam.testing.mosquitto import Mosquitto, wait_port
 
 DOCUMENTS = Path(__file__).parents[2] / "lanecam" / "sim" / "assets" / "documents"
 PASSWORD = "correct horse battery staple"
@@ -32,6 +32,16 @@ class Site:
     lanes: dict[str, Path]  # lane id → lane config
     console: subprocess.Popen[bytes]
     serving: dict[str, subprocess.Popen[str]]  # lane id → its lane process
+    config: Path  # console.toml
+    port: int
+
+    def restart_console(self) -> None:
+        """Stop the console process (SIGTERM) and start it again on the same config."""
+        self.console.terminate()
+        self.console.wait(timeout=15)
+        self.console = subprocess.Popen([sys.executable, "-m", "lanecam.cli", "console",
+                                         "--config", str(self.config)])
+        wait_port(self.port, 20)
 
     def emit(self, lane: str, start: int, count: int, refer_every: int) -> str:
         """Vehicles ``start..start+count`` from the lane process; its output to ``drained``."""

@@ -146,6 +146,60 @@ def test_two_lanes_one_console_roles_audit_and_privacy(site: Site) -> None:
                     not in blob
 
 
+def _referrals_of(c: httpx.Client, vehicles: set[str]) -> list[dict[str, Any]]:
+    state = wait_state(c, lambda s: vehicles <= {r["vehicle"] for r in s["referrals"]})
+    return [r for r in state["referrals"] if r["vehicle"] in vehicles]
+
+
+def test_the_referral_queue_survives_a_console_restart(site: Site) -> None:
+    assert "drained 0" in site.emit("south-1", 50, 3, 1)
+    off2 = login(site, "officer-2")
+    refs = _referrals_of(off2, {"south-1-50", "south-1-51", "south-1-52"})
+    assert len(refs) == 3
+    decided = refs[0]["ref_id"]
+    page = off2.get(f"/referrals/{decided}")
+    r = off2.post(f"/referrals/{decided}/decision", data={
+        "decision": "confirmed", "reason": "", "csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    open_before = {x["ref_id"] for x in off2.get("/api/state").json()["referrals"]}
+    assert decided not in open_before and {x["ref_id"] for x in refs[1:]} <= open_before
+
+    site.restart_console()
+    off2 = login(site, "officer-2")  # sessions are in memory: a new log-in
+    open_after = {x["ref_id"] for x in off2.get("/api/state").json()["referrals"]}
+    assert open_after == open_before  # loaded from the console's state_dir
+    assert off2.get(f"/referrals/{decided}").status_code == 404
+    assert "drained 0" in site.emit("south-1", 60, 1, 1)  # and it still hears the broker
+    assert _referrals_of(off2, {"south-1-60"})
+
+
+def test_a_lane_that_is_down_is_shown_unavailable_and_counted(site: Site) -> None:
+    assert "drained 0" in site.emit("south-1", 70, 1, 1)
+    sup = login(site, "super-1")
+    ref = _referrals_of(sup, {"south-1-70"})[0]["ref_id"]
+    page = sup.get(f"/referrals/{ref}")
+    handles = re.findall(r'src="/image/([A-Za-z0-9_-]+)"', page.text)
+    lane = site.serving.pop("south-1")  # the lane process ends: its crop service is gone
+    assert lane.stdin is not None
+    lane.stdin.close()
+    assert lane.wait(timeout=20) == 0
+    crop = sup.get(f"/image/{handles[1]}")
+    assert crop.status_code == 503 and b"\x89PNG" not in crop.content
+    assert crop.headers["cache-control"] == "no-store"
+    r = sup.post(f"/referrals/{ref}/decision", data={
+        "decision": "confirmed", "reason": "", "csrf": csrf_of(page.text)})
+    assert r.status_code == 503  # not recorded anywhere: the referral stays open
+    assert ref in {x["ref_id"] for x in sup.get("/api/state").json()["referrals"]}
+    health = sup.get("/health").text
+    assert re.search(r'id="health-south-1">.*?unavailable \(down\); failed calls: 2',
+                     health, re.DOTALL)
+    assert re.search(r'id="health-north-1">.*?ok; failed calls: 0', health, re.DOTALL)
+    audit = sup.get("/audit")
+    assert audit.status_code == 200 and 'id="down-south-1"' in audit.text
+    assert '<td>north-1</td>' in audit.text  # the other lane's rows are still there
+    assert site.console.poll() is None  # the console did not fall over
+
+
 def state_bytes(c: httpx.Client) -> bytes:
     return c.get("/api/state").content
 
