@@ -152,29 +152,30 @@ def _referrals_of(c: httpx.Client, vehicles: set[str]) -> list[dict[str, Any]]:
 
 
 def test_the_referral_queue_survives_a_console_restart(site: Site) -> None:
-    assert "drained 0" in site.emit("south-1", 50, 3, 1)
-    off2 = login(site, "officer-2")
-    refs = _referrals_of(off2, {"south-1-50", "south-1-51", "south-1-52"})
+    assert "drained 0" in site.emit("north-1", 50, 3, 1)
+    off1 = login(site, "officer-1")
+    refs = _referrals_of(off1, {"north-1-50", "north-1-51", "north-1-52"})
     assert len(refs) == 3
     decided = refs[0]["ref_id"]
-    page = off2.get(f"/referrals/{decided}")
-    r = off2.post(f"/referrals/{decided}/decision", data={
+    page = off1.get(f"/referrals/{decided}")
+    r = off1.post(f"/referrals/{decided}/decision", data={
         "decision": "confirmed", "reason": "", "csrf": csrf_of(page.text)})
     assert r.status_code == 303
-    open_before = {x["ref_id"] for x in off2.get("/api/state").json()["referrals"]}
+    open_before = {x["ref_id"] for x in off1.get("/api/state").json()["referrals"]}
     assert decided not in open_before and {x["ref_id"] for x in refs[1:]} <= open_before
 
     site.restart_console()
-    off2 = login(site, "officer-2")  # sessions are in memory: a new log-in
-    open_after = {x["ref_id"] for x in off2.get("/api/state").json()["referrals"]}
+    off1 = login(site, "officer-1")  # sessions are in memory: a new log-in
+    open_after = {x["ref_id"] for x in off1.get("/api/state").json()["referrals"]}
     assert open_after == open_before  # loaded from the console's state_dir
-    assert off2.get(f"/referrals/{decided}").status_code == 404
-    assert "drained 0" in site.emit("south-1", 60, 1, 1)  # and it still hears the broker
-    assert _referrals_of(off2, {"south-1-60"})
+    assert off1.get(f"/referrals/{decided}").status_code == 404
+    assert "drained 0" in site.emit("north-1", 60, 1, 1)  # and it still hears the broker
+    assert _referrals_of(off1, {"north-1-60"})
 
 
 def test_a_lane_that_is_down_is_shown_unavailable_and_counted(site: Site) -> None:
     assert "drained 0" in site.emit("south-1", 70, 1, 1)
+    assert "drained 0" in site.emit("north-1", 80, 1, 0)  # a crop write in north-1's audit
     sup = login(site, "super-1")
     ref = _referrals_of(sup, {"south-1-70"})[0]["ref_id"]
     page = sup.get(f"/referrals/{ref}")
