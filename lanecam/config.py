@@ -265,7 +265,8 @@ class CropApiConfig:
     """The lane's crop service for the officer console (``[crop_api]``): HTTPS on
     ``host:port`` with ``tls_cert``/``tls_key``; a client must present ``client_cert`` (the
     console's certificate, pinned by its SHA-256) issued by ``client_ca`` (default: that
-    certificate itself, self-signed).  ``documents``: the booth's document photos."""
+    certificate itself, self-signed).  ``documents``: the booth's document photos (default:
+    ``lanecam run --documents``)."""
 
     tls_cert: str
     tls_key: str

@@ -2,7 +2,8 @@
 
 A referral is written when its event arrives from the broker and marked when an officer
 decides it; a restarted console loads the open ones (decided ones stay on disk, not in the
-queue).  A referral already decided is never reopened by the same event delivered again.
+queue; they are deleted ``keep_decided_s`` after the decision, default 7 days).  A
+referral already decided is never reopened by the same event delivered again.
 Only metadata is kept (lane, vehicle, seat, record id, quality, score, threshold, reason):
 no pixels.
 """
@@ -54,7 +55,7 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS referrals (ref_id TEXT PRIMARY KEY, lane_
 class ReferralStore:
     """The queue's file; every call is one short transaction (callers on many threads)."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, keep_decided_s: float = 7 * 86400) -> None:
         self.path = Path(folder) / "referrals.sqlite"
         self._lock = threading.Lock()
         try:
@@ -64,6 +65,8 @@ class ReferralStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            self._db.execute("DELETE FROM referrals WHERE decided IS NOT NULL AND "
+                             "decided_at < ?", (time.time() - keep_decided_s,))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the referral queue: {exc}", key=str(self.path),
                                feature="sqlite") from exc

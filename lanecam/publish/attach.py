@@ -19,7 +19,7 @@ def lane_health(lane: Any) -> dict[str, Any]:
 
 
 def attach_port_outputs(cfg: LaneConfig, lane: Any, stack: contextlib.ExitStack,
-                        health_s: float = 5.0) -> dict[str, Any]:
+                        health_s: float = 5.0, documents: str | None = None) -> dict[str, Any]:
     """Attach what ``cfg`` asks for to ``lane`` (before it starts); closed by ``stack``.
     Returns what was made: ``{"mqtt": MqttSink, "metrics": LaneMetrics, "server": ...,
     "crop_api": CropService}``."""
@@ -27,7 +27,7 @@ def attach_port_outputs(cfg: LaneConfig, lane: Any, stack: contextlib.ExitStack,
     if cfg.crop_api is not None:
         from .cropapi import CropService
 
-        crops = CropService(cfg.crop_api, lane.vault).start()
+        crops = CropService(cfg.crop_api, lane.vault, documents).start()
         stack.callback(crops.close)
         made["crop_api"] = crops
     if cfg.mqtt is None and cfg.metrics is None:

@@ -75,12 +75,15 @@ def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
 
 class CropService:
     """The crop service of one lane over ``vault`` (any object with ``read``, ``note``,
-    ``meta`` and ``audit_page``); ``start()`` serves in a thread, ``close()`` stops."""
+    ``meta`` and ``audit_page``); ``documents``: the document photos' folder when
+    ``[crop_api]`` names none.  ``start()`` serves in a thread, ``close()`` stops."""
 
-    def __init__(self, cfg: CropApiConfig, vault: Any) -> None:
+    def __init__(self, cfg: CropApiConfig, vault: Any,
+                 documents: str | Path | None = None) -> None:
         self.cfg = cfg
         self.vault = vault
-        self.documents = Path(cfg.documents) if cfg.documents else None
+        folder = cfg.documents or documents  # the table's, else the lane's --documents
+        self.documents = Path(folder) if folder else None
         self.pinned = cert_sha256(cfg.client_cert)
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()

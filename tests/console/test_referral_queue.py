@@ -42,3 +42,20 @@ def test_open_referrals_survive_a_restart_and_decided_ones_stay_decided(
     again = ConsoleState(["n1", "s1"], store=ReferralStore(tmp_path))
     assert [r.ref_id for r in again.open_referrals(None)] == ["ev-2.0"]
     assert again.open_referrals(frozenset({"s1"})) == []
+
+
+def test_decided_referrals_are_deleted_after_their_keep_time(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = ReferralStore(tmp_path)
+    state = ConsoleState(["n1"], store=store)
+    state.on_event(event(0))
+    state.on_event(event(1))
+    state.decide("ev-0.0", "confirmed", "officer-1")
+    store.close()
+    ReferralStore(tmp_path).close()  # within the keep time: both rows stay
+    db = sqlite3.connect(tmp_path / "referrals.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM referrals").fetchone() == (2,)
+    ReferralStore(tmp_path, keep_decided_s=0).close()
+    assert db.execute("SELECT ref_id FROM referrals").fetchall() == [("ev-1.0",)]
+    db.close()
