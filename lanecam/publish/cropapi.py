@@ -45,6 +45,7 @@ __all__ = ["CropService", "cert_sha256"]
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
+MAX_CONNECTIONS = 16  # at once; more are closed at once (the console makes one per view)
 _RECORD = re.compile(r"[0-9a-f]{32}")
 _ACTOR = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _TRAVELER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -185,9 +186,19 @@ class _TlsServer(ThreadingHTTPServer):
     def __init__(self, addr: tuple[str, int], handler: type, ctx: ssl.SSLContext,
                  service: CropService) -> None:
         self.ctx, self.service = ctx, service
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(addr, handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):  # a flood: closed, counted
+            self.service.counts["busy"] += 1
+            return
+        try:
+            self._serve(request, client_address)
+        finally:
+            self.slots.release()
+
+    def _serve(self, request: Any, client_address: Any) -> None:
         request.settimeout(10)
         try:
             tls = self.ctx.wrap_socket(request, server_side=True)

@@ -211,3 +211,33 @@ def test_privacy_scan_over_the_crop_services_answers_and_log(
     assert pixels == 1
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert lane.record not in logged and "officer-9" not in logged and "ev-2.0" not in logged
+
+
+def test_a_flood_of_idle_connections_is_cut_off_and_the_service_recovers(lane: Lane) -> None:
+    import socket
+    import time
+
+    from lanecam.publish.cropapi import MAX_CONNECTIONS
+
+    idle = [socket.create_connection(("127.0.0.1", lane.service.port))
+            for _ in range(MAX_CONNECTIONS)]  # each holds a slot in its TLS handshake
+    try:
+        c = LaneClient(lane.lane())
+        end = time.monotonic() + 5
+        while lane.service._server.slots._value > 0:  # type: ignore[attr-defined]
+            assert time.monotonic() < end, "the idle connections were not all taken up"
+            time.sleep(0.01)
+        with pytest.raises(LaneUnavailableError):
+            c.crop_png(lane.record, "officer-9")
+        assert lane.service.counts["busy"] == 1
+    finally:
+        for s in idle:
+            s.close()
+    end = time.monotonic() + 5
+    while True:  # the slots come back as the idle handshakes fail
+        try:
+            assert c.crop_png(lane.record, "officer-9").startswith(b"\x89PNG")
+            break
+        except LaneUnavailableError:
+            assert time.monotonic() < end
+            time.sleep(0.05)
