@@ -168,10 +168,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     docs = FolderDocuments(args.documents, matcher)
     with contextlib.ExitStack() as stack:
         lane = build_lane(cfg, matcher, docs, stack, sinks=[_PrintSink()])
-        if cfg.mqtt is not None or cfg.metrics is not None:  # the port's outputs (extra)
+        if cfg.mqtt or cfg.metrics or cfg.crop_api:  # the port's outputs (console extra)
             from .publish.attach import attach_port_outputs
 
-            attach_port_outputs(cfg, lane, stack)
+            attach_port_outputs(cfg, lane, stack, documents=args.documents)
         lane.start()
         stack.callback(lane.stop)
         print(f"lane {cfg.lane_id} running with {len(cfg.cameras)} camera(s); Ctrl-C stops",

@@ -44,7 +44,7 @@ from typing import Any, get_args, get_origin
 
 from .config_fields import rng
 from .config_gige import ActionConfig, GigeConfig, TransportConfig
-from .config_port import MetricsConfig, MqttConfig, check_mqtt
+from .config_port import CropApiConfig, MetricsConfig, MqttConfig, check_mqtt
 from .errors import ConfigError
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "CameraConfig",
     "CaptureConfig",
     "ControlConfig",
+    "CropApiConfig",
     "GigeConfig",
     "IlluminatorConfig",
     "LaneConfig",
@@ -301,6 +302,7 @@ class LaneConfig:
     mqtt: MqttConfig | None = None
     metrics: MetricsConfig | None = None
     gige: GigeConfig = field(default_factory=GigeConfig)
+    crop_api: CropApiConfig | None = None
 
 
 def _type_name(t: Any) -> str:
@@ -371,7 +373,7 @@ _DEVICE = re.compile(r"^(sim|pylon:[^\s]*|harvesters:[^\s]*)$")
 def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     """Validate a parsed TOML document into a :class:`LaneConfig`."""
     top = {"lane", "cameras", "capture", "control", "sensors", "illuminator", "matcher", "vault",
-           "sinks", "mqtt", "metrics", "gige"}
+           "sinks", "mqtt", "metrics", "crop_api", "gige"}
     if not isinstance(doc, Mapping):
         raise ConfigError("must be a table", key="<root>")
     for k in doc:
@@ -420,6 +422,10 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         parts["mqtt"] = _parse_mqtt(doc["mqtt"])
     if "metrics" in doc:
         parts["metrics"] = _build(MetricsConfig, doc["metrics"], "metrics")
+    if "crop_api" in doc:
+        parts["crop_api"] = _build(CropApiConfig, doc["crop_api"], "crop_api")
+        if vault is None:
+            raise ConfigError("the crop service serves the lane's [vault]", key="crop_api")
     return LaneConfig(
         lane_id=lane_id, cameras=cams, capture=capture,
         matcher=_build(MatcherConfig, doc.get("matcher", {}), "matcher"), vault=vault,

@@ -1,6 +1,7 @@
-"""The port side of a lane config: ``[mqtt]`` (the site's broker) and ``[metrics]`` (the
-lane's Prometheus endpoint).  Parsed by :func:`lanecam.config.parse_lane_config` with the same
-typed checks as every other table."""
+"""The port side of a lane config: ``[mqtt]`` (the site's broker), ``[metrics]`` (the lane's
+Prometheus endpoint) and ``[crop_api]`` (the lane's crop service for the officer console).
+Parsed by :func:`lanecam.config.parse_lane_config` with the same typed checks as every other
+table."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from .config_fields import rng as _rng
 from .errors import ConfigError
 
-__all__ = ["MetricsConfig", "MqttConfig", "check_mqtt"]
+__all__ = ["CropApiConfig", "MetricsConfig", "MqttConfig", "check_mqtt"]
 
 _TOPIC_WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -42,6 +43,23 @@ class MetricsConfig:
 
     port: int = field(default=9464, metadata=_rng(0, 65535))
     host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class CropApiConfig:
+    """The lane's crop service for the officer console (``[crop_api]``): HTTPS on
+    ``host:port`` with ``tls_cert``/``tls_key``; a client must present ``client_cert`` (the
+    console's certificate, pinned by its SHA-256) issued by ``client_ca`` (default: that
+    certificate itself, self-signed).  ``documents``: the booth's document photos (default:
+    ``lanecam run --documents``)."""
+
+    tls_cert: str
+    tls_key: str
+    client_cert: str
+    port: int = field(default=8444, metadata=_rng(0, 65535))
+    host: str = "127.0.0.1"
+    client_ca: str | None = None
+    documents: str | None = None
 
 
 def check_mqtt(m: MqttConfig) -> MqttConfig:

@@ -19,6 +19,7 @@ __all__ = [
     "DeviceError",
     "DeviceTimeoutError",
     "DeviceLostError",
+    "LaneUnavailableError",
     "ProtocolError",
     "UnsupportedFeatureError",
     "LimitError",
@@ -110,6 +111,12 @@ class ConfigError(LanecamError, ValueError):
 
 class StorageError(LanecamError, OSError):
     """Persisting data failed (disk full, permission, corrupt record)."""
+
+
+class LaneUnavailableError(LanecamError, ConnectionError):
+    """A lane's crop service could not be used: ``feature`` is ``"down"`` (no connection),
+    ``"timeout"``, ``"tls"`` (handshake or certificate failed), ``"refused"`` (401/403: the
+    lane does not accept this client) or ``"protocol"`` (an answer that makes no sense)."""
 
 
 def _is_timeout(exc: BaseException) -> bool:

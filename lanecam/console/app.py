@@ -30,16 +30,18 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from ..errors import LanecamError
+from ..errors import LanecamError, LaneUnavailableError
 from ..store.decisions import DECISIONS
 from .auth import Auth, Handle, Session
 from .config import ConsoleConfig
+from .lanes import LaneClients
+from .queue import ReferralStore
 from .state import ConsoleState
-from .vaults import LaneVaults
 
 __all__ = ["ConsoleApp", "build_app"]
 
 COOKIE = "lc_session"
+AUDIT_ROWS = 300  # the audit page: the newest rows over every lane
 PRE = "lc_pre"
 _WORDS = {"confirmed": "Confirmed: same person", "not_same_person": "Not the same person",
           "recapture": "Re-capture needed", "unable_to_decide": "Unable to decide"}
@@ -78,8 +80,9 @@ class ConsoleApp:
         self.tls = cfg.server.tls_cert is not None
         s = cfg.server
         self.auth = auth or Auth(cfg.users, s.session_s, s.lockout_failures, s.lockout_s)
-        self.state = ConsoleState([c.lane_id for c in cfg.lanes])
-        self.vaults = LaneVaults(cfg.lanes)
+        self.state = ConsoleState([c.lane_id for c in cfg.lanes],
+                                  store=ReferralStore(cfg.state_dir))
+        self.remote = LaneClients(cfg.lanes)
         self.live_script = resources.files("lanecam.console").joinpath(
             "templates/live.js").read_bytes()
         self.jinja = Environment(loader=PackageLoader("lanecam.console", "templates"),
@@ -106,6 +109,12 @@ class ConsoleApp:
     @staticmethod
     def forbidden(text: str = "forbidden") -> Response:
         return Response(text, status_code=403, media_type="text/plain")
+
+    @staticmethod
+    def lane_down(lane_id: str, exc: LaneUnavailableError) -> Response:
+        """The lane's crop service cannot be used now (counted; shown on /health)."""
+        return Response(f"lane {lane_id} unavailable ({exc.feature}); try again later",
+                        status_code=503, media_type="text/plain")
 
     # ------------------------------------------------------------------ login
     async def login_form(self, request: Request) -> Response:
@@ -195,8 +204,14 @@ class ConsoleApp:
             return Response("choose a decision; a reason of at most 500 characters",
                             status_code=400, media_type="text/plain")
         if r.record_id is not None:
-            await run_in_threadpool(self.vaults.decide, r.lane_id, r.record_id, s.user.id,
-                                    decision, reason, r.ref_id)
+            try:
+                await run_in_threadpool(self.remote.decide, r.lane_id, r.record_id, s.user.id,
+                                        decision, reason, r.ref_id)
+            except LaneUnavailableError as exc:  # not recorded: the referral stays open
+                return self.lane_down(r.lane_id, exc)
+            except LanecamError as exc:
+                return Response(f"not recorded: {exc.feature or type(exc).__name__}",
+                                status_code=410, media_type="text/plain")
         self.state.decide(r.ref_id, decision, s.user.id)
         return RedirectResponse("/", status_code=303)
 
@@ -211,10 +226,12 @@ class ConsoleApp:
             return Response("gone", status_code=404, media_type="text/plain")
         try:
             if h.kind == "crop":
-                png = await run_in_threadpool(self.vaults.crop_png, h.lane_id, h.record_id,
+                png = await run_in_threadpool(self.remote.crop_png, h.lane_id, h.record_id,
                                               s.user.id)
                 return Response(png, media_type="image/png")
-            found = await run_in_threadpool(self.vaults.document, h.lane_id, h.record_id)
+            found = await run_in_threadpool(self.remote.document, h.lane_id, h.record_id)
+        except LaneUnavailableError as exc:
+            return self.lane_down(h.lane_id, exc)
         except LanecamError as exc:  # purged, missing, tampered: the officer sees why
             return Response(f"unavailable: {exc.feature or type(exc).__name__}",
                             status_code=410, media_type="text/plain")
@@ -228,10 +245,22 @@ class ConsoleApp:
             return self.to_login()
         if s.user.role not in ("auditor", "supervisor"):
             return self.forbidden()
-        rows = await run_in_threadpool(self.vaults.audit)
+        lane, before = request.query_params.get("lane"), request.query_params.get("before")
+        if lane is not None and lane in self.remote.clients:  # one lane, paged back by seq
+            rows, down = await run_in_threadpool(
+                self.remote.audit_lane, lane, AUDIT_ROWS,
+                int(before) if before and before.isdigit() else None)
+        else:
+            lane = None
+            rows, down = await run_in_threadpool(self.remote.audit, AUDIT_ROWS)
         for r in rows:
-            r["detail"] = json.loads(r["detail"]) if r["detail"] else {}
-        return self.page("audit.html", s=s, rows=rows)
+            try:
+                r["detail"] = json.loads(r["detail"]) if r.get("detail") else {}
+            except (TypeError, ValueError):
+                r["detail"] = {}
+        older = rows[-1]["seq"] if lane and len(rows) == AUDIT_ROWS else None
+        return self.page("audit.html", s=s, rows=rows, down=down, lane=lane, older=older,
+                         lanes=list(self.remote.clients))
 
     async def health(self, request: Request) -> Response:
         s = self.session(request)
@@ -241,7 +270,9 @@ class ConsoleApp:
         for c in self.cfg.lanes:
             v = self.state.lanes[c.lane_id]
             lanes.append({"id": c.lane_id, "health": v.health, "events": v.events,
-                          "rate": (v.captured / v.occupants) if v.occupants else None})
+                          "rate": (v.captured / v.occupants) if v.occupants else None,
+                          "unavailable": self.remote.unavailable[c.lane_id],
+                          "last_error": self.remote.last_error[c.lane_id]})
         return self.page("health.html", s=s, lanes=lanes)
 
     async def live_js(self, request: Request) -> Response:

@@ -10,14 +10,18 @@ Example::
     session_s = 900                          # a session ends after this long idle
     lockout_failures = 5                     # wrong passwords in a row lock the account
     lockout_s = 900
+    state_dir = "/var/lib/lanecam/console"   # the referral queue (default: beside this file)
 
     [mqtt]                                   # the site's broker (the lanes' [mqtt] keys)
     host = "broker.port"
     site = "port1"
 
-    [[lanes]]
-    config = "/etc/lanecam/north-1.toml"     # the lane's own config: its id and [vault]
-    documents = "/var/lib/lanecam/north-1/documents"   # the booth's document photos
+    [[lanes]]                                # crops stay in the lane: its crop service
+    id = "north-1"
+    api = "https://north-1.port:8444"        # the lane's [crop_api]
+    ca = "/etc/lanecam/site-ca.crt"          # checks the lane's server certificate
+    client_cert = "/etc/lanecam/console-client.crt"   # pinned in the lane's [crop_api]
+    client_key = "/etc/lanecam/console-client.key"
 
     [[users]]
     id = "officer-7"
@@ -28,19 +32,21 @@ Example::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import LaneConfig, MqttConfig, _build, _parse_mqtt, _rng, load_lane_config
+from ..config import MqttConfig, _build, _parse_mqtt, _rng
 from ..errors import ConfigError
 
 __all__ = ["ROLES", "ConsoleConfig", "ConsoleLane", "ConsoleUser", "load_console_config",
            "parse_console_config"]
 
 ROLES = ("officer", "supervisor", "auditor")
+_LANE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -52,12 +58,16 @@ class ServerConfig:
     session_s: float = field(default=900.0, metadata=_rng(10.0, 86400.0))
     lockout_failures: int = field(default=5, metadata=_rng(1, 100))
     lockout_s: float = field(default=900.0, metadata=_rng(1.0, 86400.0))
+    state_dir: str | None = None
 
 
 @dataclass(frozen=True)
 class LaneEntry:
-    config: str
-    documents: str
+    id: str
+    api: str
+    ca: str
+    client_cert: str
+    client_key: str
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,13 @@ class UserEntry:
 
 @dataclass(frozen=True)
 class ConsoleLane:
+    """A lane as the console reaches it: its crop service's URL and the TLS files."""
+
     lane_id: str
-    lane: LaneConfig
-    documents: Path
+    api: str
+    ca: str
+    client_cert: str
+    client_key: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,7 @@ class ConsoleConfig:
     mqtt: MqttConfig
     lanes: tuple[ConsoleLane, ...]
     users: tuple[ConsoleUser, ...]
+    state_dir: Path = Path("console-state")
 
 
 def _user(raw: Any, key: str, lane_ids: set[str]) -> ConsoleUser:
@@ -111,7 +126,7 @@ def _user(raw: Any, key: str, lane_ids: set[str]) -> ConsoleUser:
 
 
 def parse_console_config(doc: Mapping[str, Any], base: Path = Path()) -> ConsoleConfig:
-    """Validate a parsed console TOML (lane configs are read relative to ``base``)."""
+    """Validate a parsed console TOML (relative paths are taken from ``base``)."""
     if not isinstance(doc, Mapping):
         raise ConfigError("must be a table", key="<root>")
     for k in doc:
@@ -131,10 +146,12 @@ def parse_console_config(doc: Mapping[str, Any], base: Path = Path()) -> Console
     lanes = []
     for i, raw in enumerate(raw_lanes):
         e: LaneEntry = _build(LaneEntry, raw, f"lanes[{i}]")
-        lane = load_lane_config(base / e.config)
-        if lane.vault is None:
-            raise ConfigError("the lane has no [vault]", key=f"lanes[{i}].config")
-        lanes.append(ConsoleLane(lane.lane_id, _rebase(lane, base), base / e.documents))
+        if not _LANE_ID.fullmatch(e.id):
+            raise ConfigError("lane id must be 1-64 letters, digits, '_.-'", key=f"lanes[{i}].id")
+        if not e.api.startswith("https://"):
+            raise ConfigError("the crop service is reached over https://", key=f"lanes[{i}].api")
+        lanes.append(ConsoleLane(e.id, e.api, str(base / e.ca), str(base / e.client_cert),
+                                 str(base / e.client_key)))
     ids = {c.lane_id for c in lanes}
     if len(ids) != len(lanes):
         raise ConfigError("lane ids must be unique", key="lanes")
@@ -144,19 +161,8 @@ def parse_console_config(doc: Mapping[str, Any], base: Path = Path()) -> Console
     users = tuple(_user(r, f"users[{i}]", ids) for i, r in enumerate(raw_users))
     if len({u.id for u in users}) != len(users):
         raise ConfigError("user ids must be unique", key="users")
-    return ConsoleConfig(server, mqtt, tuple(lanes), users)
-
-
-def _rebase(lane: LaneConfig, base: Path) -> LaneConfig:
-    """The lane's vault paths, relative ones taken from ``base``."""
-    v = lane.vault
-    assert v is not None
-
-    def at(p: str | None) -> str | None:
-        return None if p is None else str(base / p)
-
-    return replace(lane, vault=replace(v, root=str(base / v.root), key_file=at(v.key_file),
-                                       witness=at(v.witness), keys=at(v.keys)))
+    state = base / (server.state_dir or "console-state")
+    return ConsoleConfig(server, mqtt, tuple(lanes), users, state)
 
 
 def load_console_config(path: str | Path) -> ConsoleConfig:

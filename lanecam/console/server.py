@@ -34,7 +34,9 @@ def serve(cfg: ConsoleConfig) -> None:
                     timeout_graceful_shutdown=2)
     finally:
         sub.stop()
-        console.vaults.close()
+        console.remote.close()
+        if console.state.store is not None:
+            console.state.store.close()
 
 
 def cmd_console(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@ metadata from the broker (no pixels ever arrive there) — and the live listener
 Fed from paho's network thread (:meth:`ConsoleState.on_event`, :meth:`on_health`); read by
 the web handlers; each update is also pushed to every server-sent-events listener through its
 asyncio loop.  Bounded: ``keep`` vehicles per lane, ``max_referrals`` referrals (the oldest
-decided ones go first).
+decided ones go first).  With a :class:`~.queue.ReferralStore` the queue is on disk too:
+loaded on start, each new referral and decision written through.
 """
 
 from __future__ import annotations
@@ -15,30 +16,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .queue import Referral, ReferralStore
+
 __all__ = ["ConsoleState", "Referral"]
-
-
-@dataclass
-class Referral:
-    """One traveler an officer must look at (``ref_id``: ``<event_id>.<occupant index>``)."""
-
-    ref_id: str
-    lane_id: str
-    vehicle_id: str
-    index: int
-    record_id: str | None
-    quality: float | None
-    score: float | None
-    threshold: float | None
-    reason: str | None
-    decided: str | None = None
-    decided_by: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        """What pages and live updates show (no record id)."""
-        return {"ref_id": self.ref_id, "lane": self.lane_id, "vehicle": self.vehicle_id,
-                "seat": self.index, "quality": self.quality, "score": self.score,
-                "reason": self.reason, "decided": self.decided}
 
 
 @dataclass
@@ -58,9 +38,15 @@ class LaneView:
 
 
 class ConsoleState:
-    def __init__(self, lanes: list[str], max_referrals: int = 10_000) -> None:
+    def __init__(self, lanes: list[str], max_referrals: int = 10_000,
+                 store: ReferralStore | None = None) -> None:
         self.lanes: dict[str, LaneView] = {lane: LaneView() for lane in lanes}
         self.referrals: OrderedDict[str, Referral] = OrderedDict()
+        self.store = store
+        if store is not None:
+            for r in store.open_referrals(max_referrals):
+                if r.lane_id in self.lanes:
+                    self.referrals[r.ref_id] = r
         self.max_referrals = max_referrals
         self.unknown_lane = 0
         self._listeners: list[_Listener] = []
@@ -93,8 +79,11 @@ class ConsoleState:
                              vehicle["vehicle"], int(o.get("index") or 0), o.get("record_id"),
                              o.get("quality"), o.get("score"), o.get("threshold"),
                              o.get("reason"))
-                self.referrals[r.ref_id] = r
-                new.append(r)
+                if self.store is not None:
+                    r = self.store.put(r)  # delivered again: it keeps its decision
+                if r.decided is None:
+                    self.referrals[r.ref_id] = r
+                    new.append(r)
             self._trim()
         self._push({"type": "vehicle", **vehicle}, lane)
         for r in new:
@@ -116,6 +105,8 @@ class ConsoleState:
         with self._lock:
             r = self.referrals[ref_id]
             r.decided, r.decided_by = decision, officer
+        if self.store is not None:
+            self.store.decide(ref_id, decision, officer)
         self._push({"type": "decided", "ref_id": ref_id, "decided": decision}, r.lane_id)
 
     def open_referrals(self, lanes: frozenset[str] | None) -> list[Referral]:

@@ -1,5 +1,6 @@
 """The port's outputs on a running lane, from its config: ``[mqtt]`` → the MQTT sink (and a
-health snapshot every ``health_s``), ``[metrics]`` → the Prometheus endpoint."""
+health snapshot every ``health_s``), ``[metrics]`` → the Prometheus endpoint, ``[crop_api]``
+→ the crop service over the lane's own vault (:mod:`.cropapi`)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,17 @@ def lane_health(lane: Any) -> dict[str, Any]:
 
 
 def attach_port_outputs(cfg: LaneConfig, lane: Any, stack: contextlib.ExitStack,
-                        health_s: float = 5.0) -> dict[str, Any]:
+                        health_s: float = 5.0, documents: str | None = None) -> dict[str, Any]:
     """Attach what ``cfg`` asks for to ``lane`` (before it starts); closed by ``stack``.
-    Returns what was made: ``{"mqtt": MqttSink, "metrics": LaneMetrics, "server": ...}``."""
+    Returns what was made: ``{"mqtt": MqttSink, "metrics": LaneMetrics, "server": ...,
+    "crop_api": CropService}``."""
     made: dict[str, Any] = {}
+    if cfg.crop_api is not None:
+        from .cropapi import CropService
+
+        crops = CropService(cfg.crop_api, lane.vault, documents).start()
+        stack.callback(crops.close)
+        made["crop_api"] = crops
     if cfg.mqtt is None and cfg.metrics is None:
         return made
     from .metrics import LaneMetrics, MetricsServer

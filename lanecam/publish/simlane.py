@@ -7,6 +7,9 @@ simulator face texture and stored in the ``[vault]``), prints ``emitted <n> <eve
 each event is durable in the outbox, then waits for the broker to take everything (``--drain``
 seconds) and prints ``drained <left>``.  No camera, detector or matcher runs: this is the
 publishing half of a lane, with real vault writes and real broker traffic.
+
+With ``--serve`` it stays up as the lane's crop service (``[crop_api]``, as ``lanecam run``
+starts it) and takes batches from stdin, one a line: ``emit <start> <count> <refer_every>``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,40 @@ def _open_vault(cfg: LaneConfig, stack: Any) -> Any:
                                             keys=v.keys, epoch_s=v.epoch_s))
 
 
+def _batch(cfg: LaneConfig, sink: Any, vault: Any, start: int, count: int, refer_every: int,
+           interval: float, drain: float) -> None:
+    for seq in range(start, start + count):
+        refer = bool(refer_every) and seq % refer_every == 0
+        sink.emit(sim_event(cfg.lane_id, seq, refer, vault))
+        print(f"emitted {seq - start + 1}", flush=True)
+        if interval:
+            time.sleep(interval)
+    sink.flush(drain)
+    sink.publish_health(cfg.lane_id, {  # what a lane's health beat carries (numbers, names)
+        "cameras": ["sim-0"], "vehicles": count, "faults": dict(sink.faults),
+        "faulted": {}, "latency": {"decision": {"median_s": 0.35, "max_s": 0.35, "n": count}}})
+    print(f"drained {len(sink.outbox)} faults {dict(sink.faults)}", flush=True)
+
+
+def _serve(cfg: LaneConfig, sink: Any, vault: Any, drain: float) -> None:
+    """The lane's crop service (``[crop_api]``) while stdin gives batches, one a line:
+    ``emit <start> <count> <refer_every>``; ends at end of input."""
+    from .cropapi import CropService
+
+    if cfg.crop_api is None:
+        raise SystemExit("--serve needs a [crop_api] table")
+    service = CropService(cfg.crop_api, vault).start()
+    try:
+        print(f"serving {service.port}", flush=True)
+        for line in sys.stdin:
+            word, *nums = line.split()
+            if word == "emit" and len(nums) == 3:
+                a, n, every = (int(x) for x in nums)
+                _batch(cfg, sink, vault, a, n, every, 0.0, drain)
+    finally:
+        service.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import contextlib
 
@@ -85,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=0.0, help="seconds between vehicles")
     ap.add_argument("--refer-every", type=int, default=0, help="0: nobody referred")
     ap.add_argument("--drain", type=float, default=10.0)
+    ap.add_argument("--serve", action="store_true",
+                    help="run the crop service; batches come from stdin ('emit A N EVERY')")
     args = ap.parse_args(argv)
     cfg = load_lane_config(args.config)
     if cfg.mqtt is None:
@@ -93,18 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         vault = _open_vault(cfg, stack)
         sink = MqttSink(cfg.mqtt)
-        for seq in range(args.start, args.start + args.count):
-            refer = bool(args.refer_every) and seq % args.refer_every == 0
-            sink.emit(sim_event(cfg.lane_id, seq, refer, vault))
-            print(f"emitted {seq - args.start + 1}", flush=True)
-            if args.interval:
-                time.sleep(args.interval)
-        sink.flush(args.drain)
-        sink.publish_health(cfg.lane_id, {  # what a lane's health beat carries (numbers, names)
-            "cameras": ["sim-0"], "vehicles": args.count, "faults": dict(sink.faults),
-            "faulted": {}, "latency": {"decision": {"median_s": 0.35, "max_s": 0.35,
-                                                    "n": args.count}}})
-        print(f"drained {len(sink.outbox)} faults {dict(sink.faults)}", flush=True)
+        if args.serve:
+            _serve(cfg, sink, vault, args.drain)
+        else:
+            _batch(cfg, sink, vault, args.start, args.count, args.refer_every, args.interval,
+                   args.drain)
         sink.close(0)
     return 0
 

@@ -149,6 +149,14 @@ class VaultDatabase:
         rows = self.query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit ORDER BY seq")
         return [dict(zip(_AUDIT_COLUMNS, r)) for r in rows]
 
+    def audit_page(self, limit: int, before: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit rows with ``seq < before`` (None: from the newest),
+        newest first: one indexed range scan, however long the chain."""
+        rows = self.query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit WHERE seq < ? "
+                          "ORDER BY seq DESC LIMIT ?",
+                          (2**62 if before is None else int(before), int(limit)))
+        return [dict(zip(_AUDIT_COLUMNS, r)) for r in rows]
+
     def head(self, chain: Chain) -> AuditHead:
         row = self.query("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
         return AuditHead(row[0][0], row[0][1]) if row else AuditHead(0, chain.genesis)

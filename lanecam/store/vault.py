@@ -440,6 +440,10 @@ class CaptureVault:
     def audit_rows(self) -> list[dict[str, Any]]:
         return self._db.audit_rows()
 
+    def audit_page(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit rows older than row ``before``, newest first."""
+        return self._db.audit_page(limit, before)
+
     def head(self) -> AuditHead:
         """The chain head now (last row's seq and MAC; seq 0 when empty).  Not secret: a lane
         puts it in its events so that a later ``verify(heads=...)`` can show a rollback."""

@@ -98,8 +98,9 @@ class Mosquitto:
 
 
 def lane_toml(folder: Path, lane: str, port: int, site: str = "port1",
-              vault: bool = False) -> Path:
-    """A lane config with ``[mqtt]`` (and a ``[vault]`` with a key file) under ``folder``."""
+              vault: bool = False, crop_api: dict[str, str | int] | None = None) -> Path:
+    """A lane config with ``[mqtt]`` (and a ``[vault]`` with a key file, and a ``[crop_api]``
+    table with the keys given) under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     text = (f'[lane]\nid = "{lane}"\n\n[[cameras]]\nname = "c0"\ndevice = "sim"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nsite = "{site}"\n'
@@ -112,6 +113,10 @@ def lane_toml(folder: Path, lane: str, port: int, site: str = "port1",
             generate_key_file(key)
         text += (f'\n[vault]\nroot = "{folder}/vault"\nkey_file = "{key}"\n'
                  'retention_s = 3600\n')
+    if crop_api is not None:
+        text += "\n[crop_api]\n" + "".join(
+            f"{k} = {v}\n" if isinstance(v, int) else f'{k} = "{v}"\n'
+            for k, v in crop_api.items())
     p = folder / f"{lane}.toml"
     p.write_text(text)
     return p

@@ -1,6 +1,8 @@
-"""Helpers of the console tests — a port in miniature: a real mosquitto, two lane folders (config, vault, key), the officer
-console as a real ``lanecam console`` process over TLS (a self-signed certificate made here),
-users of every role; simulated lanes are started by the tests as processes."""
+"""Helpers of the console tests — a port in miniature: a real mosquitto, two lanes as
+processes (``simlane --serve``: each owns its vault and serves its crop service over mutual
+TLS; batches of vehicles are asked for on stdin), the officer console as a real ``lanecam
+console`` process over TLS, a site CA that issued the lanes' server certificates and the
+console's client certificate, users of every role."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lanecam.testing.mosquitto import Mosquitto
+from lanecam.testing.mosquitto import Mosquitto, wait_port
 
 DOCUMENTS = Path(__file__).parents[2] / "lanecam" / "sim" / "assets" / "documents"
 PASSWORD = "correct horse battery staple"
@@ -29,11 +31,41 @@ class Site:
     cert: Path
     lanes: dict[str, Path]  # lane id → lane config
     console: subprocess.Popen[bytes]
+    serving: dict[str, subprocess.Popen[str]]  # lane id → its lane process
+    config: Path  # console.toml
+    port: int
 
-    def simlane(self, lane: str, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "lanecam.publish.simlane", "--config",
-                                 str(self.lanes[lane]), *args], stdout=subprocess.PIPE,
-                                text=True)
+    def restart_console(self) -> None:
+        """Stop the console process (SIGTERM) and start it again on the same config."""
+        self.console.terminate()
+        self.console.wait(timeout=15)
+        self.console = subprocess.Popen([sys.executable, "-m", "lanecam.cli", "console",
+                                         "--config", str(self.config)])
+        wait_port(self.port, 20)
+
+    def emit(self, lane: str, start: int, count: int, refer_every: int) -> str:
+        """Vehicles ``start..start+count`` from the lane process; its output to ``drained``."""
+        p = self.serving[lane]
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write(f"emit {start} {count} {refer_every}\n")
+        p.stdin.flush()
+        out = ""
+        while not out.endswith("\n") or not out.splitlines()[-1].startswith("drained"):
+            line = p.stdout.readline()
+            assert line, f"lane {lane} ended: {out}"
+            out += line
+        return out
+
+
+def serve_lane(config: Path) -> subprocess.Popen[str]:
+    """A lane process serving its crop service (returns once it listens)."""
+    p = subprocess.Popen([sys.executable, "-m", "lanecam.publish.simlane", "--config",
+                          str(config), "--serve"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    line = p.stdout.readline()
+    assert line.startswith("serving"), line
+    return p
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -61,16 +93,19 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return c, k
 
 
-def console_toml(folder: Path, broker_port: int, port: int, lanes: dict[str, Path],
-                 cert: Path, key: Path) -> Path:
+def console_toml(folder: Path, broker_port: int, port: int, lanes: dict[str, int],
+                 cert: Path, key: Path, ca: Path, client: tuple[Path, Path]) -> Path:
+    """``lanes``: lane id → its crop service's port."""
     from argon2 import PasswordHasher
 
     h = PasswordHasher().hash(PASSWORD)  # one hash, every user: the salt differs per hash
     text = (f'[console]\nhost = "127.0.0.1"\nport = {port}\ntls_cert = "{cert}"\n'
-            f'tls_key = "{key}"\nsession_s = 600\nlockout_failures = 5\nlockout_s = 600\n\n'
+            f'tls_key = "{key}"\nsession_s = 600\nlockout_failures = 5\nlockout_s = 600\n'
+            f'state_dir = "{folder}/console-state"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\nsite = "port1"\n')
-    for cfg in lanes.values():
-        text += f'\n[[lanes]]\nconfig = "{cfg}"\ndocuments = "{DOCUMENTS}"\n'
+    for lane, api_port in lanes.items():
+        text += (f'\n[[lanes]]\nid = "{lane}"\napi = "https://127.0.0.1:{api_port}"\n'
+                 f'ca = "{ca}"\nclient_cert = "{client[0]}"\nclient_key = "{client[1]}"\n')
     for uid, (role, ls) in USERS.items():
         text += (f'\n[[users]]\nid = "{uid}"\nrole = "{role}"\nlanes = {ls!r}\n'
                  f'password_hash = "{h}"\n').replace("'", '"')

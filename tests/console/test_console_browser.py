@@ -58,8 +58,7 @@ def test_officer_decides_a_live_referral_and_the_audit_shows_it(
     t0 = time.monotonic()
     page = log_in(browser, site, "officer-1")
     page.wait_for_selector("#referrals")
-    lane = site.simlane("north-1", "--count", "1", "--start", "100", "--refer-every", "1")
-    assert "drained 0" in lane.communicate(timeout=30)[0]
+    assert "drained 0" in site.emit("north-1", 100, 1, 1)
     row = page.wait_for_selector("#referrals tbody tr:has-text('north-1-100')")  # live
     assert page.locator("#lane-north-1 tr:has-text('north-1-100')").count() == 1
     row.query_selector("a").click()
@@ -95,8 +94,7 @@ def test_officer_decides_a_live_referral_and_the_audit_shows_it(
 
 def _some_referral(page: Any, site: Site) -> str:
     """A referral id the supervisor sees (made by a simulated lane)."""
-    lane = site.simlane("north-1", "--count", "1", "--start", "200", "--refer-every", "1")
-    assert "drained 0" in lane.communicate(timeout=30)[0]
+    assert "drained 0" in site.emit("north-1", 200, 1, 1)
     page.goto(site.url + "/")
     link = page.wait_for_selector("#referrals tbody tr:has-text('north-1-200') a")
     href = link.get_attribute("href")

@@ -80,11 +80,8 @@ def test_two_lanes_one_console_roles_audit_and_privacy(site: Site) -> None:
     sup, off1, off2 = login(site, "super-1"), login(site, "officer-1"), login(site, "officer-2")
     live = Live(login(site, "officer-1"))
     live.start()
-    lanes = [site.simlane("north-1", "--count", "6", "--refer-every", "3"),
-             site.simlane("south-1", "--count", "4", "--refer-every", "2")]
-    for p in lanes:
-        out, _ = p.communicate(timeout=30)
-        assert "drained 0" in out
+    assert "drained 0" in site.emit("north-1", 0, 6, 3)
+    assert "drained 0" in site.emit("south-1", 0, 4, 2)
     state = wait_state(sup, lambda s: len(s["lanes"]["north-1"]) == 6 and
                        len(s["lanes"]["south-1"]) == 4)
     assert {v["vehicle"] for v in state["lanes"]["south-1"]} == {f"south-1-{i}"
@@ -147,6 +144,61 @@ def test_two_lanes_one_console_roles_audit_and_privacy(site: Site) -> None:
             for row in c[40:120:13]:
                 assert row[:16].tobytes() not in blob and row[:16].tobytes().hex().encode() \
                     not in blob
+
+
+def _referrals_of(c: httpx.Client, vehicles: set[str]) -> list[dict[str, Any]]:
+    state = wait_state(c, lambda s: vehicles <= {r["vehicle"] for r in s["referrals"]})
+    return [r for r in state["referrals"] if r["vehicle"] in vehicles]
+
+
+def test_the_referral_queue_survives_a_console_restart(site: Site) -> None:
+    assert "drained 0" in site.emit("north-1", 50, 3, 1)
+    off1 = login(site, "officer-1")
+    refs = _referrals_of(off1, {"north-1-50", "north-1-51", "north-1-52"})
+    assert len(refs) == 3
+    decided = refs[0]["ref_id"]
+    page = off1.get(f"/referrals/{decided}")
+    r = off1.post(f"/referrals/{decided}/decision", data={
+        "decision": "confirmed", "reason": "", "csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    open_before = {x["ref_id"] for x in off1.get("/api/state").json()["referrals"]}
+    assert decided not in open_before and {x["ref_id"] for x in refs[1:]} <= open_before
+
+    site.restart_console()
+    off1 = login(site, "officer-1")  # sessions are in memory: a new log-in
+    open_after = {x["ref_id"] for x in off1.get("/api/state").json()["referrals"]}
+    assert open_after == open_before  # loaded from the console's state_dir
+    assert off1.get(f"/referrals/{decided}").status_code == 404
+    assert "drained 0" in site.emit("north-1", 60, 1, 1)  # and it still hears the broker
+    assert _referrals_of(off1, {"north-1-60"})
+
+
+def test_a_lane_that_is_down_is_shown_unavailable_and_counted(site: Site) -> None:
+    assert "drained 0" in site.emit("south-1", 70, 1, 1)
+    assert "drained 0" in site.emit("north-1", 80, 1, 0)  # a crop write in north-1's audit
+    sup = login(site, "super-1")
+    ref = _referrals_of(sup, {"south-1-70"})[0]["ref_id"]
+    page = sup.get(f"/referrals/{ref}")
+    handles = re.findall(r'src="/image/([A-Za-z0-9_-]+)"', page.text)
+    lane = site.serving.pop("south-1")  # the lane process ends: its crop service is gone
+    assert lane.stdin is not None
+    lane.stdin.close()
+    assert lane.wait(timeout=20) == 0
+    crop = sup.get(f"/image/{handles[1]}")
+    assert crop.status_code == 503 and b"\x89PNG" not in crop.content
+    assert crop.headers["cache-control"] == "no-store"
+    r = sup.post(f"/referrals/{ref}/decision", data={
+        "decision": "confirmed", "reason": "", "csrf": csrf_of(page.text)})
+    assert r.status_code == 503  # not recorded anywhere: the referral stays open
+    assert ref in {x["ref_id"] for x in sup.get("/api/state").json()["referrals"]}
+    health = sup.get("/health").text
+    assert re.search(r'id="health-south-1">.*?unavailable \(down\); failed calls: 2',
+                     health, re.DOTALL)
+    assert re.search(r'id="health-north-1">.*?ok; failed calls: 0', health, re.DOTALL)
+    audit = sup.get("/audit")
+    assert audit.status_code == 200 and 'id="down-south-1"' in audit.text
+    assert '<td>north-1</td>' in audit.text  # the other lane's rows are still there
+    assert site.console.poll() is None  # the console did not fall over
 
 
 def state_bytes(c: httpx.Client) -> bytes:

@@ -62,6 +62,9 @@ def test_run_command_captures_a_passing_vehicle(tmp_path: Path, capsys: pytest.C
     if site is not None:  # the event went through the broker, once; health came too
         assert site["events"] == ["emu-1-1"], site
         assert site["health"] and site["health"][-1]["cameras"]
+        # the lane's crop service (started by `lanecam run` from [crop_api]) answered the
+        # console's certificate while the lane ran (no face, so no crop: its audit rows)
+        assert site["audit"] is not None, site.get("crop_error")
 
 
 def _port_outputs(tmp_path: Path, stack: contextlib.ExitStack) -> tuple[str, dict | None]:
@@ -77,14 +80,48 @@ def _port_outputs(tmp_path: Path, stack: contextlib.ExitStack) -> tuple[str, dic
     if mosquitto_binary() is None:
         return "", None
     broker = stack.enter_context(Mosquitto(tmp_path / "broker"))
-    seen: dict = {"events": [], "health": []}
+    seen: dict = {"events": [], "health": [], "audit": None}
+    crop_api, console = _crop_api(tmp_path)
+
+    def on_event(body: dict) -> None:
+        seen["events"].append(body["vehicle_id"])
+        # as the console would, while the lane still runs
+        threading.Thread(target=_fetch, args=(console, seen), daemon=True).start()
+
     sub = SiteSubscriber(MqttConfig("127.0.0.1", "port1", "-", broker.port), "test-site",
-                         lambda b: seen["events"].append(b["vehicle_id"]),
-                         lambda lane, h: seen["health"].append(h)).start()
+                         on_event, lambda lane, h: seen["health"].append(h)).start()
     stack.callback(sub.stop)
     assert sub.connected.wait(5)
     return (f'\n[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nsite = "port1"\n'
-            f'outbox = "{tmp_path / "outbox.sqlite"}"\n\n[metrics]\nport = 0\n'), seen
+            f'outbox = "{tmp_path / "outbox.sqlite"}"\n\n[metrics]\nport = 0\n'
+            f'{crop_api}'), seen
+
+
+def _crop_api(tmp_path: Path) -> tuple[str, Any]:
+    """A [crop_api] table (site CA, lane server and console client certificates) and the
+    console's view of that lane."""
+    from lanecam.console.config import ConsoleLane
+    from lanecam.testing.mosquitto import free_port
+    from lanecam.testing.pki import TestCA
+
+    ca = TestCA(tmp_path / "pki")
+    crt, key = ca.issue("emu-1", server=True)
+    client = ca.issue("console", server=False)
+    port = free_port()
+    table = (f'\n[crop_api]\nport = {port}\ntls_cert = "{crt}"\ntls_key = "{key}"\n'
+             f'client_cert = "{client[0]}"\nclient_ca = "{ca.cert_path}"\n')
+    return table, ConsoleLane("emu-1", f"https://127.0.0.1:{port}", str(ca.cert_path),
+                              str(client[0]), str(client[1]))
+
+
+def _fetch(console: Any, seen: dict) -> None:
+    from lanecam.console.lanes import LaneClient
+    from lanecam.errors import LanecamError
+
+    try:
+        seen["audit"] = [(r["action"], r["actor"]) for r in LaneClient(console).audit_page(10)]
+    except LanecamError as exc:
+        seen["crop_error"] = repr(exc)
 
 
 def _run_and_check(tmp_path: Path, docs: Path, radar: Any, lidar: Any, control: bool,
