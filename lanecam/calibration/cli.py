@@ -110,7 +110,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def script_main(kind: str, argv: Sequence[str] | None = None) -> int:
-    """Entry of ``calibration/KIND.py``: the same as ``lanecam calibrate KIND``."""
-    from ..cli import main
+    """Entry of ``calibration/KIND.py``: the same as ``lanecam calibrate KIND`` (this module's
+    own parser, so the procedures never import the ``lanecam`` command above them)."""
+    import logging
 
-    return main(["calibrate", kind, *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog=f"calibration/{kind}.py")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    rest = sys.argv[1:] if argv is None else list(argv)
+    verbose = [a for a in rest if a in ("-v", "--verbose")]
+    args = parser.parse_args([*verbose, "calibrate", kind,
+                              *(a for a in rest if a not in ("-v", "--verbose"))])
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except LanecamError as exc:
+        print(f"calibrate {kind}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from ..board_target import BoardSpec
 from ..clock import MONOTONIC, Clock
 from ..config import LaneConfig
 from ..errors import DeviceTimeoutError
 from ..geometry import CameraModel
 from .result import Calibration, CalibrationError, Draw
-from .target import BoardSpec
 
 HELP = "sensor latencies, camera trigger delay and loop station from vehicles driven past"
 
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> tuple[Calibration, Draw | None]:
     if args.sim is not None:
         from ..sim.calibration import latency_session
 
-        session, cfg, truth = latency_session(args, spec, record)
+        session, cfg, truth = latency_session(args, spec, sys.modules[__name__])
     else:
         session, cfg = _device_session(args, spec)
         truth = None

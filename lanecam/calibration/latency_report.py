@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..board_target import BoardSpec
 from ..config import LaneConfig
 from ..geometry import CameraModel
 from .latency_fit import LineFit, Pass, camera_delay, fit_loop, fit_passes, fit_sensor
 from .result import Calibration, CalibrationError, Draw
-from .target import BoardSpec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

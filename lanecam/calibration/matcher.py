@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .matcher_fit import Photo
 from .result import Calibration, CalibrationError, Draw
 
 HELP = "matcher decision threshold for a target false-match rate, from labelled photos"
@@ -35,17 +35,6 @@ MAX_SIDE_PX = 640
 
 #: templates already computed in this process: (path, size, mtime) -> template
 _CACHE: dict[tuple[Any, ...], Any] = {}
-
-
-@dataclass(frozen=True)
-class Photo:
-    """A labelled photo: a file, or an image in memory (``image``, cached under ``key``)."""
-
-    path: Path
-    identity: str
-    group: str | None
-    image: Any = None
-    key: tuple[Any, ...] | None = None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -17,10 +17,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["RateBound", "ThresholdFit", "binomial_upper", "fit_threshold", "rate_at"]
+__all__ = ["Photo", "RateBound", "ThresholdFit", "binomial_upper", "fit_threshold", "rate_at"]
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A labelled photo: a file, or an image in memory (``image``, cached under ``key``)."""
+
+    path: Path
+    identity: str
+    group: str | None
+    image: Any = None
+    key: tuple[Any, ...] | None = None
+
 
 #: default confidence of the one-sided upper bounds
 CONFIDENCE = 0.95

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .matcher import Photo
+from .matcher_fit import Photo
 
 __all__ = ["render_identities"]
 

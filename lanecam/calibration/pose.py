@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..board_target import BoardSpec, Station
 from ..errors import ConfigError
 from .result import Calibration, CalibrationError, Draw
-from .target import BoardSpec, Station
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,6 +1,6 @@
 """Camera intrinsics and pose in lane coordinates from a ChArUco board at surveyed stations.
 
-The board stands at several marked stations (:class:`~lanecam.calibration.target.Station`), so
+The board stands at several marked stations (:class:`~lanecam.board_target.Station`), so
 every detected chessboard corner has a known lane position.  Together the stations form one
 non-planar 3-D target spread over depth and the image, which fixes focal length, principal
 point, distortion and the camera's pose in one bundle adjustment (OpenCV's ``calibrateCamera``
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from ..board_target import BoardSpec, Station
 from ..geometry import CameraModel
-from .target import BoardSpec, Station
 
 __all__ = ["PoseFit", "View", "detect_board", "fit_pose", "plan_stations", "pose_angles"]
 

@@ -21,9 +21,9 @@ from .result import Calibration, CalibrationError, Draw
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..board_target import BoardSpec
     from ..config import LaneConfig
     from .radar_fit import AimFit
-    from .target import BoardSpec
 
 HELP = "radar mounting angle and speed scale against the camera's track of the board"
 
@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> tuple[Calibration, Draw | None]:
     spec = parse_board(args.board)
     if args.sim is not None:
         from ..sim.calibration import radar_session
-        from .latency import record
+        from . import latency
 
-        session, cfg, truth = radar_session(args, spec, record)
+        session, cfg, truth = radar_session(args, spec, latency)
     else:
         session, cfg = _device_session(args, spec)
         truth = None

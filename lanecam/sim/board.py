@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ..calibration.target import BoardSpec, Station
+from ..board_target import BoardSpec, Station
 from ..geometry import CameraModel, distort
 from .lighting import lamp_irradiance
 from .optics import coc_diameter

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..calibration.target import BoardSpec, Station
+from ..board_target import BoardSpec, Station
 from ..config import (
     CameraConfig,
     LaneConfig,
@@ -31,6 +31,17 @@ from .render import Renderer, Shot
 from .scenario import Scenario, load_scenario
 from .vehicles import Kinematics
 from .world import CameraPose, World
+
+
+class Rig(Protocol):
+    """What a recording procedure hands the simulator (``lanecam.calibration.latency``, the
+    module itself): its sensors' opener, its session type and its recorder, so that the
+    simulator drives them without importing the procedures above it."""
+
+    Session: Callable[..., Any]
+    open_sensors: Callable[..., Any]
+    record: Callable[..., Any]
+
 
 __all__ = ["LATENCY_TRUTH", "POSE_ERROR", "RADAR_TRUTH", "drive_session", "drive_through",
            "latency_session", "radar_session",
@@ -111,12 +122,12 @@ def drive_through(sc: Scenario, spec: BoardSpec, speeds: Sequence[float] = PASS_
     return replace(sc.world, vehicles=tuple(vehicles), boards=tuple(boards)), t + 0.2
 
 
-def latency_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
+def latency_session(args: Any, spec: BoardSpec, rig: Rig
                     ) -> tuple[Any, LaneConfig, dict[str, float]]:
-    """Drive the passes through the simulated lane and record them with ``record`` (see
-    :func:`lanecam.calibration.latency.record`) through the production drivers on the fakes'
-    ptys; returns the session, the lane config as the installer wrote it, and the truth."""
-    session, cfg = drive_session(args, spec, record, LATENCY_TRUTH, RadarAim())
+    """Drive the passes through the simulated lane and record them with the procedure's
+    ``rig`` through the production drivers on the fakes' ptys; returns the session, the lane
+    config as the installer wrote it, and the truth."""
+    session, cfg = drive_session(args, spec, rig, LATENCY_TRUTH, RadarAim())
     truth = {"radar_latency_s": LATENCY_TRUTH.radar_s, "lidar_latency_s": LATENCY_TRUTH.lidar_s,
              "loop_latency_s": LATENCY_TRUTH.loop_s, "loop_position_m": LOOP_ENTRY_M,
              "camera_trigger_delay_s": CAMERA_TRIGGER_LATENCY_S}
@@ -127,21 +138,19 @@ def latency_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
 RADAR_TRUTH = RadarAim(angle_deg=12.0, speed_scale=1.015)
 
 
-def radar_session(args: Any, spec: BoardSpec, record: Callable[..., Any]
+def radar_session(args: Any, spec: BoardSpec, rig: Rig
                   ) -> tuple[Any, LaneConfig, dict[str, float]]:
     """The drive-through for ``calibrate radar``: the radar aimed as :data:`RADAR_TRUTH`, the
     sensors' latencies already calibrated (none injected)."""
-    session, cfg = drive_session(args, spec, record, SensorLatency(), RADAR_TRUTH,
+    session, cfg = drive_session(args, spec, rig, SensorLatency(), RADAR_TRUTH,
                                  speeds=PASS_SPEEDS_MPS[::2])
     return session, cfg, {"mount_deg": RADAR_TRUTH.angle_deg,
                           "speed_scale": RADAR_TRUTH.speed_scale}
 
 
-def drive_session(args: Any, spec: BoardSpec, record: Callable[..., Any],
-                  latency: SensorLatency, aim: RadarAim,
+def drive_session(args: Any, spec: BoardSpec, rig: Rig, latency: SensorLatency, aim: RadarAim,
                   speeds: Sequence[float] = PASS_SPEEDS_MPS) -> tuple[Any, LaneConfig]:
     """Drive the passes (``speeds``) past the simulated lane's devices and record them."""
-    from ..calibration.latency import Session, open_sensors
     from ..clock import MONOTONIC
     from ..devices.serial_link import SerialLink
 
@@ -155,14 +164,14 @@ def drive_session(args: Any, spec: BoardSpec, record: Callable[..., Any],
                     loop_length_m=LOOP_LENGTH_M, latency=latency, radar_aim=aim) as dev, \
             contextlib.ExitStack() as stack:
         cfg = _lane_config(pose, dev)
-        sensors, loop = open_sensors(cfg, stack, SerialLink, loop_source=dev.loop)
+        sensors, loop = rig.open_sensors(cfg, stack, SerialLink, loop_source=dev.loop)
         cam = SimCamera(world, pose.name, scale=args.scale, epoch_ns=epoch, background=False,
                         buffer_count=n, seed=args.seed)
         cam.trigger_latency_ns = round(CAMERA_TRIGGER_LATENCY_S * 1e9)
         with cam.open():
             cam.configure({"exposure_time": 6e-4, "gain": 6.0})
-            session = record(cam, sensors, loop, duration_s=duration + lead_s,
-                             rate_hz=args.rate_hz, session=Session(pose.name, cam.pose))
+            session = rig.record(cam, sensors, loop, duration_s=duration + lead_s,
+                                 rate_hz=args.rate_hz, session=rig.Session(pose.name, cam.pose))
     return session, cfg
 
 

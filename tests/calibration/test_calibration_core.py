@@ -144,3 +144,22 @@ def test_exit_status_follows_the_fit(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert main(["calibrate", "pose", "--sim", "x", "--out", str(tmp_path)]) == code
     assert (tmp_path / "pose.toml").exists() == (quality == "good")
     assert main(["calibrate", "pose", "--out", str(tmp_path)]) == 2   # neither lane nor --sim
+
+
+def test_every_procedure_has_a_script_and_a_subcommand() -> None:
+    import subprocess
+
+    scripts = Path(__file__).parents[2] / "calibration"
+    assert {p.stem for p in scripts.glob("*.py")} == set(cal_cli.PROCEDURES)
+    out = subprocess.run([sys.executable, str(scripts / "radar.py"), "--help"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0 and "--sim" in out.stdout
+
+
+@pytest.mark.parametrize("quality,code", [("good", 0), ("poor", 3)])
+def test_script_entry_exits_like_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             quality: str, code: int) -> None:
+    monkeypatch.setitem(sys.modules, "lanecam_test_procedure", _procedure(quality))
+    monkeypatch.setitem(cal_cli.PROCEDURES, "pose", "lanecam_test_procedure")
+    assert cal_cli.script_main("pose", ["--sim", "x", "--out", str(tmp_path)]) == code
+    assert cal_cli.script_main("pose", ["-v", "--out", str(tmp_path)]) == 2

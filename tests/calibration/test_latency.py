@@ -116,7 +116,7 @@ def test_device_path_opens_the_configured_sensors_and_camera(tmp_path: Path,
     gives no exposure timestamps — so the procedure measures nothing and says why (exit 2),
     never guessing the camera's timing."""
     pytest.importorskip("pypylon")
-    from lanecam.calibration.target import BoardSpec
+    from lanecam.board_target import BoardSpec
     from lanecam.sim.calibration import drive_through
     from lanecam.sim.devices import SimDevices
     from lanecam.sim.scenario import load_scenario

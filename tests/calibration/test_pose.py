@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lanecam.calibration.pose_fit import View, fit_pose, plan_stations, pose_angles
-from lanecam.calibration.target import BoardSpec, Station
+from lanecam.board_target import BoardSpec, Station
 from lanecam.cli import main
 from lanecam.config import load_lane_config
 from lanecam.geometry import CameraModel, distort
