@@ -9,6 +9,13 @@ Without those options the hardware parameters are simply not generated (nothing 
 import os
 
 import pytest
+from hypothesis import settings
+
+# Tests never assert wall times: hypothesis's default 200 ms deadline per example is one (a
+# first example that pays a Numba compile or a busy CI core failed it).  Examples still run
+# under pytest-timeout's whole-test limit.  A test's own @settings(deadline=...) still wins.
+settings.register_profile("lanecam", deadline=None)
+settings.load_profile("lanecam")
 
 # Three emulated Basler cameras (serials 0815-0000..0002) for the pylon tier; set before any
 # test module imports pypylon.  An integrator's real cameras still enumerate beside them.
