@@ -142,8 +142,9 @@ def radar_session(args: Any, spec: BoardSpec, rig: Rig
                   ) -> tuple[Any, LaneConfig, dict[str, float]]:
     """The drive-through for ``calibrate radar``: the radar aimed as :data:`RADAR_TRUTH`, the
     sensors' latencies already calibrated (none injected)."""
-    session, cfg = drive_session(args, spec, rig, SensorLatency(), RADAR_TRUTH,
-                                 speeds=PASS_SPEEDS_MPS[::2])
+    # all eight passes: at 12° the angle moves 0.28° per 0.1 % of range rate, and four passes
+    # left σ(mount) over the 0.15° bound once in CI (host timestamps jitter on a busy core)
+    session, cfg = drive_session(args, spec, rig, SensorLatency(), RADAR_TRUTH)
     return session, cfg, {"mount_deg": RADAR_TRUTH.angle_deg,
                           "speed_scale": RADAR_TRUTH.speed_scale}
 
