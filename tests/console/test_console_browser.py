@@ -3,7 +3,8 @@ by Playwright; ``playwright install`` is never run).  An officer logs in, a refe
 simulated lane appears live, the officer opens it (document photo beside the crop), records
 a decision; the audit log shows the crop view and the decision; an auditor gets no crop; a
 logged-out page redirects; five wrong passwords lock an account.  The referral page is saved
-as docs/console.png for the README."""
+as a PNG: into the test's temporary folder, or, with ``LANECAM_DOCS_SCREENSHOTS=1``, as
+docs/console.png for the README (a test run never edits the checkout by itself)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from console_site import PASSWORD, Site
 
 pytestmark = pytest.mark.timeout(120)
 
-SHOT = Path(__file__).parents[2] / "docs" / "console.png"
+DOCS_SHOT = Path(__file__).parents[2] / "docs" / "console.png"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -54,7 +55,7 @@ def log_in(browser: Any, site: Site, user: str, password: str = PASSWORD) -> Any
 
 
 def test_officer_decides_a_live_referral_and_the_audit_shows_it(
-        browser: Any, site: Site) -> None:
+        browser: Any, site: Site, tmp_path: Path) -> None:
     t0 = time.monotonic()
     page = log_in(browser, site, "officer-1")
     page.wait_for_selector("#referrals")
@@ -66,8 +67,9 @@ def test_officer_decides_a_live_referral_and_the_audit_shows_it(
     page.wait_for_function("document.getElementById('crop').naturalWidth > 0 && "
                            "document.getElementById('document').naturalWidth > 0")
     assert page.text_content("#quality") == "71.5"
-    SHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOT), full_page=True)
+    shot = DOCS_SHOT if os.environ.get("LANECAM_DOCS_SCREENSHOTS") else tmp_path / "console.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page.check("#d-recapture")
     page.fill("#reason", "glare over the eyes")
     page.click("#record")
