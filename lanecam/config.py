@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-from .config_fields import rng
+from .config_fields import read_toml_file, rng
 from .config_gige import ActionConfig, GigeConfig, TransportConfig
 from .config_port import CropApiConfig, MetricsConfig, MqttConfig, check_mqtt
 from .errors import ConfigError
@@ -480,12 +479,4 @@ def strobe_channels(cfg: LaneConfig) -> dict[int, int]:
 
 def load_lane_config(path: str | Path) -> LaneConfig:
     """Read and validate a lane TOML file."""
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            doc = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", key=str(p)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read lane config: {exc.strerror}", key=str(p)) from exc
-    return parse_lane_config(doc)
+    return parse_lane_config(read_toml_file(path, "lane config"))

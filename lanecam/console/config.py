@@ -33,13 +33,13 @@ Example::
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import MqttConfig, _build, _parse_mqtt, _rng
+from ..config_fields import read_toml_file
 from ..errors import ConfigError
 
 __all__ = ["ROLES", "ConsoleConfig", "ConsoleLane", "ConsoleUser", "load_console_config",
@@ -167,11 +167,4 @@ def parse_console_config(doc: Mapping[str, Any], base: Path = Path()) -> Console
 
 def load_console_config(path: str | Path) -> ConsoleConfig:
     p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            doc = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", key=str(p)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read console config: {exc.strerror}", key=str(p)) from exc
-    return parse_console_config(doc, p.parent)
+    return parse_console_config(read_toml_file(p, "console config"), p.parent)

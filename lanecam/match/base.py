@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import ConfigError, LanecamError
 
-__all__ = ["Decision", "FaceHint", "FaceNotFoundError", "Matcher", "Template", "template_many"]
+__all__ = ["Decision", "FaceHint", "FaceNotFoundError", "Matcher", "Template", "template_many",
+           "template_vector"]
 
 _MAGIC = b"LCT1"
 
@@ -151,3 +152,15 @@ def template_many(matcher: Matcher, images: Sequence[np.ndarray],
         return fuse(images, faces)
     hints = list(faces or ())
     return matcher.template(images[0], hints[0] if hints else None)
+
+
+def template_vector(t: Template, kind: str, version: int, length: int) -> np.ndarray:
+    """The float32 vector of a template made by matcher ``kind`` v``version`` (``length``
+    values); ConfigError for another matcher's template or a wrong length."""
+    if t.kind != kind or t.version != version:
+        raise ConfigError("template from another matcher", key="template",
+                          allowed=f"{kind} v{version}")
+    v = np.frombuffer(t.payload(), dtype=np.float32)
+    if v.shape != (length,):
+        raise ConfigError("template has the wrong length", key="template")
+    return v

@@ -57,7 +57,7 @@ import numpy as np
 
 from ..errors import ConfigError, LanecamError
 from . import dlib_models as _models
-from .base import Decision, FaceHint, FaceNotFoundError, Template
+from .base import Decision, FaceHint, FaceNotFoundError, Template, template_vector
 
 __all__ = ["DlibMatcher", "dlib_models"]
 
@@ -214,13 +214,7 @@ class DlibMatcher:
                         version=VERSION)
 
     def _vector(self, t: Template) -> np.ndarray:
-        if t.kind != KIND or t.version != VERSION:
-            raise ConfigError("template from another matcher", key="template",
-                              allowed=f"{KIND} v{VERSION}")
-        v = np.frombuffer(t.payload(), dtype=np.float32)
-        if v.shape != (128,):
-            raise ConfigError("template has the wrong length", key="template")
-        return v
+        return template_vector(t, KIND, VERSION, 128)
 
     def distance(self, a: Template, b: Template) -> float:
         """dlib's Euclidean descriptor distance."""

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import ConfigError, LanecamError
 from ..quality.kernels import Roi
 from ..quality.yunet import YuNetFaceFinder
-from .base import Decision, FaceHint, FaceNotFoundError, Template
+from .base import Decision, FaceHint, FaceNotFoundError, Template, template_vector
 from .onnx_models import model_file
 
 __all__ = ["SFaceMatcher"]
@@ -114,13 +114,7 @@ class SFaceMatcher:
         return vec / norm
 
     def _vector(self, t: Template) -> np.ndarray:
-        if t.kind != KIND or t.version != VERSION:
-            raise ConfigError("template from another matcher", key="template",
-                              allowed=f"{KIND} v{VERSION}")
-        v = np.frombuffer(t.payload(), dtype=np.float32)
-        if v.shape != (128,):
-            raise ConfigError("template has the wrong length", key="template")
-        return v
+        return template_vector(t, KIND, VERSION, 128)
 
     def compare(self, a: Template, b: Template) -> float:
         """Cosine similarity of two SFace templates."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from ...config_fields import read_toml_file
 from ...errors import ConfigError
 
-__all__ = ["Fields", "read_toml", "check_tables", "check_identifier", "number"]
+__all__ = ["Fields", "check_identifier", "check_tables", "number", "read_toml"]
 
 #: table name → key → accepted type(s).  ``bool`` is never accepted for a number.
 Fields = Mapping[str, Mapping[str, type | tuple[type, ...]]]
@@ -22,13 +22,7 @@ _IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse one TOML file; ConfigError (key = the path) when unreadable or not TOML."""
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", key=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read profile: {exc.strerror}", key=str(path)) from exc
+    return read_toml_file(path, "profile")
 
 
 def check_tables(doc: Mapping[str, Any], sections: Fields, src: str, *,
