@@ -197,7 +197,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.ablation:
         return 0 if ablation(args.scenario) else 1
-    return 0 if capture_rate(args.scenario, args.repeat) else 1
+    return 0 if capture_rate(args.scenario, args.repeat, timing=args.timing) else 1
 
 
 def cmd_emulators(args: argparse.Namespace) -> int:
@@ -481,6 +481,8 @@ def _add_lane_parsers(sub: _Sub) -> None:
     b.add_argument("--repeat", type=int, default=1, help="runs per scenario")
     b.add_argument("--ablation", action="store_true",
                    help="one run per control arm (baseline, exposure, bracket, polarization, all)")
+    b.add_argument("--timing", choices=("simulated", "real"), default="simulated",
+                   help="simulated time (deterministic; default) or real time (latencies)")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("emulators", help="tour of the camera emulators: discover and grab")
