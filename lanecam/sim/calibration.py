@@ -9,6 +9,7 @@ only, and the truth is attached to its result afterwards for the report.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -127,8 +128,8 @@ def latency_session(args: Any, spec: BoardSpec, rig: Rig
     """Drive the passes through the simulated lane and record them with the procedure's
     ``rig`` through the production drivers on the fakes' ptys; returns the session, the lane
     config as the installer wrote it, and the truth."""
-    # each speed twice: eight passes left σ(loop latency) 0.58 ms over the 0.5 ms bound once in
-    # CI (one entry and one exit edge per pass; the loop is polled on a busy core)
+    # each speed twice: σ(loop latency) is 0.49 ms with eight passes (bound 0.5 ms; one entry
+    # and one exit edge per pass, the loop polled every simulated millisecond), 0.27 ms with 16
     session, cfg = drive_session(args, spec, rig, LATENCY_TRUTH, RadarAim(),
                                  speeds=PASS_SPEEDS_MPS * 2)
     truth = {"radar_latency_s": LATENCY_TRUTH.radar_s, "lidar_latency_s": LATENCY_TRUTH.lidar_s,
@@ -146,7 +147,8 @@ def radar_session(args: Any, spec: BoardSpec, rig: Rig
     """The drive-through for ``calibrate radar``: the radar aimed as :data:`RADAR_TRUTH`, the
     sensors' latencies already calibrated (none injected)."""
     # all eight passes: at 12° the angle moves 0.28° per 0.1 % of range rate, and four passes
-    # left σ(mount) over the 0.15° bound once in CI (host timestamps jitter on a busy core)
+    # left σ(mount) over the 0.15° bound once in CI, on real time (host timestamps jittered on
+    # a busy core; the session now runs on simulated time)
     session, cfg = drive_session(args, spec, rig, SensorLatency(), RADAR_TRUTH)
     return session, cfg, {"mount_deg": RADAR_TRUTH.angle_deg,
                           "speed_scale": RADAR_TRUTH.speed_scale}
@@ -154,28 +156,34 @@ def radar_session(args: Any, spec: BoardSpec, rig: Rig
 
 def drive_session(args: Any, spec: BoardSpec, rig: Rig, latency: SensorLatency, aim: RadarAim,
                   speeds: Sequence[float] = PASS_SPEEDS_MPS) -> tuple[Any, LaneConfig]:
-    """Drive the passes (``speeds``) past the simulated lane's devices and record them."""
-    from ..clock import MONOTONIC
+    """Drive the passes (``speeds``) past the simulated lane's devices and record them, on
+    simulated time (:class:`~lanecam.clock.SimulatedClock`: the fakes served inline to the
+    production drivers, the recorder's threads taking turns), so a seed gives one result on
+    any machine however busy."""
+    from ..clock import SimulatedClock
     from ..devices.serial_link import SerialLink
 
     sc = load_scenario(args.sim)
     world, duration = drive_through(sc, spec, speeds)
     pose = world.camera(args.camera)
     lead_s = 0.4
-    epoch = MONOTONIC.now_ns() + round(lead_s * 1e9)
+    clock = SimulatedClock()
+    epoch = clock.now_ns() + round(lead_s * 1e9)
     n = int((duration + lead_s) * args.rate_hz) + 4
-    with SimDevices(world, epoch_ns=epoch, loop_station_m=LOOP_ENTRY_M - LOOP_LENGTH_M,
-                    loop_length_m=LOOP_LENGTH_M, latency=latency, radar_aim=aim) as dev, \
-            contextlib.ExitStack() as stack:
+    with SimDevices(world, clock=clock, epoch_ns=epoch, inline=True,
+                    loop_station_m=LOOP_ENTRY_M - LOOP_LENGTH_M, loop_length_m=LOOP_LENGTH_M,
+                    latency=latency, radar_aim=aim) as dev, contextlib.ExitStack() as stack:
         cfg = _lane_config(pose, dev)
-        sensors, loop = rig.open_sensors(cfg, stack, SerialLink, loop_source=dev.loop)
+        link = functools.partial(SerialLink, port_factory=dev.port_factory, clock=clock)
+        sensors, loop = rig.open_sensors(cfg, stack, link, loop_source=dev.loop, clock=clock)
         cam = SimCamera(world, pose.name, scale=args.scale, epoch_ns=epoch, background=False,
-                        buffer_count=n, seed=args.seed)
+                        buffer_count=n, seed=args.seed, clock=clock)
         cam.trigger_latency_ns = round(CAMERA_TRIGGER_LATENCY_S * 1e9)
         with cam.open():
             cam.configure({"exposure_time": 6e-4, "gain": 6.0})
             session = rig.record(cam, sensors, loop, duration_s=duration + lead_s,
-                                 rate_hz=args.rate_hz, session=rig.Session(pose.name, cam.pose))
+                                 rate_hz=args.rate_hz, clock=clock,
+                                 session=rig.Session(pose.name, cam.pose))
     return session, cfg
 
 
