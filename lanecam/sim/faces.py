@@ -49,8 +49,8 @@ __all__ = ["FaceSeen", "FaceStats", "HeadView", "face_missing", "face_texture", 
 #: Lamp irradiance is computed every this many texels and interpolated between.
 _LIGHT_STEP = 4
 #: A face sample is the nearest surface at its pixel if the depth buffer there is no more than
-#: this much nearer (m): the step between neighbouring pixels on a steep cheek at the scales
-#: used; nearer occluders (hand, brim, another head) stand ≥ 2 cm off the face.
+#: this much (m) plus two pixel footprints nearer; nearer occluders (hand, phone, brim, another
+#: head) stand ≥ 2 cm off the face.
 _DEPTH_TOL_M = 0.015
 
 
@@ -100,7 +100,7 @@ def face_texture(sky: Sky, lamps: Sequence[Lamp], g: VehicleGeometry, pl: Placem
     tex = load_face(occ.face)
     n = TEXTURE_PX
     rows = (np.arange(n) + 0.5) / n
-    pts, normals, _ = texel_geometry(hf, n)
+    pts, normals, _ = texel_geometry(hf, n, nose=False)
     sun_rows, visor_rows = sun_through_glazing(sky, g, pts[:, n // 2], tau)  # W/m² ⊥ rays
     reasons: set[str] = set()
     if visor_rows.any():
@@ -207,11 +207,19 @@ def face_truth(pose: CameraPose, g: VehicleGeometry, pl: Placement, st: FaceStat
     ix, iy = np.where(in_sub, ix, 0), np.where(in_sub, iy, 0)
     facing = np.einsum("ij,ij->i", nrm, pose.position - pts) > 0
     idp = np.where(in_sub, st.ids[iy, ix], -1)
-    front = in_sub & (view.zbuf[iy, ix] >= z - _DEPTH_TOL_M)
-    own = idp == k
+    # a pixel's footprint (m) widens the tolerance: on a steep cheek neighbouring pixels'
+    # depths differ by more than the surface's own relief
+    tol = _DEPTH_TOL_M + 2.0 * z / pose.focal_xy[0]
+    zpix = view.zbuf[iy, ix]
+    front = in_sub & (zpix >= z - tol)
+    # the own head at the sample's depth: its face, or hair where the skin mask's edge fell
+    # on the pixel centre (texture discretisation, not an occluder)
+    own = (idp == k) | (idp == -(100 + k))
     inside = st.inside[iy, ix] & in_sub
     visible = facing & own & front & inside
-    reasons = set(reasons) | _hidden_by(visible, facing, in_sub, own, front, inside, idp, k)
+    behind = in_sub & (zpix > z + tol)  # off its own silhouette: the pixel shows what's behind
+    reasons = set(reasons) | _hidden_by(visible, facing & ~behind, in_sub, own, front, inside,
+                                        idp, k)
     dist = float(np.linalg.norm(hf.centre - pose.position))
     n_seen = int(st.seen[k])
     glare_frac = glare_rad = 0.0
@@ -257,12 +265,13 @@ def _hidden_by(visible: NDArray[np.bool_], facing: NDArray[np.bool_],
                in_sub: NDArray[np.bool_], own: NDArray[np.bool_], front: NDArray[np.bool_],
                inside: NDArray[np.bool_], idp: NDArray[np.int16], k: int) -> set[str]:
     """Names of what hides the samples that are not ``visible`` (each > 0.2 % of them):
-    ``pose`` the head itself (turned away, or its own hair), ``frame`` outside the glass,
+    ``pose`` the head itself (turned away, grazing its silhouette, or behind its own nearer
+    part: the nose), ``frame`` outside the glass,
     ``occupant`` another person, else the accessory or headrest whose id covers them."""
     hidden = ~visible
     limit = max(1, int(0.002 * len(visible)))
     names: dict[str, NDArray[np.bool_]] = {
-        "pose": hidden & (~facing | (in_sub & ((own & ~front) | (idp == -(100 + k))))),
+        "pose": hidden & (~facing | (in_sub & own & ~front)),
         "frame": hidden & facing & (~in_sub | (own & front & ~inside)),
         "occupant": hidden & facing & in_sub & ~own & (
             ((idp >= 0) | (idp <= -100) | (idp == ID["body"])) & (idp != -(100 + k))),
@@ -282,7 +291,7 @@ def _eyes_seen(pose: CameraPose, hf: HeadFrame, eyes: F64, uv: F64, z: F64, zbuf
         nrm = (e - hf.centre) @ hf.axes.T / hf.radii ** 2
         facing = float((nrm @ hf.axes) @ (pose.position - e)) > 0
         iu, iv = math.floor(u + 0.5), math.floor(v + 0.5)
-        if facing and 0 <= iu < w and 0 <= iv < h and zbuf[iv, iu] >= d - _DEPTH_TOL_M:
+        if facing and 0 <= iu < w and 0 <= iv < h and zbuf[iv, iu] >= d - _DEPTH_TOL_M - 2.0 * d / pose.focal_xy[0]:
             n += 1
     return n
 

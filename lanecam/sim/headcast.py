@@ -5,7 +5,7 @@ is cast over its own pixel box: the camera ray through each pixel centre meets i
 nearest hit along the optical axis wins the pixel (depth buffer ``zbuf``, metres along the
 camera's forward axis), whatever order the primitives come in.  A head writes its face
 texture (bilinear radiance and skin mask, nearest ``hidden`` code) on its front half and hair
-elsewhere; the other primitives write their flat radiant exposure.
+elsewhere (the nose, a textured ellipsoid of its own, likewise); the other primitives write their flat radiant exposure.
 """
 
 from __future__ import annotations
@@ -106,10 +106,10 @@ def _cast(prims: NDArray[np.float64], mats: NDArray[np.float64], boxes: NDArray[
                     ids[y, x] = int(pr[1])
                     continue
                 val, mask, code = 0.0, 0.0, 0.0
-                if lz > 0.0:
+                if lz > 0.0 or pr[23] > 0.5:
                     n = tex_n[slot]
-                    u = (lx * pr[16] / pr[18] + 0.5) * n - 0.5
-                    v = (eye_row - (ly * pr[17] - pr[19]) / pr[18]) * n - 0.5
+                    u = ((lx * pr[16] + pr[21]) / pr[18] + 0.5) * n - 0.5
+                    v = (eye_row - (ly * pr[17] + pr[22] - pr[19]) / pr[18]) * n - 0.5
                     val, mask, code = _texel(tex[slot], n, u, v)
                 data[y, x] = mask * val + (1.0 - mask) * pr[3]
                 if mask < 0.5:

@@ -40,6 +40,10 @@ F64 = NDArray[np.float64]
 HEAD_RADII_M = (0.085, 0.135, 0.105)
 #: The head ellipsoid's centre lies this far below the eyes (m, ASSUMED).
 HEAD_CENTRE_BELOW_EYE_M = 0.02
+#: Nose: ellipsoid semi-axes (m: across, up, out) and its centre below the eyes (m); its
+#: centre sits on the head's front surface, so it stands out by its out semi-axis (ASSUMED:
+#: a nose ≈ 3 cm wide, 7 cm long, 2.5 cm proud, enough to hide the far eye at ≈ 60° yaw).
+NOSE_RADII_M, NOSE_BELOW_EYE_M = (0.014, 0.035, 0.025), 0.025
 #: Headrest semi-axes (m, ASSUMED: a 26 × 20 × 10 cm cushion).
 HEADREST_RADII_M = (0.13, 0.10, 0.05)
 #: Cap crown: the head ellipsoid grown by this factor above the texture row ``HAT_HIDES``;
@@ -67,8 +71,10 @@ HIDDEN_CODES = {1: ID["sunglasses"], 2: ID["mask"]}
 #: Columns of a primitive row: 0 kind, 1 id (a head's: its hair id), 2 texture slot (−1
 #: none), 3 radiant exposure, 4–6 centre (m), 7–15 world → unit-local matrix (row-major); a
 #: clipped ellipsoid: 16 the lowest unit-local height kept; a head: 16–17 radii across and up
-#: (m), 18 texture width (m), 19 eye height above the centre (m), 20 face index.
-NPRIM = 21
+#: (m), 18 texture width (m), 19 eye height above the head's centre (m), 20 face index,
+#: 21–22 the primitive's centre in the head frame (m, across and up; the nose's is off 0),
+#: 23 1 if textured on its back half too (the nose).
+NPRIM = 24
 
 
 @dataclass(frozen=True)
@@ -87,14 +93,37 @@ class HeadFrame:
         """Head-frame points (…, 3) (m) → world."""
         return self.centre + local @ self.axes
 
-    def surface(self, x: F64, y: F64) -> tuple[F64, F64]:
+    def surface(self, x: F64, y: F64, nose: bool = True) -> tuple[F64, F64]:
         """Front-surface depth z (m, NaN off the head) and head-frame unit normals of points
-        (x right, y up from the centre, m)."""
-        a, b, c = self.radii
-        s = 1.0 - (x / a) ** 2 - (y / b) ** 2
-        z = np.where(s >= 0, c * np.sqrt(np.clip(s, 0, None)), np.nan)
-        n = np.stack([x / a ** 2, y / b ** 2, z / c ** 2], axis=-1)
-        return z, n / np.linalg.norm(n, axis=-1, keepdims=True)
+        (x right, y up from the centre, m): the head ellipsoid or the nose before it (unless
+        ``nose`` is False: lighting uses the smooth head, the photo has its own nose shading)."""
+        z, n = _front(x, y, self.radii)
+        if not nose:
+            return z, n
+        nc = self.nose_centre
+        zn, nn = _front(x - nc[0], y - nc[1], self.nose_radii)
+        zn = zn + nc[2]
+        on_nose = np.isfinite(zn) & (zn > np.nan_to_num(z, nan=-1.0))
+        return np.where(on_nose, zn, z), np.where(on_nose[..., None], nn, n)
+
+    @property
+    def nose_radii(self) -> F64:
+        return np.array(NOSE_RADII_M) * self.scale
+
+    @property
+    def nose_centre(self) -> F64:
+        """The nose ellipsoid's centre in the head frame (m)."""
+        y = self.eye_up_m - NOSE_BELOW_EYE_M * self.scale
+        return np.array([0.0, y, float(_front(np.zeros(1), np.array([y]), self.radii)[0][0])])
+
+
+def _front(x: F64, y: F64, radii: F64) -> tuple[F64, F64]:
+    """Front z (NaN outside) and unit normals of an origin-centred ellipsoid at (x, y) (m)."""
+    a, b, c = radii
+    s = 1.0 - (x / a) ** 2 - (y / b) ** 2
+    z = np.where(s >= 0, c * np.sqrt(np.clip(s, 0, None)), np.nan)
+    n = np.stack([x / a ** 2, y / b ** 2, z / c ** 2], axis=-1)
+    return z, n / np.linalg.norm(n, axis=-1, keepdims=True)
 
 
 def head_frame(pl: Placement) -> HeadFrame:
@@ -110,14 +139,15 @@ def head_frame(pl: Placement) -> HeadFrame:
                      k * FACE_PLANE_M, HEAD_CENTRE_BELOW_EYE_M * k, k)
 
 
-def texel_geometry(hf: HeadFrame, n: int = TEXTURE_PX) -> tuple[F64, F64, NDArray[np.bool_]]:
+def texel_geometry(hf: HeadFrame, n: int = TEXTURE_PX, nose: bool = True
+                   ) -> tuple[F64, F64, NDArray[np.bool_]]:
     """World points (n, n, 3), world unit normals (n, n, 3) and on-head flags (n, n) of the
-    texture's texel centres on the head's front surface."""
+    texture's texel centres on the head's front surface (with the nose or without)."""
     f = (np.arange(n) + 0.5) / n
     x = (f - 0.5) * hf.tex_m
     y = hf.eye_up_m + (EYE_ROW - f) * hf.tex_m
     xx, yy = np.meshgrid(x, y)
-    z, nrm = hf.surface(xx, yy)
+    z, nrm = hf.surface(xx, yy, nose)
     on = np.isfinite(z)
     local = np.stack([xx, yy, np.nan_to_num(z)], axis=-1)
     nrm = np.nan_to_num(nrm, nan=0.0)
@@ -190,10 +220,14 @@ def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: 
     hand or phone."""
     occ = pl.occupant
     k = hf.scale
-    head = _row(ELLIPSOID, -(100 + pl.index), hf.centre, _unit_matrix(hf.axes, hf.radii), hair)
-    head[2], head[16:18], head[18], head[19], head[20] = (slot, hf.radii[:2], hf.tex_m,
-                                                          hf.eye_up_m, pl.index)
-    rows = [head]
+    rows = []
+    for centre, radii in ((np.zeros(3), hf.radii), (hf.nose_centre, hf.nose_radii)):
+        r = _row(ELLIPSOID, -(100 + pl.index), hf.to_world(centre),
+                 _unit_matrix(hf.axes, radii), hair)
+        r[2], r[16:18], r[18], r[19], r[20], r[21:23] = (slot, radii[:2], hf.tex_m,
+                                                         hf.eye_up_m, pl.index, centre[:2])
+        r[23] = centre[2] != 0  # the nose: textured all round (its back is inside the head)
+        rows.append(r)
     cap_v = flat * HAT_REFLECTANCE / math.pi
     if occ.hat:
         clip_y = (hf.eye_up_m + (EYE_ROW - HAT_HIDES) * hf.tex_m) / (hf.radii[1] * CAP_GROW)
