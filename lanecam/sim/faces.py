@@ -264,7 +264,8 @@ def _skin() -> F32:
 def _hidden_by(visible: NDArray[np.bool_], facing: NDArray[np.bool_],
                in_sub: NDArray[np.bool_], own: NDArray[np.bool_], front: NDArray[np.bool_],
                inside: NDArray[np.bool_], idp: NDArray[np.int16], k: int) -> set[str]:
-    """Names of what hides the samples that are not ``visible`` (each > 0.2 % of them):
+    """Names of what hides the samples that are not ``visible`` (each ≥ 0.2 % of them; the
+    head itself ≥ 1 %):
     ``pose`` the head itself (turned away, grazing its silhouette, or behind its own nearer
     part: the nose), ``frame`` outside the glass,
     ``occupant`` another person, else the accessory or headrest whose id covers them."""
@@ -279,7 +280,9 @@ def _hidden_by(visible: NDArray[np.bool_], facing: NDArray[np.bool_],
     for name, code in ID.items():
         if code not in (ID["cabin"], ID["body"]):
             names[name] = hidden & facing & in_sub & (idp == code)
-    return {n for n, m in names.items() if int(m.sum()) >= limit}
+    # the nose hides a sliver beside it at any angle off frontal: named from 1 % of the face
+    return {n for n, m in names.items()
+            if int(m.sum()) >= (max(limit, int(0.01 * len(visible))) if n == "pose" else limit)}
 
 
 def _eyes_seen(pose: CameraPose, hf: HeadFrame, eyes: F64, uv: F64, z: F64, zbuf: F32) -> int:

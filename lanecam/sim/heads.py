@@ -250,10 +250,8 @@ def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: 
     return rows
 
 
-def headrest_primitive(pl: Placement, flat: float) -> F64 | None:
-    """The primitive row of ``pl``'s headrest (seat fabric, ``flat`` as in
-    :func:`head_primitives`), None without one."""
-    if pl.headrest is None:
-        return None
-    return _row(ELLIPSOID, ID["headrest"], pl.headrest,
-                _unit_matrix(np.eye(3), HEADREST_RADII_M), flat * CABIN_REFLECTANCE / math.pi)
+def headrest_primitive(centre: F64, flat: float) -> F64:
+    """The primitive row of a headrest at ``centre`` (m; seat fabric, ``flat`` as in
+    :func:`head_primitives`)."""
+    return _row(ELLIPSOID, ID["headrest"], centre, _unit_matrix(np.eye(3), HEADREST_RADII_M),
+                flat * CABIN_REFLECTANCE / math.pi)

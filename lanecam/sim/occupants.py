@@ -60,9 +60,9 @@ def draw_occupants(pose: CameraPose, sky: Sky, lamps: Sequence[Lamp], g: Vehicle
         tex[slot], tex_n[slot] = shrink_texture(pose, hf, rad, hidden,
                                                 load_face(pl.occupant.face).mask)
         prims += head_primitives(pl, hf, slot, HAIR_REFLECTANCE * e_torso / math.pi, e_torso)
-        rest = headrest_primitive(pl, e_torso)
-        if rest is not None:
-            prims.append(rest)
         seen[pl.index] = (HeadView(hf, zbuf), reasons, lit)
+    for c in g.headrests:  # skylight in the cabin and the lamps, facing the camera
+        e_lamp = float(lamp_irradiance(lamps, c[None], np.array([[0.0, 0.0, -1.0]]))[0])
+        prims.append(headrest_primitive(c, e_cabin * exposure_s + e_lamp * t_in * ill_s))
     cast_heads(pose, sub, ids, zbuf, np.array(prims).reshape(-1, NPRIM), tex, tex_n)
     return seen

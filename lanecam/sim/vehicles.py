@@ -173,7 +173,6 @@ class Placement:
     torso_corners: V3  # (4, 3)
     row: int
     head_outline: V3  # (32, 3): ellipse around the face (hair, ears), as seen frontally
-    headrest: V3 | None = None  # centre (m) of the seat's headrest, None without headrests
 
 
 @dataclass(frozen=True)
@@ -191,6 +190,7 @@ class VehicleGeometry:
     placements: list[Placement] = field(default_factory=list)
     visors: list[V3] = field(default_factory=list)  # (4, 3) per lowered visor
     velocity: V3 = field(default_factory=lambda: np.zeros(3))
+    headrests: list[V3] = field(default_factory=list)  # centres (m)
 
     def local(self, x: float, y: float, zl: float) -> V3:
         return self.origin + np.array([x, y, zl])
@@ -238,7 +238,8 @@ class Vehicle:
         placements = [self._place(occ, i, o, zt) for i, occ in enumerate(self.occupants)]
         visors = self._visor_quads(P)
         vel = np.array([0.0, 0.0, -self.kinematics.speed_at(t)])
-        return VehicleGeometry(self, r, o, ws, glass, normal, rear, panels, placements, visors, vel)
+        return VehicleGeometry(self, r, o, ws, glass, normal, rear, panels, placements, visors, vel,
+                               self._headrests(o, zt))
 
     def _windshield_quads(self, P: _Local) -> tuple[V3, V3, V3]:
         """The windshield (with its frame), the glass inside the A-pillars (m, TL TR BR BL) and
@@ -380,11 +381,21 @@ class Vehicle:
         hc = head + (normal * 0.07 + up * 0.01) * k
         outline = hc + np.outer(np.cos(ang) * 0.085 * k, right) \
             + np.outer(np.sin(ang) * 0.125 * k, up)
-        rest = None
-        if self.headrests:
-            rest = o + np.array([x, c.eye_m - 0.03 * row - HEADREST_BELOW_EYE_M,
-                                 zl + HEADREST_BEHIND_M])
-        return Placement(occ, index, face, normal, torso, row, outline, rest)
+        return Placement(occ, index, face, normal, torso, row, outline)
+
+    def _headrests(self, o: V3, zt: float) -> list[V3]:
+        """Headrest centres (m): both front seats always, rear seats when occupied; at an
+        adult's head height whoever sits there (none when ``headrests`` is False)."""
+        if not self.headrests:
+            return []
+        taken = {occ.seat for occ in self.occupants}
+        c = self.vclass
+        out = []
+        for seat, (row, x) in SEATS.items():
+            if row == 0 or seat in taken:
+                zl = zt + 0.22 + 0.85 * row + HEADREST_BEHIND_M
+                out.append(o + np.array([x, c.eye_m - 0.03 * row - HEADREST_BELOW_EYE_M, zl]))
+        return out
 
 
 def _at(o: V3) -> _Local:
