@@ -131,6 +131,8 @@ def test_unknown_key_is_refused_with_its_path(table: str, key: str) -> None:
     ("vehicle[1].occupant[1].seat", "driver", "vehicle[1].occupant"),
     ("camera[0].polarizer", "circular", "camera[0].polarizer"),
     ("vehicle[0].visors", ["rear_left"], "vehicle[0].visors"),
+    ("vehicle[1].occupant[1].hand", "glove", "vehicle[1].occupant[1].hand"),
+    ("vehicle[1].occupant[1].head_scale", 0.5, "vehicle[1].occupant[1].head_scale"),
 ])
 def test_domain_rules(path: str, value: Any, key: str) -> None:
     doc = copy.deepcopy(BASE)
