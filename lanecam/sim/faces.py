@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 import cv2
 import numpy as np
@@ -30,6 +31,7 @@ from .heads import (
     HeadFrame,
     brim_shades,
     eye_points,
+    face_samples,
     seen_pose,
     texel_geometry,
 )
@@ -46,8 +48,9 @@ from .world import CameraPose, Lamp
 __all__ = ["FaceSeen", "FaceStats", "HeadView", "face_missing", "face_texture", "face_truth",
            "hidden_by_nearer", "shrink_texture"]
 
-#: Lamp irradiance is computed every this many texels and interpolated between.
-_LIGHT_STEP = 4
+#: The face is lit every this many texels (normals, sun, brim shadow, lamps), interpolated
+#: between (3 mm on an adult face: the shading is smooth, the photo carries the detail).
+_LIGHT_STEP = 2
 #: A face sample is the nearest surface at its pixel if the depth buffer there is no more than
 #: this much (m) plus two pixel footprints nearer; nearer occluders (hand, phone, brim, another
 #: head) stand ≥ 2 cm off the face.
@@ -98,28 +101,25 @@ def face_texture(sky: Sky, lamps: Sequence[Lamp], g: VehicleGeometry, pl: Placem
     its own surface normal on the head ellipsoid."""
     occ = pl.occupant
     tex = load_face(occ.face)
-    n = TEXTURE_PX
-    rows = (np.arange(n) + 0.5) / n
-    pts, normals, _ = texel_geometry(hf, n, nose=False)
-    sun_rows, visor_rows = sun_through_glazing(sky, g, pts[:, n // 2], tau)  # W/m² ⊥ rays
+    n, k = TEXTURE_PX, TEXTURE_PX // _LIGHT_STEP  # lit on a k × k grid, then interpolated
+    rows = (np.arange(k) + 0.5) / k
+    pts, normals, _ = texel_geometry(hf, k, nose=False)
+    sun_rows, visor_rows = sun_through_glazing(sky, g, pts[:, k // 2], tau)  # W/m² ⊥ rays
     reasons: set[str] = set()
     if visor_rows.any():
         reasons.add("visor_shadow")
-    sun_cos = np.clip(normals @ sky.sun_dir, 0.0, None)  # (n, n)
+    sun_cos = np.clip(normals @ sky.sun_dir, 0.0, None)  # (k, k)
     if occ.hat and sky.sun_dir[1] > 0:  # the brim's shadow, cast per texel
         sun_cos = np.where(brim_shades(hf, pts, sky.sun_dir), 0.0, sun_cos)
-    c = slice(_LIGHT_STEP // 2, None, _LIGHT_STEP)  # lamps on a coarser grid (smooth)
-    coarse = lamp_irradiance(lamps, pts[c, c].reshape(-1, 3), normals[c, c].reshape(-1, 3))
-    side = n // _LIGHT_STEP
-    lamp = cv2.resize(coarse.reshape(side, side).astype(np.float32), (n, n),
-                      interpolation=cv2.INTER_LINEAR) * np.float32(t_in)
+    lamp = lamp_irradiance(lamps, pts.reshape(-1, 3), normals.reshape(-1, 3)).reshape(k, k)
     # less sky on the cheeks (ASSUMED, as the former half cylinder)
     diffuse = e_cabin * (0.75 + 0.25 * np.clip(normals @ pl.face_normal, 0.0, None))
     if occ.hat:  # brim shade: half the skylight
         diffuse = np.where((rows < HAT_SHADE)[:, None], 0.5 * diffuse, diffuse)
         reasons.add("hat")
     e_amb = sun_rows[:, None] * sun_cos + diffuse
-    exposure = (e_amb * exposure_s + lamp * ill_s).astype(np.float32)
+    exposure = cv2.resize((e_amb * exposure_s + lamp * (t_in * ill_s)).astype(np.float32),
+                          (n, n), interpolation=cv2.INTER_LINEAR)
     rad = tex.grey * np.float32(SKIN_REFLECTANCE_MAX / math.pi) * exposure
     hidden = np.zeros((n, n), np.float32)
     if occ.sunglasses:
@@ -128,7 +128,7 @@ def face_texture(sky: Sky, lamps: Sequence[Lamp], g: VehicleGeometry, pl: Placem
     if occ.mask:
         rad = _mask(rad, hidden, exposure, tex.mask)
         reasons.add("mask")
-    er, (c0, c1) = int(EYE_ROW * n), (int(x * n) for x in EYE_COLS)
+    er, (c0, c1) = int(EYE_ROW * k), (int(x * k) for x in EYE_COLS)
     lit = bool(sun_rows[er] * max(float(sun_cos[er, c0]), float(sun_cos[er, c1])) > 0)
     return rad.astype(np.float32), hidden, lit, reasons
 
@@ -247,18 +247,19 @@ def face_truth(pose: CameraPose, g: VehicleGeometry, pl: Placement, st: FaceStat
 def _samples(hf: HeadFrame) -> tuple[F64, F64]:
     """World points and unit normals of the face's visibility samples (every other texel of
     ``FACE_BOX`` where the skin mask is ≥ 0.99)."""
+    return face_samples(hf, _sample_texels())
+
+
+@cache
+def _sample_texels() -> NDArray[np.bool_]:
     n = TEXTURE_PX
-    pts, nrm, on = texel_geometry(hf, n)
     f = (np.arange(n) + 0.5) / n
     x0, y0, x1, y1 = FACE_BOX
-    sel = on & (_skin() >= 0.99) & ((f >= y0) & (f <= y1))[:, None] & ((f >= x0) & (f <= x1))
+    sel = (load_face(face_names()[0]).mask >= 0.99) & ((f >= y0) & (f <= y1))[:, None] \
+        & ((f >= x0) & (f <= x1))
     sel[1::2] = False
     sel[:, 1::2] = False
-    return pts[sel], nrm[sel]
-
-
-def _skin() -> F32:
-    return load_face(face_names()[0]).mask
+    return sel
 
 
 def _hidden_by(visible: NDArray[np.bool_], facing: NDArray[np.bool_],

@@ -63,11 +63,47 @@ def _texel(tex: NDArray[np.float32], m: int, u: float, v: float
     v = min(max(v, 0.0), m - 1.0)
     x0, y0 = min(int(u), m - 2), min(int(v), m - 2)
     fx, fy = u - x0, v - y0
-    out = np.zeros(2)
-    for c in range(2):
-        out[c] = ((1 - fx) * (1 - fy) * tex[c, y0, x0] + fx * (1 - fy) * tex[c, y0, x0 + 1]
-                  + (1 - fx) * fy * tex[c, y0 + 1, x0] + fx * fy * tex[c, y0 + 1, x0 + 1])
-    return out[0], out[1], tex[2, int(v + 0.5), int(u + 0.5)]
+    w00, w01, w10, w11 = (1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy
+    rad = (w00 * tex[0, y0, x0] + w01 * tex[0, y0, x0 + 1] + w10 * tex[0, y0 + 1, x0]
+           + w11 * tex[0, y0 + 1, x0 + 1])
+    skin = (w00 * tex[1, y0, x0] + w01 * tex[1, y0, x0 + 1] + w10 * tex[1, y0 + 1, x0]
+            + w11 * tex[1, y0 + 1, x0 + 1])
+    return rad, skin, tex[2, int(v + 0.5), int(u + 0.5)]
+
+
+@njit(cache=True, nogil=True)
+def _span(m: NDArray[np.float64], o: NDArray[np.float64], axes: NDArray[np.float64], yn: float,
+          x0n: float, dxn: float, xa: int, xb: int) -> tuple[int, int]:  # pragma: no cover
+    """Columns [xa, xb) of one pixel row whose rays can meet the unit sphere (local frame,
+    camera at ``o``): the ray d = P + x·Q is linear in the column x, so the discriminant of
+    the ray–sphere quadratic is a quadratic in x; its non-negative interval, widened by one
+    pixel.  ``yn`` the row's and ``x0n`` column 0's normalised coordinates, ``dxn`` per column."""
+    c0 = o[0] * o[0] + o[1] * o[1] + o[2] * o[2] - 1.0
+    oa = ob = aa = ab = bb = 0.0
+    for i in range(3):
+        a = 0.0
+        b = 0.0
+        for j in range(3):
+            p = axes[2, j] + x0n * axes[0, j] + yn * axes[1, j]
+            a += m[i, j] * p
+            b += m[i, j] * dxn * axes[0, j]
+        oa += o[i] * a
+        ob += o[i] * b
+        aa += a * a
+        ab += a * b
+        bb += b * b
+    a2 = ob * ob - c0 * bb
+    a1 = 2.0 * (oa * ob - c0 * ab)
+    a0 = oa * oa - c0 * aa
+    if a2 >= 0.0:  # not a bounded interval (degenerate view): keep the box
+        return xa, xb
+    disc = a1 * a1 - 4.0 * a2 * a0
+    if disc < 0.0:
+        return 0, 0
+    sq = math.sqrt(disc)
+    r0, r1 = (-a1 + sq) / (2.0 * a2), (-a1 - sq) / (2.0 * a2)
+    lo, hi = min(r0, r1), max(r0, r1)
+    return max(xa, math.floor(lo) - 1), min(xb, math.ceil(hi) + 2)
 
 
 @njit(cache=True, nogil=True)
@@ -88,7 +124,10 @@ def _cast(prims: NDArray[np.float64], mats: NDArray[np.float64], boxes: NDArray[
             o[i] = (m[i, 0] * (cam[0] - pr[4]) + m[i, 1] * (cam[1] - pr[5])
                     + m[i, 2] * (cam[2] - pr[6]))
         for y in range(boxes[p, 1], boxes[p, 3]):
-            for x in range(boxes[p, 0], boxes[p, 2]):
+            xa, xb = boxes[p, 0], boxes[p, 2]
+            if grid.shape[0] == 0 and (kind == ELLIPSOID or kind == CLIPPED):
+                xa, xb = _span(m, o, axes, (oy + y - cy) / fy, (ox - cx) / fx, 1.0 / fx, xa, xb)
+            for x in range(xa, xb):
                 if grid.shape[0] > 0:
                     xn, yn = grid[y, x, 0], grid[y, x, 1]
                 else:

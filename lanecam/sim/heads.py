@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +30,7 @@ from .constants import (
 from .textures import EYE_COLS, EYE_ROW, TEXTURE_PX
 from .vehicles import Placement
 
-__all__ = ["HEAD_RADII_M", "ID", "NPRIM", "HeadFrame", "brim_shades", "head_frame",
+__all__ = ["HEAD_RADII_M", "ID", "NPRIM", "HeadFrame", "brim_shades", "face_samples", "head_frame",
            "head_primitives", "headrest_primitive", "seen_pose", "texel_geometry"]
 
 F64 = NDArray[np.float64]
@@ -91,7 +92,8 @@ class HeadFrame:
 
     def to_world(self, local: F64) -> F64:
         """Head-frame points (…, 3) (m) → world."""
-        return self.centre + local @ self.axes
+        flat = np.asarray(local).reshape(-1, 3) @ self.axes
+        return (flat + self.centre).reshape(np.shape(local))
 
     def surface(self, x: F64, y: F64, nose: bool = True) -> tuple[F64, F64]:
         """Front-surface depth z (m, NaN off the head) and head-frame unit normals of points
@@ -113,8 +115,16 @@ class HeadFrame:
     @property
     def nose_centre(self) -> F64:
         """The nose ellipsoid's centre in the head frame (m)."""
-        y = self.eye_up_m - NOSE_BELOW_EYE_M * self.scale
-        return np.array([0.0, y, float(_front(np.zeros(1), np.array([y]), self.radii)[0][0])])
+        return _nose_centre(self.scale)
+
+
+@cache
+def _nose_centre(scale: float) -> F64:
+    y = (HEAD_CENTRE_BELOW_EYE_M - NOSE_BELOW_EYE_M) * scale
+    radii = np.array(HEAD_RADII_M) * scale
+    out = np.array([0.0, y, float(_front(np.zeros(1), np.array([y]), radii)[0][0])])
+    out.flags.writeable = False
+    return out
 
 
 def _front(x: F64, y: F64, radii: F64) -> tuple[F64, F64]:
@@ -143,6 +153,16 @@ def texel_geometry(hf: HeadFrame, n: int = TEXTURE_PX, nose: bool = True
                    ) -> tuple[F64, F64, NDArray[np.bool_]]:
     """World points (n, n, 3), world unit normals (n, n, 3) and on-head flags (n, n) of the
     texture's texel centres on the head's front surface (with the nose or without)."""
+    local, nrm, on = _local_texels(hf.scale, n, nose)
+    return hf.to_world(local), nrm @ hf.axes, on
+
+
+@cache
+def _local_texels(scale: float, n: int, nose: bool) -> tuple[F64, F64, NDArray[np.bool_]]:
+    """Head-frame texel points, unit normals and on-head flags of a head of ``scale`` (cached:
+    they depend on nothing else)."""
+    hf = HeadFrame(np.zeros(3), np.eye(3), np.array(HEAD_RADII_M) * scale,
+                   scale * FACE_PLANE_M, HEAD_CENTRE_BELOW_EYE_M * scale, scale)
     f = (np.arange(n) + 0.5) / n
     x = (f - 0.5) * hf.tex_m
     y = hf.eye_up_m + (EYE_ROW - f) * hf.tex_m
@@ -152,7 +172,22 @@ def texel_geometry(hf: HeadFrame, n: int = TEXTURE_PX, nose: bool = True
     local = np.stack([xx, yy, np.nan_to_num(z)], axis=-1)
     nrm = np.nan_to_num(nrm, nan=0.0)
     nrm[~on] = (0.0, 0.0, 1.0)
-    return hf.to_world(local), nrm @ hf.axes, on
+    for arr in (local, nrm, on):
+        arr.flags.writeable = False
+    return local, nrm, on
+
+
+def face_samples(hf: HeadFrame, select: NDArray[np.bool_]) -> tuple[F64, F64]:
+    """World points and unit normals of the texels ``select`` (n × n) on the head (with nose)."""
+    local, nrm = _selected(hf.scale, select.tobytes(), select.shape[0])
+    return hf.to_world(local), nrm @ hf.axes
+
+
+@cache
+def _selected(scale: float, key: bytes, n: int) -> tuple[F64, F64]:
+    local, nrm, on = _local_texels(scale, n, True)
+    sel = np.frombuffer(key, bool).reshape(n, n) & on
+    return local[sel], nrm[sel]
 
 
 def eye_points(hf: HeadFrame) -> F64:
