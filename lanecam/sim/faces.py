@@ -92,10 +92,11 @@ def face_missing(pose: CameraPose, g: VehicleGeometry, pl: Placement) -> FaceTru
 
 def face_texture(sky: Sky, lamps: Sequence[Lamp], g: VehicleGeometry, pl: Placement,
                  hf: HeadFrame, exposure_s: float, tau: float, t_in: float, ill_s: float,
-                 e_cabin: float) -> tuple[F32, F32, bool, set[str]]:
+                 e_cabin: float) -> tuple[F32, F32, bool, set[str], float]:
     """Radiant exposure of the face texture on the head ``hf`` (before the windshield), its
     ``hidden`` codes (:data:`~lanecam.sim.heads.HIDDEN_CODES`: lenses, mask), whether the sun
-    lights the eyes, and the accessory occluders.  ``tau`` windshield NIR transmission,
+    lights the eyes, the accessory occluders and the mean radiant exposure (J/m²) over the
+    lower face (what a hand or phone before it receives).  ``tau`` windshield NIR transmission,
     ``t_in`` its Fresnel transmittance for the lamps, ``ill_s`` s of full illuminator output,
     ``e_cabin`` diffuse cabin irradiance (W/m²), ``exposure_s`` (s).  Every texel is lit with
     its own surface normal on the head ellipsoid."""
@@ -130,7 +131,8 @@ def face_texture(sky: Sky, lamps: Sequence[Lamp], g: VehicleGeometry, pl: Placem
         reasons.add("mask")
     er, (c0, c1) = int(EYE_ROW * k), (int(x * k) for x in EYE_COLS)
     lit = bool(sun_rows[er] * max(float(sun_cos[er, c0]), float(sun_cos[er, c1])) > 0)
-    return rad.astype(np.float32), hidden, lit, reasons
+    e_lower = float(exposure[int(0.6 * n):int(0.9 * n), int(0.3 * n):int(0.7 * n)].mean())
+    return rad.astype(np.float32), hidden, lit, reasons, e_lower
 
 
 def _sunglasses(rad: F32, hidden: F32) -> F32:

@@ -57,6 +57,8 @@ HAND_RADII_M, HAND_AT_M = (0.045, 0.06, 0.018), (0.02, -0.085, 0.13)
 #: Phone held before the lower face, landscape: half sizes (m) and centre as for the hand
 #: (ASSUMED 14.5 × 7 cm phone); the hand holding it sits below it.
 PHONE_HALF_M, PHONE_AT_M = (0.0725, 0.035), (0.0, -0.07, 0.175)
+#: NIR reflectance of a phone's back and glass (ASSUMED dark).
+PHONE_REFLECTANCE = 0.05
 #: Face mask: texture rows it covers (fractions, nose bridge to chin), half width (fraction of
 #: the texture) and NIR reflectance of a pale surgical mask (ASSUMED).
 MASK_ROWS, MASK_HALF_WIDTH, MASK_REFLECTANCE = (0.50, 0.92), 0.31, 0.6
@@ -248,11 +250,13 @@ def brim_shades(hf: HeadFrame, pts: F64, sun_dir: F64) -> NDArray[np.bool_]:
     return (t > 0) & (lx ** 2 + ly ** 2 <= 1) & (ly >= 0)
 
 
-def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: float
-                    ) -> list[F64]:
-    """Primitive rows of one occupant's head (texture ``slot``; ``hair`` radiant exposure of
-    hair, cap and brim, ``flat`` that of a matte surface of reflectance 1 at the head), its cap,
-    hand or phone."""
+def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: float,
+                    before: float | None = None) -> list[F64]:
+    """Primitive rows of one occupant's head (texture ``slot``; ``hair`` radiance × s of its
+    hair, ``flat`` radiant exposure (J/m²) on the head, lighting the cap, ``before`` that in
+    front of the lower face (default ``flat``), lighting a hand or phone), its cap, hand or
+    phone."""
+    before = flat if before is None else before
     occ = pl.occupant
     k = hf.scale
     rows = []
@@ -272,7 +276,7 @@ def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: 
         c, ax = _brim(hf)
         rows += [crown, _row(HALF_DISC, ID["cap_brim"], c,
                              _unit_matrix(ax, (*np.array(BRIM_SEMI_M) * k, 1.0)), 0.5 * cap_v)]
-    skin = flat * SKIN_REFLECTANCE_MAX * 0.7 / math.pi  # back of a hand (ASSUMED 70 % of max)
+    skin = before * SKIN_REFLECTANCE_MAX * 0.7 / math.pi  # back of a hand (ASSUMED 70 % of max)
     if occ.hand in ("hand", "phone"):
         at = np.array(HAND_AT_M if occ.hand == "hand" else (0.0, -0.13, 0.15))
         c = hf.to_world(at * k + [0, hf.eye_up_m, 0])
@@ -281,7 +285,7 @@ def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: 
     if occ.hand == "phone":
         c = hf.to_world(np.array(PHONE_AT_M) * k + [0, hf.eye_up_m, 0])
         rows.append(_row(RECT, ID["phone"], c, _unit_matrix(
-            hf.axes, (*np.array(PHONE_HALF_M) * k, 1.0)), flat * 0.05 / math.pi))
+            hf.axes, (*np.array(PHONE_HALF_M) * k, 1.0)), before * PHONE_REFLECTANCE / math.pi))
     return rows
 
 

@@ -55,11 +55,12 @@ def draw_occupants(pose: CameraPose, sky: Sky, lamps: Sequence[Lamp], g: Vehicle
         cv2.fillConvexPoly(zbuf, fixed_point(convex(tor - [sub.x, sub.y])), float(tz.mean()),
                            cv2.LINE_8, 4)
         hf = head_frame(pl)
-        rad, hidden, lit, reasons = face_texture(sky, lamps, g, pl, hf, exposure_s, tau, t_in,
-                                                 ill_s, e_cabin)
+        rad, hidden, lit, reasons, e_face = face_texture(sky, lamps, g, pl, hf, exposure_s,
+                                                         tau, t_in, ill_s, e_cabin)
         tex[slot], tex_n[slot] = shrink_texture(pose, hf, rad, hidden,
                                                 load_face(pl.occupant.face).mask)
-        prims += head_primitives(pl, hf, slot, HAIR_REFLECTANCE * e_torso / math.pi, e_torso)
+        prims += head_primitives(pl, hf, slot, HAIR_REFLECTANCE * e_torso / math.pi, e_torso,
+                                 e_face)
         seen[pl.index] = (HeadView(hf, zbuf), reasons, lit)
     for c in g.headrests:  # skylight in the cabin and the lamps, facing the camera
         e_lamp = float(lamp_irradiance(lamps, c[None], np.array([[0.0, 0.0, -1.0]]))[0])

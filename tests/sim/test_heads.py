@@ -98,7 +98,7 @@ def test_a_cap_brim_shades_the_eyes_from_a_high_sun() -> None:
     means, lit = [], []
     for hat in (True, False):
         p = replace(pl, occupant=replace(pl.occupant, hat=hat))
-        rad, _, sunlit, _ = face_texture(r.sky, (), g, p, hf, 300e-6, 0.6, 0.9, 0.0, 0.1)
+        rad, _, sunlit, *_ = face_texture(r.sky, (), g, p, hf, 300e-6, 0.6, 0.9, 0.0, 0.1)
         means.append(float(rad[eye_rows].mean()))
         lit.append(sunlit)
     assert lit == [False, True] and means[0] < 0.5 * means[1]
