@@ -1,6 +1,8 @@
-"""The occupants' faces in a frame: each face texture lit inside the cabin (sun through the
-glazing, skylight, the NIR lamps; hat, visor and sunglasses), warped into the cabin layer, and
-its ground truth (visibility, occluders, glare, blur, eye distance).
+"""The occupants' faces in a frame: each face texture lit on its 3-D head inside the cabin
+(sun through the glazing, skylight, the NIR lamps; per-texel normals of the head ellipsoid;
+cap brim, visor and sunglasses; a mask), prefiltered for the head's size in the image, and
+its ground truth (visibility over surface samples by depth, occluders, glare, blur, eye
+distance, seen pose).  Casting the heads is :mod:`~lanecam.sim.occupants`'s job.
 
 Positions are world metres, pixel coordinates frame pixels, radiance W·m⁻²·sr⁻¹, radiant
 exposure radiance × s, irradiance W/m².
@@ -51,6 +53,10 @@ __all__ = ["FaceSeen", "FaceStats", "HeadView", "face_missing", "face_texture", 
 #: The face is lit every this many texels (normals, sun, brim shadow, lamps), interpolated
 #: between (3 mm on an adult face: the shading is smooth, the photo carries the detail).
 _LIGHT_STEP = 2
+#: Lighting normals keep this share of the ellipsoid's up-down tilt: the ellipsoid is stretched
+#: to the neck, so it tilts brow and chin more than a face's front does (ASSUMED, about the
+#: 15–25° slope of a forehead).
+_FACE_TILT = 0.5
 #: A face sample is the nearest surface at its pixel if the depth buffer there is no more than
 #: this much (m) plus two pixel footprints nearer; nearer occluders (hand, phone, brim, another
 #: head) stand ≥ 2 cm off the face.
@@ -99,12 +105,15 @@ def face_texture(sky: Sky, lamps: Sequence[Lamp], g: VehicleGeometry, pl: Placem
     lower face (what a hand or phone before it receives).  ``tau`` windshield NIR transmission,
     ``t_in`` its Fresnel transmittance for the lamps, ``ill_s`` s of full illuminator output,
     ``e_cabin`` diffuse cabin irradiance (W/m²), ``exposure_s`` (s).  Every texel is lit with
-    its own surface normal on the head ellipsoid."""
+    its own surface normal on the head ellipsoid (up-down tilt scaled by ``_FACE_TILT``)."""
     occ = pl.occupant
     tex = load_face(occ.face)
     n, k = TEXTURE_PX, TEXTURE_PX // _LIGHT_STEP  # lit on a k × k grid, then interpolated
     rows = (np.arange(k) + 0.5) / k
     pts, normals, _ = texel_geometry(hf, k, nose=False)
+    local = normals @ hf.axes.T  # the face is flatter top to bottom than the head ellipsoid
+    local[..., 1] *= _FACE_TILT
+    normals = (local / np.linalg.norm(local, axis=-1, keepdims=True)) @ hf.axes
     sun_rows, visor_rows = sun_through_glazing(sky, g, pts[:, k // 2], tau)  # W/m² ⊥ rays
     reasons: set[str] = set()
     if visor_rows.any():
