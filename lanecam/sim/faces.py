@@ -51,8 +51,8 @@ __all__ = ["FaceSeen", "FaceStats", "HeadView", "face_missing", "face_texture", 
            "hidden_by_nearer", "shrink_texture"]
 
 #: The face is lit every this many texels (normals, sun, brim shadow, lamps), interpolated
-#: between (3 mm on an adult face: the shading is smooth, the photo carries the detail).
-_LIGHT_STEP = 2
+#: between (6.6 mm on an adult face: the shading is smooth, the photo carries the detail).
+_LIGHT_STEP = 4
 #: Lighting normals keep this share of the ellipsoid's up-down tilt: the ellipsoid is stretched
 #: to the neck, so it tilts brow and chin more than a face's front does (ASSUMED, about the
 #: 15–25° slope of a forehead).

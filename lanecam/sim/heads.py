@@ -194,10 +194,19 @@ def _selected(scale: float, key: bytes, n: int) -> tuple[F64, F64]:
 
 def eye_points(hf: HeadFrame) -> F64:
     """The eye centres (2, 3) (m) on the head's surface (image left, image right texels)."""
+    return hf.to_world(_local_eyes(hf.scale))
+
+
+@cache
+def _local_eyes(scale: float) -> F64:
+    hf = HeadFrame(np.zeros(3), np.eye(3), np.array(HEAD_RADII_M) * scale,
+                   scale * FACE_PLANE_M, HEAD_CENTRE_BELOW_EYE_M * scale, scale)
     x = (np.array(EYE_COLS) - 0.5) * hf.tex_m
     y = np.full(2, hf.eye_up_m)
     z, _ = hf.surface(x, y)
-    return hf.to_world(np.stack([x, y, z], axis=-1))
+    out = np.stack([x, y, z], axis=-1)
+    out.flags.writeable = False
+    return out
 
 
 def seen_pose(hf: HeadFrame, camera: F64, up_px: F64) -> tuple[float, float, float]:
