@@ -57,6 +57,8 @@ HAND_RADII_M, HAND_AT_M = (0.045, 0.06, 0.018), (0.02, -0.085, 0.13)
 #: Phone held before the lower face, landscape: half sizes (m) and centre as for the hand
 #: (ASSUMED 14.5 × 7 cm phone); the hand holding it sits below it.
 PHONE_HALF_M, PHONE_AT_M = (0.0725, 0.035), (0.0, -0.07, 0.175)
+#: The hand holding the phone, below it (head frame as ``HAND_AT_M``, ASSUMED).
+PHONE_HAND_AT_M = (0.0, -0.13, 0.15)
 #: NIR reflectance of a phone's back and glass (ASSUMED dark).
 PHONE_REFLECTANCE = 0.05
 #: Face mask: texture rows it covers (fractions, nose bridge to chin), half width (fraction of
@@ -287,7 +289,7 @@ def head_primitives(pl: Placement, hf: HeadFrame, slot: int, hair: float, flat: 
                              _unit_matrix(ax, (*np.array(BRIM_SEMI_M) * k, 1.0)), 0.5 * cap_v)]
     skin = before * SKIN_REFLECTANCE_MAX * 0.7 / math.pi  # back of a hand (ASSUMED 70 % of max)
     if occ.hand in ("hand", "phone"):
-        at = np.array(HAND_AT_M if occ.hand == "hand" else (0.0, -0.13, 0.15))
+        at = np.array(HAND_AT_M if occ.hand == "hand" else PHONE_HAND_AT_M)
         c = hf.to_world(at * k + [0, hf.eye_up_m, 0])
         rows.append(_row(ELLIPSOID, ID["hand"], c,
                          _unit_matrix(hf.axes, np.array(HAND_RADII_M) * k), skin))
