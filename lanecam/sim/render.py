@@ -5,8 +5,10 @@ Pipeline per frame (all vectorised or compiled; no per-pixel Python):
 1. Static background radiance (road, paint, verge, sky) — one Numba pass per camera, cached.
 2. Per vehicle (far to near), a premultiplied radiance-exposure layer over the vehicle's
    bounding box: flat-shaded body panels (sun, sky, NIR lamps with 1/r²), and the
-   windshield — the cabin and occupants (faces warped from real textures with OpenCV, lit per
-   texture row by sun through the glazing, shadowed by roof, pillars and visors), transmitted
+   windshield — the cabin and occupants (3-D heads ray-cast against one depth buffer, the
+   real face textures on their front, lit per texel with the head's normals by sun through
+   the glazing, shadowed by roof, pillars, visors and cap brims; caps, hands, phones and
+   headrests occlude by depth: :mod:`~lanecam.sim.occupants`), transmitted
    through the glass (Fresnel T_s/T_p × NIR transmission, twice for the illuminator's light),
    plus the reflected sky and sun (Fresnel R_s/R_p per polarization, PQ §1), both through the
    polarizer (extinction ratio; rotatable or 2×2 mosaic).
@@ -42,9 +44,7 @@ from .constants import (
     ADC_BITS,
     CABIN_DIFFUSE_FRACTION,
     CABIN_REFLECTANCE,
-    CLOTHING_REFLECTANCE,
     FULL_WELL_E,
-    HAIR_REFLECTANCE,
     LANE_PAINT_REFLECTANCE,
     OPTICS_TRANSMISSION,
     QUANTUM_EFFICIENCY,
@@ -56,20 +56,13 @@ from .constants import (
     WINDOW_FRESNEL_T,
     WINDSHIELD_NIR_TRANSMISSION,
 )
-from .faces import (
-    FaceSeen,
-    FaceStats,
-    face_missing,
-    face_texture,
-    face_truth,
-    hidden_by_nearer,
-    warp_face,
-)
+from .faces import FaceSeen, FaceStats, HeadView, face_missing, face_truth, hidden_by_nearer
 from .glass import Polarizer, glass_optics
 from .image_sensor import background, expose, normal_table
 from .lighting import lamp_irradiance, lamp_transmittance
+from .occupants import draw_occupants
 from .optics import coc_diameter, electrons_per_radiance_second
-from .raster import F32, F64, Layer, blur, convex, fill, fill_ids, fixed_point
+from .raster import F32, F64, Layer, blur, convex, fill, fixed_point
 from .sky import STEP_DEG, Sky
 from .truth import FaceTruth, FrameTruth, VehicleTruth
 from .vehicles import VehicleGeometry
@@ -343,29 +336,11 @@ class Renderer:
 
     def _occupants(self, g: VehicleGeometry, sub: Layer, ids: NDArray[np.int16], shot: Shot,
                    ill_s: float, tau: float, t_in: float, e_cabin: float
-                   ) -> dict[int, tuple[tuple[int, int], set[str], bool]]:
-        """Draw the occupants far to near (torso, head, face) into ``sub`` and ``ids`` (−2 body,
-        −3 accessory, else the face index); per face index: its (pixels, accessory-hidden
-        pixels), its accessory occluders and whether the sun lights its eyes."""
-        p = self.pose
-        order = sorted(g.placements, key=lambda pl: -float(
-            np.linalg.norm(pl.face_corners.mean(axis=0) - p.position)))
-        seen: dict[int, tuple[tuple[int, int], set[str], bool]] = {}
-        for pl in order:
-            e_lamp = float(lamp_irradiance(self.world.lamps,
-                                           pl.torso_corners.mean(axis=0)[None],
-                                           np.array([[0.0, 0.0, -1.0]]))[0])
-            e_torso = e_cabin * shot.exposure_s + e_lamp * t_in * ill_s
-            tor = p.project(pl.torso_corners)[0]
-            fill(sub, tor, CLOTHING_REFLECTANCE * e_torso / math.pi)
-            fill_ids(ids, sub, tor, -2)
-            head = p.project(pl.head_outline)[0]
-            fill(sub, head, HAIR_REFLECTANCE * e_torso / math.pi)
-            fill_ids(ids, sub, head, -2)
-            tex, hidden, lit, reasons = face_texture(self.sky, self.world.lamps, g, pl,
-                                                     shot.exposure_s, tau, t_in, ill_s, e_cabin)
-            seen[pl.index] = (warp_face(p, sub, ids, pl, tex, hidden), reasons, lit)
-        return seen
+                   ) -> dict[int, tuple[HeadView, set[str], bool]]:
+        """Draw the occupants (torsos, then heads and what they wear or hold, and headrests,
+        by depth) into ``sub`` and ``ids``: :func:`~lanecam.sim.occupants.draw_occupants`."""
+        return draw_occupants(self.pose, self.sky, self.world.lamps, g, sub, ids,
+                              shot.exposure_s, ill_s, tau, t_in, e_cabin)
 
     def _glass_optics(self, g: VehicleGeometry, glass_uv: F64, origin: tuple[int, int],
                       shape: tuple[int, int], shot: Shot, pol: Polarizer, tau: float

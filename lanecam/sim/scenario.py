@@ -18,9 +18,11 @@ Shape (defaults in brackets)::
                 half_angle_deg [15], mode ["strobe" | "continuous" | "off"], pulse_s, brightness [1]
     [[vehicle]] name, class, start_range_m, speed_mph | speed_mps, decel_mps2 [0], start_s [0],
                 lateral_m [0], windshield ["clear" | "solar_control"], nir_transmission,
-                rake_deg (class default), visors [[]], a_pillar_m [0.08], body_reflectance
+                rake_deg (class default), visors [[]], a_pillar_m [0.08], body_reflectance,
+                headrests [true]
       [[vehicle.occupant]] seat, face, yaw_deg [0], pitch_deg [0], roll_deg [0],
-                sunglasses [false], hat [false], height_offset_m [0]
+                sunglasses [false], hat [false], height_offset_m [0], mask [false],
+                hand ["none" | "hand" | "phone"], head_scale [1; a child ≈ 0.8, 0.6–1.2]
 
 The named suite (:data:`SUITE`) ships in ``lanecam/sim/scenarios``.
 """
@@ -47,7 +49,15 @@ from .constants import (
     SPEED_RANGE_MPS,
 )
 from .textures import face_names
-from .vehicles import SEATS, VEHICLE_CLASSES, Kinematics, Occupant, Vehicle
+from .vehicles import (
+    HANDS,
+    HEAD_SCALE_RANGE,
+    SEATS,
+    VEHICLE_CLASSES,
+    Kinematics,
+    Occupant,
+    Vehicle,
+)
 from .world import CameraPose, Lamp, Sun, World
 
 __all__ = [
@@ -204,9 +214,9 @@ _LAMP = {"name", "position_m", "aim_m", "intensity_w_sr", "half_angle_deg", "mod
           "brightness"}
 _VEHICLE = {"name", "class", "start_range_m", "speed_mph", "speed_mps", "decel_mps2", "start_s",
             "lateral_m", "windshield", "nir_transmission", "rake_deg", "visors", "a_pillar_m",
-            "body_reflectance", "occupant"}
+            "body_reflectance", "headrests", "occupant"}
 _OCC = {"seat", "face", "yaw_deg", "pitch_deg", "roll_deg", "sunglasses", "hat",
-        "height_offset_m"}
+        "height_offset_m", "mask", "hand", "head_scale"}
 
 
 def parse_scenario(doc: Mapping[str, Any]) -> Scenario:
@@ -326,7 +336,9 @@ def _vehicle(t: _Table) -> Vehicle:
             pitch_deg=o.num("pitch_deg", -45, 45, default=0.0),
             roll_deg=o.num("roll_deg", -45, 45, default=0.0),
             sunglasses=o.flag("sunglasses"), hat=o.flag("hat"),
-            height_offset_m=o.num("height_offset_m", -0.2, 0.2, default=0.0)))
+            height_offset_m=o.num("height_offset_m", -0.2, 0.2, default=0.0),
+            mask=o.flag("mask"), hand=o.word("hand", HANDS, default="none"),
+            head_scale=o.num("head_scale", *HEAD_SCALE_RANGE, default=1.0)))
     seats = [o.seat for o in occs]
     if len(set(seats)) != len(seats):
         raise ConfigError("two occupants in one seat", key=f"{t.path}.occupant",
@@ -336,7 +348,8 @@ def _vehicle(t: _Table) -> Vehicle:
                    t.word("windshield", ("clear", "solar_control"), default="clear"), nir,
                    tuple(visors), t.num("a_pillar_m", 0.0, 0.3, default=0.08),
                    t.num("body_reflectance", 0.0, 1.0, default=0.35),
-                   t.word("name", check=_ident, default=f"vehicle{t.path[8:-1]}"))
+                   t.word("name", check=_ident, default=f"vehicle{t.path[8:-1]}"),
+                   t.flag("headrests", default=True))
 
 
 # ---------------------------------------------------------------------- files

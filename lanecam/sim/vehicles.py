@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import ConfigError
 from ..geometry import SEAT_ROWS
 from .constants import (
     BODY_PAINT_REFLECTANCE,
@@ -27,6 +28,9 @@ from .constants import (
 )
 
 __all__ = [
+    "CHILD_EYE_DROP_M",
+    "HANDS",
+    "HEAD_SCALE_RANGE",
     "SEATS",
     "VEHICLE_CLASSES",
     "Kinematics",
@@ -38,6 +42,16 @@ __all__ = [
 ]
 
 V3 = NDArray[np.float64]
+#: What an occupant may hold in front of the face.
+HANDS = ("none", "hand", "phone")
+#: Head size relative to an adult's: a toddler (≈ 0.7) to a large adult.
+HEAD_SCALE_RANGE = (0.6, 1.2)
+#: How much lower a child's eyes sit per unit of head scale below an adult's (m): a head
+#: scale of 0.8 sits 0.2 m lower, about a 6-year-old's seated eye height without a booster
+#: (ASSUMED, order of magnitude of seated-height anthropometry).
+CHILD_EYE_DROP_M = 1.0
+#: Headrest centre behind the head point (m) and below an adult's eye height (ASSUMED).
+HEADREST_BEHIND_M, HEADREST_BELOW_EYE_M = 0.17, 0.01
 _Local = Callable[[float, float, float], V3]  # vehicle-local (x, y, zl) m → world point
 
 
@@ -80,7 +94,14 @@ SEATS: dict[str, tuple[int, float]] = SEAT_ROWS
 @dataclass(frozen=True)
 class Occupant:
     """A person in a seat: face texture name, head pose (deg; yaw > 0 turns the face towards
-    +x, pitch > 0 nods down), accessories, and a sitting-height offset (m)."""
+    +x, pitch > 0 nods down), accessories, and a sitting-height offset (m).
+
+    ``mask`` covers nose and mouth; ``hand`` is ``"none"``, ``"hand"`` (a hand over the chin
+    and mouth) or ``"phone"`` (a phone held before the lower face), both in front of the face;
+    ``head_scale`` is the head's size relative to an adult's (a child ≈ 0.8: its eyes sit
+    lower by :data:`CHILD_EYE_DROP_M` × (1 − head_scale); a booster seat is a positive
+    ``height_offset_m``).  A wrong ``hand`` or ``head_scale`` raises
+    :class:`~lanecam.errors.ConfigError` (``key`` the field, ``allowed`` the choices)."""
 
     seat: str = "driver"
     face: str = "obama"
@@ -90,6 +111,16 @@ class Occupant:
     sunglasses: bool = False
     hat: bool = False
     height_offset_m: float = 0.0
+    mask: bool = False
+    hand: str = "none"          # "none" | "hand" | "phone": in front of the face
+    head_scale: float = 1.0     # head size relative to an adult (child ≈ 0.8)
+
+    def __post_init__(self) -> None:
+        if self.hand not in HANDS:
+            raise ConfigError(f"hand {self.hand!r}", key="hand", allowed=list(HANDS))
+        if not HEAD_SCALE_RANGE[0] <= self.head_scale <= HEAD_SCALE_RANGE[1]:
+            raise ConfigError(f"head_scale {self.head_scale!r} is out of range", key="head_scale",
+                              allowed=f"[{HEAD_SCALE_RANGE[0]:g}, {HEAD_SCALE_RANGE[1]:g}]")
 
 
 @dataclass(frozen=True)
@@ -141,7 +172,7 @@ class Placement:
     face_normal: V3
     torso_corners: V3  # (4, 3)
     row: int
-    head_outline: V3  # (32, 3): ellipse around the face, drawn behind it (hair, ears)
+    head_outline: V3  # (32, 3): ellipse around the face (hair, ears), as seen frontally
 
 
 @dataclass(frozen=True)
@@ -159,6 +190,7 @@ class VehicleGeometry:
     placements: list[Placement] = field(default_factory=list)
     visors: list[V3] = field(default_factory=list)  # (4, 3) per lowered visor
     velocity: V3 = field(default_factory=lambda: np.zeros(3))
+    headrests: list[V3] = field(default_factory=list)  # centres (m)
 
     def local(self, x: float, y: float, zl: float) -> V3:
         return self.origin + np.array([x, y, zl])
@@ -184,6 +216,7 @@ class Vehicle:
     a_pillar_m: float = 0.08
     body_reflectance: float = BODY_PAINT_REFLECTANCE
     name: str = "vehicle"
+    headrests: bool = True
 
     # geometry in vehicle-local coordinates: x lateral (+ = vehicle's left = world +x),
     # y up, zl metres behind the front bumper.
@@ -205,7 +238,8 @@ class Vehicle:
         placements = [self._place(occ, i, o, zt) for i, occ in enumerate(self.occupants)]
         visors = self._visor_quads(P)
         vel = np.array([0.0, 0.0, -self.kinematics.speed_at(t)])
-        return VehicleGeometry(self, r, o, ws, glass, normal, rear, panels, placements, visors, vel)
+        return VehicleGeometry(self, r, o, ws, glass, normal, rear, panels, placements, visors, vel,
+                               self._headrests(o, zt))
 
     def _windshield_quads(self, P: _Local) -> tuple[V3, V3, V3]:
         """The windshield (with its frame), the glass inside the A-pillars (m, TL TR BR BL) and
@@ -319,7 +353,8 @@ class Vehicle:
     def _place(self, occ: Occupant, index: int, o: V3, zt: float) -> Placement:
         row, x = SEATS[occ.seat]
         c = self.vclass
-        eye = c.eye_m + occ.height_offset_m - 0.03 * row
+        k = occ.head_scale
+        eye = c.eye_m + occ.height_offset_m - 0.03 * row - CHILD_EYE_DROP_M * max(0.0, 1.0 - k)
         zl = zt + 0.22 + 0.85 * row
         head = o + np.array([x, eye, zl])
         yaw, pitch, roll = math.radians(occ.yaw_deg), math.radians(occ.pitch_deg), math.radians(occ.roll_deg)
@@ -334,18 +369,33 @@ class Vehicle:
                              v[0] * math.sin(yaw) + v[2] * math.cos(yaw)])
 
         right, up, normal = yawed(r1), yawed(u2), yawed(n2)
-        h = FACE_PLANE_M / 2
+        h = k * FACE_PLANE_M / 2
         # texture: eyes at 40 % of the height, so the plane centre is 0.1 × height below them
-        centre = head + normal * 0.09 - up * (0.1 * FACE_PLANE_M)
+        centre = head + normal * (0.09 * k) - up * (0.1 * k * FACE_PLANE_M)
         face = np.stack([centre - right * h + up * h, centre + right * h + up * h,
                          centre + right * h - up * h, centre - right * h - up * h])
         tc = o + np.array([x, eye - 0.45, zl + 0.06])
         torso = np.stack([tc + [-0.22, 0.24, 0], tc + [0.22, 0.24, 0], tc + [0.26, -0.30, 0],
                           tc + [-0.26, -0.30, 0]])
         ang = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-        hc = head + normal * 0.07 + up * 0.01
-        outline = hc + np.outer(np.cos(ang) * 0.085, right) + np.outer(np.sin(ang) * 0.125, up)
+        hc = head + (normal * 0.07 + up * 0.01) * k
+        outline = hc + np.outer(np.cos(ang) * 0.085 * k, right) \
+            + np.outer(np.sin(ang) * 0.125 * k, up)
         return Placement(occ, index, face, normal, torso, row, outline)
+
+    def _headrests(self, o: V3, zt: float) -> list[V3]:
+        """Headrest centres (m): both front seats always, rear seats when occupied; at an
+        adult's head height whoever sits there (none when ``headrests`` is False)."""
+        if not self.headrests:
+            return []
+        taken = {occ.seat for occ in self.occupants}
+        c = self.vclass
+        out = []
+        for seat, (row, x) in SEATS.items():
+            if row == 0 or seat in taken:
+                zl = zt + 0.22 + 0.85 * row + HEADREST_BEHIND_M
+                out.append(o + np.array([x, c.eye_m - 0.03 * row - HEADREST_BELOW_EYE_M, zl]))
+        return out
 
 
 def _at(o: V3) -> _Local:
