@@ -90,6 +90,9 @@ class Occupant:
     sunglasses: bool = False
     hat: bool = False
     height_offset_m: float = 0.0
+    mask: bool = False
+    hand: str = "none"          # "none" | "hand" | "phone"
+    head_scale: float = 1.0     # child ≈ 0.8
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,7 @@ class Vehicle:
     a_pillar_m: float = 0.08
     body_reflectance: float = BODY_PAINT_REFLECTANCE
     name: str = "vehicle"
+    headrests: bool = True
 
     # geometry in vehicle-local coordinates: x lateral (+ = vehicle's left = world +x),
     # y up, zl metres behind the front bumper.

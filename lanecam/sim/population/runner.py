@@ -1,0 +1,222 @@
+"""Run the production lane over a population, one vehicle per unit of work.
+
+A :class:`UnitJob` carries one drawn vehicle and how to film it; :func:`run_unit` runs it in
+whatever process it lands in (a local process, a Dask worker, or this one), so the result
+depends only on the job: the same on any worker count and scheduler.  Each process keeps its
+matcher, gallery and document templates (:func:`_state`).  Ground truth is read here only
+through :func:`~lanecam.sim.evaluate.evaluate_run` (evaluation), and crops of missed travelers
+(simulated people) stay in memory for the contact sheet.
+"""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ...errors import ConfigError
+from ...match.base import Template
+from ..evaluate import TravelerOutcome, evaluate_run
+from ..lane import run_sim_lane
+from ..render import Renderer, Shot
+from ..scenario import Scenario
+from ..textures import register_face_source
+from .draw import DrawnOccupant, DrawnVehicle, speed_band
+from .gallery import Gallery, load_gallery, shipped_gallery
+from .scenes import vehicle_scenario
+
+__all__ = ["CROP_PX", "TravelerRecord", "UnitJob", "UnitResult", "conditions", "run_unit",
+           "run_units"]
+
+CROP_PX = 96  # contact-sheet crop side (px)
+
+
+@dataclass(frozen=True)
+class UnitJob:
+    """One vehicle to run: the draw, the gallery folder (``None``: shipped faces), render
+    ``scale``, ``frames`` per burst, the capture ``control`` arm, ``timing`` (:func:`run_sim_lane`'s
+    ``timing=``; ``None``: its default), and whether to keep crops of misses."""
+
+    vehicle: DrawnVehicle
+    gallery_root: str | None = None
+    scale: float = 0.25
+    frames: int = 6
+    control: str = "exposure"
+    timing: str | None = None
+    crops: bool = False
+
+
+@dataclass(frozen=True)
+class TravelerRecord:
+    """What happened to one traveler with a document (metadata and counts only)."""
+
+    vehicle: int
+    seat: str
+    rear: bool
+    child: bool
+    impostor: bool
+    captured: bool
+    verified: bool  # genuine traveler verified with their own face
+    false_match: bool  # genuine traveler's document matched someone else's face
+    accepted: bool  # impostor: the lane verified the document
+    decision_latency_s: float | None
+    conditions: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class UnitResult:
+    """A unit's travelers and, when asked, crops of its missed genuine travelers (seat →
+    8-bit crop of :data:`CROP_PX` px; in memory only)."""
+
+    index: int
+    travelers: list[TravelerRecord]
+    crops: dict[str, NDArray[np.uint8]] = field(default_factory=dict)
+
+
+def conditions(v: DrawnVehicle, o: DrawnOccupant) -> tuple[tuple[str, str], ...]:
+    """The conditions a traveler is counted under in the per-condition rates."""
+    return (("light", "night" if v.night else f"day-{v.sky}"), ("class", v.vclass),
+            ("windshield", v.windshield), ("windshield_condition", v.windshield_condition),
+            ("speed", speed_band(v.speed_mph)), ("braking", str(v.decel_mps2 > 0).lower()),
+            ("tailgating", str(v.tailgating_gap_s is not None).lower()),
+            ("pose", o.pose), ("cap", str(o.cap).lower()),
+            ("sunglasses", str(o.sunglasses).lower()), ("mask", str(o.mask).lower()),
+            ("hand", o.hand), ("headrests", str(v.headrests).lower()),
+            ("visor", str(o.seat in v.visors).lower()))
+
+
+@cache
+def _matcher() -> Any:
+    from ...match.dlib_matcher import DlibMatcher
+
+    return DlibMatcher()
+
+
+@cache
+def _gallery(root: str | None) -> Gallery:
+    """The gallery of ``root`` (shipped faces for ``None``); its textures registered."""
+    if root is None:
+        return shipped_gallery()
+    g = load_gallery(root)
+    register_face_source(g.names, g.texture)
+    return g
+
+
+@cache
+def _template(root: str | None, name: str) -> Template:
+    return _matcher().template(_gallery(root).document_rgb(name))
+
+
+def _timing_kw(timing: str | None) -> dict[str, Any]:
+    """``{"timing": timing}`` for :func:`run_sim_lane` (``{}`` for ``None``: its default);
+    :class:`ConfigError` when this run_sim_lane has no such parameter."""
+    if timing is None:
+        return {}
+    if "timing" not in inspect.signature(run_sim_lane).parameters:
+        raise ConfigError("this lanecam's run_sim_lane has no timing= parameter",
+                          key="timing", allowed=[None])
+    return {"timing": timing}
+
+
+def run_unit(job: UnitJob) -> UnitResult:
+    """Run the production lane over one drawn vehicle and score its travelers."""
+    v = job.vehicle
+    gallery = _gallery(job.gallery_root)
+    for o in v.occupants:  # textures fail here, typed, not inside a render thread
+        if job.gallery_root is not None:
+            gallery.texture(o.identity)
+    templates: dict[str, Template] = {}
+    for o in v.occupants:  # one document per identity: an identity seated twice shows one
+        if o.document is not None and o.identity not in templates:
+            templates[o.identity] = _template(job.gallery_root, o.document)
+    sc = vehicle_scenario(v)
+    run = run_sim_lane(sc, _matcher(), templates=templates, scale=job.scale, frames=job.frames,
+                       control=job.control, **_timing_kw(job.timing))
+    name = f"v{v.index:06d}"
+    by_seat = {o.seat: o for o in evaluate_run(run) if o.vehicle == name}
+    records = [_record(v, o, by_seat.get(o.seat)) for o in v.occupants if o.document is not None]
+    crops = _miss_crops(sc, job, [r.seat for r in records if not r.impostor and not r.verified])
+    return UnitResult(v.index, records, crops)
+
+
+def _record(v: DrawnVehicle, o: DrawnOccupant, out: TravelerOutcome | None) -> TravelerRecord:
+    """A traveler's record; ``out`` None (no outcome: a repeated identity whose document went
+    to the first occurrence) counts as not captured."""
+    matched = bool(out and (out.verified or out.false_match or out.other_occupant))
+    return TravelerRecord(
+        v.index, o.seat, o.seat.startswith("rear"), o.child, o.impostor,
+        bool(out and out.captured), bool(out and out.verified and not o.impostor),
+        bool(out and out.false_match and not o.impostor), matched and o.impostor,
+        out.decision_latency_s if out is not None else None, conditions(v, o))
+
+
+def _miss_crops(sc: Scenario, job: UnitJob, seats: Sequence[str]) -> dict[str, NDArray[np.uint8]]:
+    """Crops of ``seats``' faces from a frame rendered with the subject's front row 15 m from
+    the camera (the middle of the capture zone), when the job asks for crops."""
+    if not job.crops or not seats:
+        return {}
+    subject = sc.world.vehicles[-1]
+    kin = subject.kinematics
+    t = max(0.0, (kin.range_at(0.0) - 13.0) / max(kin.speed_mps, 0.5))
+    cam = sc.world.cameras[0]
+    cs = sc.settings[cam.name]
+    img, truth = Renderer(sc.world, cam.name, job.scale).render(
+        Shot(t, cs.exposure_s, cs.gain_db, cs.polarizer_deg, sc.illumination,
+             seed=sc.world.seed))
+    out = {}
+    for f in truth.faces:
+        if f.vehicle == subject.name and f.seat in seats and f.in_view:
+            x0, y0, x1, y1 = (round(a) for a in f.box)
+            crop = img[max(y0, 0):max(y1, 1), max(x0, 0):max(x1, 1)]
+            if crop.size:
+                out[f.seat] = np.asarray(cv2.resize(crop, (CROP_PX, CROP_PX),
+                                                    interpolation=cv2.INTER_AREA), np.uint8)
+    return out
+
+
+def run_units(jobs: Sequence[UnitJob], *, workers: int = 1, scheduler: str | None = None,
+              progress: Callable[[UnitResult], None] | None = None) -> list[UnitResult]:
+    """Run ``jobs``: on the Dask scheduler at ``scheduler`` (``dask.distributed``), else on
+    ``workers`` local processes (spawned), or in this process for ``workers == 1``.  Results
+    in job order."""
+    if workers < 1:
+        raise ConfigError("workers must be ≥ 1", key="workers", allowed=">= 1")
+    note = progress or (lambda r: None)
+    if scheduler is not None:
+        return _run_dask(jobs, scheduler, note)
+    if workers == 1:
+        out = []
+        for j in jobs:
+            out.append(run_unit(j))
+            note(out[-1])
+        return out
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        out = []
+        for r in ex.map(run_unit, jobs):
+            out.append(r)
+            note(r)
+        return out
+
+
+def _run_dask(jobs: Sequence[UnitJob], address: str,
+              note: Callable[[UnitResult], None]) -> list[UnitResult]:
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise ConfigError("--scheduler needs dask.distributed: pip install 'lanecam[cluster]'",
+                          key="scheduler") from exc
+    with Client(address) as client:
+        futures = client.map(run_unit, list(jobs), pure=False)
+        out = client.gather(futures)
+    for r in out:
+        note(r)
+    return list(out)
