@@ -32,8 +32,16 @@ import numpy as np
 from ...errors import ConfigError
 from ..vehicles import SEATS
 
-__all__ = ["CLASS_NAMES", "SCHEMA", "Dist", "PoseMode", "PopulationSpec", "default_spec_path",
-           "load_spec", "parse_spec"]
+__all__ = [
+    "CLASS_NAMES",
+    "SCHEMA",
+    "Dist",
+    "PopulationSpec",
+    "PoseMode",
+    "default_spec_path",
+    "load_spec",
+    "parse_spec",
+]
 
 #: Vehicle classes a population may draw (``bus_van``: a 12–15-seat passenger van).
 CLASS_NAMES = ("hatchback", "sedan", "suv", "pickup", "van", "bus_van")
