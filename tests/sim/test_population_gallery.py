@@ -1,0 +1,103 @@
+"""Identity galleries: the folder format is validated with typed errors (fuzzed SOURCES.tsv), a
+texture comes from the first photo the way the shipped textures were made, the document from
+another photo, and the renderer draws gallery identities."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lanecam.sim.population import GalleryError, load_gallery
+from lanecam.sim.textures import load_face, register_face_source
+
+PHOTOS = Path(__file__).parents[1] / "data" / "faces"
+PEOPLE = {"p-obama": ["obama.jpg", "obama2.jpg"], "p-biden": ["biden.jpg", "biden2.jpg"],
+          "p-lmm": ["lin-manuel-miranda.png"]}
+
+
+def make_gallery(root: Path, people: dict[str, list[str]] = PEOPLE) -> Path:
+    """A gallery of the project's MIT test photos (licence copied to the top)."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PHOTOS / "LICENSE-face_recognition.txt", root / "LICENSE.txt")
+    for person, files in people.items():
+        (root / person).mkdir()
+        for f in files:
+            shutil.copy(PHOTOS / f, root / person / f)
+    return root
+
+
+def test_gallery_lists_people_with_and_without_documents(tmp_path: Path) -> None:
+    g = load_gallery(make_gallery(tmp_path / "g"))
+    assert g.names == ("p-biden", "p-lmm", "p-obama")
+    assert g.identity("p-obama").document_photo.name == "obama2.jpg"
+    assert g.identity("p-obama").texture_photo.name == "obama.jpg"
+    assert not g.identity("p-lmm").has_document
+    assert g.document_rgb("p-biden").shape[2] == 3
+
+
+def test_texture_is_made_like_the_shipped_one(tmp_path: Path) -> None:
+    g = load_gallery(make_gallery(tmp_path / "g"))
+    mine, shipped = g.texture("p-obama"), load_face("obama")
+    diff = np.abs(mine.grey - shipped.grey) * 255
+    assert float(diff.mean()) < 2.0  # same photo, same landmarks: within the rounding
+    register_face_source(["p-obama"], g.texture)
+    assert load_face("p-obama") is mine
+
+
+@pytest.mark.parametrize(("mutate", "reason"), [
+    (lambda r: (r / "LICENSE.txt").unlink(), "no_licence"),
+    (lambda r: (r / "bad name!").mkdir(), "bad_name"),
+    (lambda r: (r / "empty").mkdir(), "no_photos"),
+    (lambda r: (r / "SOURCES.tsv").write_text("person\tfile\np-obama\tp-obama/obama.jpg\n"),
+     "unsourced"),
+    (lambda r: (r / "SOURCES.tsv").write_text("who\twhat\nx\ty\n"), "bad_sources"),
+])
+def test_malformed_gallery_is_a_typed_error(tmp_path: Path, mutate, reason: str) -> None:
+    root = make_gallery(tmp_path / "g")
+    mutate(root)
+    with pytest.raises(GalleryError) as e:
+        load_gallery(root)
+    assert e.value.reason == reason and e.value.key
+
+
+def test_licence_per_person_is_enough(tmp_path: Path) -> None:
+    root = make_gallery(tmp_path / "g", {"a": ["obama.jpg"]})
+    (root / "LICENSE.txt").rename(root / "a" / "LICENSE.md")
+    assert load_gallery(root).names == ("a",)
+
+
+def test_photo_without_a_face_is_a_typed_error(tmp_path: Path) -> None:
+    root = make_gallery(tmp_path / "g", {"a": ["obama.jpg"]})
+    import cv2
+
+    cv2.imwrite(str(root / "a" / "obama.jpg"), np.full((200, 200, 3), 128, np.uint8))
+    with pytest.raises(GalleryError) as e:
+        load_gallery(root).texture("a")
+    assert e.value.reason == "no_face"
+
+
+def test_missing_folder_is_a_typed_error(tmp_path: Path) -> None:
+    with pytest.raises(GalleryError) as e:
+        load_gallery(tmp_path / "nowhere")
+    assert e.value.reason == "not_found"
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from("personfilea/.jpg\t\n\"x-1"), max_size=80))
+def test_fuzzed_sources_file_loads_or_fails_typed(tmp_path: Path, text: str) -> None:
+    root = tmp_path / "fz"
+    if not root.exists():
+        make_gallery(root, {"a": ["obama.jpg"]})
+    (root / "SOURCES.tsv").write_text(text)
+    try:
+        g = load_gallery(root)
+    except GalleryError as e:
+        assert e.reason in ("unsourced", "bad_sources")
+    else:
+        assert g.names == ("a",)
