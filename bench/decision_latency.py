@@ -32,7 +32,7 @@ def measure(scenario: str, runs: int, finder: str, kind: str) -> dict[str, list[
     out: dict[str, list[float]] = {s: [] for s in STAGES}
     for _ in range(runs):
         run = run_sim_lane(scenario, matcher, templates=templates, face_finder=finder,
-                           control="exposure")
+                           control="exposure", timing="real")  # latency: real time
         for e in run.events:
             if e.status != "failed":
                 out["decision"].append(e.latency_s["decision"])

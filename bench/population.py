@@ -29,13 +29,12 @@ def suite_seconds_per_traveler(opts: BenchOptions) -> tuple[float, int]:
 
     matcher = DlibMatcher()
     templates = document_templates(matcher)
-    kw = {"timing": opts.timing} if opts.timing else {}
     run_sim_lane(SUITE[0], matcher, templates=templates, scale=opts.scale, frames=opts.frames,
-                 control=opts.control, **kw)  # warm-up: kernels, models
+                 control=opts.control, timing=opts.timing)  # warm-up: kernels, models
     start, travelers = time.monotonic(), 0
     for name in SUITE:
         run = run_sim_lane(name, matcher, templates=templates, scale=opts.scale,
-                           frames=opts.frames, control=opts.control, **kw)
+                           frames=opts.frames, control=opts.control, timing=opts.timing)
         travelers += len(evaluate_run(run))
     return (time.monotonic() - start) / max(travelers, 1), travelers
 
@@ -47,7 +46,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--scale", type=float, default=0.5)
     ap.add_argument("--frames", type=int, default=6)
-    ap.add_argument("--timing", default=None, help="run_sim_lane's timing (default: its own)")
+    ap.add_argument("--timing", choices=("simulated", "real"), default="simulated")
     ap.add_argument("--no-suite", action="store_true", help="skip the named-suite comparison")
     args = ap.parse_args()
     opts = BenchOptions(scale=args.scale, frames=args.frames, timing=args.timing)
@@ -57,7 +56,7 @@ def main() -> None:
     travelers = rep["travelers"] + rep["impostors"]["n"]
     print(f"population: {args.vehicles} vehicles, {travelers} travelers in {run['wall_s']:.1f} s"
           f" on {args.workers} worker(s): {run['travelers_per_minute']:.1f} travelers/min "
-          f"(scale {args.scale}, {args.frames} frames, timing {args.timing or 'default'}, "
+          f"(scale {args.scale}, {args.frames} frames, timing {args.timing}, "
           f"{os.cpu_count()} CPUs)")
     if args.no_suite:
         return

@@ -201,7 +201,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_population(args)
     if args.ablation:
         return 0 if ablation(args.scenario) else 1
-    return 0 if capture_rate(args.scenario, args.repeat) else 1
+    return 0 if capture_rate(args.scenario, args.repeat, timing=args.timing) else 1
 
 
 def cmd_emulators(args: argparse.Namespace) -> int:
@@ -485,6 +485,8 @@ def _add_lane_parsers(sub: _Sub) -> None:
     b.add_argument("--repeat", type=int, default=1, help="runs per scenario")
     b.add_argument("--ablation", action="store_true",
                    help="one run per control arm (baseline, exposure, bracket, polarization, all)")
+    b.add_argument("--timing", choices=("simulated", "real"), default="simulated",
+                   help="simulated time (deterministic; default) or real time (latencies)")
     from .sim.population.bench import add_bench_arguments
 
     add_bench_arguments(b)

@@ -14,7 +14,9 @@ live in :mod:`lanecam.devices.serial_framing` and are re-exported here):
   so the next valid frame after any garbage is never lost.
 
 Timeouts are I/O timeouts on the host monotonic clock (pyserial's own timeouts are OS time),
-so they hold whatever clock the drivers use to stamp readings.  A vanished port (pyserial
+so they hold whatever clock the drivers use to stamp readings; an in-memory transport on
+simulated time passes that simulation's clock (``clock=``), and its timeouts run on it
+(:meth:`SerialLink.now_s`; drivers use it for their own deadlines).  A vanished port (pyserial
 ``SerialException`` or ``OSError``) raises :class:`~lanecam.errors.DeviceLostError` and closes
 the port; further I/O raises it again until :meth:`SerialLink.reconnect` succeeds (counted in
 ``reconnects``).  Reopening is left to the driver's policy layer because the far side may have
@@ -42,6 +44,7 @@ try:  # POSIX ports raise termios.error (not an OSError) from tcdrain/tcsetattr 
 except ImportError:  # Windows
     _TERMIOS_ERRORS = ()
 
+from ..clock import Clock
 from ..errors import (
     ConfigError,
     DeviceLostError,
@@ -106,6 +109,7 @@ class SerialLink:
         name: device name used in error messages (default: the URL).
         max_line: longest accepted line (bytes, terminator excluded).
         port_factory: builds the pyserial port; tests inject recording ports here.
+        clock: the clock timeouts run on (default: the host's monotonic clock).
         serial_settings: passed to pyserial (``bytesize``, ``parity``, ``stopbits``, ...).
     """
 
@@ -119,6 +123,7 @@ class SerialLink:
         name: str | None = None,
         max_line: int = 512,
         port_factory: PortFactory | None = None,
+        clock: Clock | None = None,
         **serial_settings: Any,
     ) -> None:
         if timeout <= 0 or write_timeout <= 0:
@@ -130,6 +135,7 @@ class SerialLink:
         self.write_timeout = write_timeout
         self.max_line = max_line
         self._factory = port_factory or _default_factory
+        self._clock = clock
         self._settings = serial_settings
         self._port: Any = None
         self._lost = False
@@ -138,6 +144,10 @@ class SerialLink:
         self._lock = threading.RLock()
         self.generation = 0  # increments on every successful open
         self.counters = LinkCounters()
+
+    def now_s(self) -> float:
+        """The time timeouts run on (s): the host's monotonic clock, or the link's ``clock``."""
+        return time.monotonic() if self._clock is None else self._clock.now_ns() / 1e9
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> SerialLink:
@@ -293,14 +303,14 @@ class SerialLink:
             if waiting:
                 n += self._fill()
                 self._rx.clear()
-            start = last = time.monotonic()
+            start = last = self.now_s()
             limit = 10 * quiet_s if max_s is None else max_s
-            while quiet_s > 0 and time.monotonic() - last < quiet_s:
-                if time.monotonic() - start > limit:
+            while quiet_s > 0 and self.now_s() - last < quiet_s:
+                if self.now_s() - start > limit:
                     raise ProtocolError(f"line not quiet for {quiet_s:g} s within {limit:g} s",
                                         device=self.name)
                 if self._fill():
-                    last = time.monotonic()
+                    last = self.now_s()
                 n += len(self._rx)
                 self._rx.clear()
             self.counters.garbage_bytes += n
@@ -311,8 +321,8 @@ class SerialLink:
         link's) for the first; ``b""`` when none came (for recorders: no framing, no error
         on a quiet line)."""
         with self._lock:
-            deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-            while not self._rx and time.monotonic() < deadline:
+            deadline = self.now_s() + (self.timeout if timeout is None else timeout)
+            while not self._rx and self.now_s() < deadline:
                 self._fill()
             if self._rx and self._port is not None:
                 try:
@@ -336,13 +346,13 @@ class SerialLink:
         if not terminator:
             raise ConfigError("empty line terminator", key="terminator")
         with self._lock:
-            deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+            deadline = self.now_s() + (self.timeout if timeout is None else timeout)
             while True:
                 line = self._take_line(terminator)
                 if line is not None:
                     self.counters.lines += 1
                     return line
-                if time.monotonic() >= deadline:
+                if self.now_s() >= deadline:
                     self.counters.timeouts += 1
                     raise DeviceTimeoutError(
                         f"no line within {self.timeout if timeout is None else timeout:g} s "
@@ -386,7 +396,7 @@ class SerialLink:
     ) -> tuple[FrameSpec, bytes]:
         """The next valid frame of ``decoder``'s types; DeviceTimeoutError if none in time."""
         with self._lock:
-            deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+            deadline = self.now_s() + (self.timeout if timeout is None else timeout)
             while True:
                 if self._rx:
                     decoder.feed(bytes(self._rx))
@@ -401,7 +411,7 @@ class SerialLink:
                 if got is not None:
                     self.counters.frames += 1
                     return got
-                if time.monotonic() >= deadline:
+                if self.now_s() >= deadline:
                     self.counters.timeouts += 1
                     raise DeviceTimeoutError(
                         f"no valid frame within {self.timeout if timeout is None else timeout:g} s"

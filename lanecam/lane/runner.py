@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..clock import MONOTONIC, Clock
+from ..clock import MONOTONIC, Clock, is_cooperative
 from ..control.exposure import FaceMeter
 from ..control.tracker import Track, VehicleTracker
 from ..errors import (
@@ -160,10 +160,15 @@ class Lane:
             (f"sensor-{i}", lambda s=s: self._sense(s)) for i, s in enumerate(self.sensors)]
         workers += [("planner", self._plan_loop), ("capture", self._capture_loop),
                     ("analysis", self._analysis_loop)]
-        for name, fn in workers:
-            t = threading.Thread(target=self._guard(name, fn), name=f"lane-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        if is_cooperative(self.clock):  # simulated time: the clock runs the threads in turn
+            self._threads = self.clock.start_threads(  # type: ignore[attr-defined]
+                [(f"lane-{name}", self._guard(name, fn)) for name, fn in workers])
+        else:
+            for name, fn in workers:
+                t = threading.Thread(target=self._guard(name, fn), name=f"lane-{name}",
+                                     daemon=True)
+                t.start()
+                self._threads.append(t)
         log.info("lane %s started with %d camera(s)", self.lane_id, len(self.cameras))
         return self
 
@@ -209,7 +214,7 @@ class Lane:
                 except Exception as exc:  # a thread must never die silently: count, restart
                     kind = type(exc).__name__
                     self.stats.faults[f"{name}:{kind}"] += 1
-                    t = time.monotonic()
+                    t = self.clock.now_ns() / 1e9
                     same = kind == last and t - last_t <= self.GUARD_REPEAT_WINDOW_S
                     repeats, last, last_t = (repeats + 1 if same else 1), kind, t
                     if repeats >= self.GUARD_MAX_REPEATS:
@@ -218,8 +223,41 @@ class Lane:
                                   "its device is reported faulted", name, repeats, kind)
                         return
                     log.error("lane thread %s: %s; restarting", name, kind)
-                    self._stop.wait(min(self.GUARD_BACKOFF_S * 2 ** (repeats - 1), 2.0))
+                    self._pause(min(self.GUARD_BACKOFF_S * 2 ** (repeats - 1), 2.0))
         return run
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (s) or until the lane stops; on simulated time, on its clock."""
+        if is_cooperative(self.clock):
+            self.clock.sleep(seconds)
+        else:
+            self._stop.wait(seconds)
+
+    def _take(self, q: queue.Queue[VehicleJob]) -> VehicleJob | None:
+        """The next job of ``q``, or None after a short wait (0.05 s; on simulated time, a
+        5 ms poll on its clock: a member must not block outside the clock)."""
+        if is_cooperative(self.clock):
+            try:
+                return q.get_nowait()
+            except queue.Empty:
+                self.clock.sleep(0.005)
+                return None
+        try:
+            return q.get(timeout=0.05)
+        except queue.Empty:
+            return None
+
+    def _hand_over(self, q: queue.Queue[VehicleJob], job: VehicleJob) -> None:
+        """Put ``job`` on ``q``, waiting while it is full (back-pressure, bounded queue)."""
+        if not is_cooperative(self.clock):
+            q.put(job)
+            return
+        while True:
+            try:
+                q.put_nowait(job)
+                return
+            except queue.Full:
+                self.clock.sleep(0.005)
 
     # ------------------------------------------------------------------ sensing
     def _sense(self, sensor: SensorReader) -> None:
@@ -299,9 +337,8 @@ class Lane:
     # ------------------------------------------------------------------ capture
     def _capture_loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                job = self._capture_q.get(timeout=0.05)
-            except queue.Empty:
+            job = self._take(self._capture_q)
+            if job is None:
                 continue
             t0 = self.clock.now_ns()
             try:
@@ -316,7 +353,7 @@ class Lane:
                 job.release()
             self.stats.record("capture", (self.clock.now_ns() - t0) / 1e9)
             job.captured_ns = self.clock.now_ns()
-            self._analysis_q.put(job)  # blocks when analysis lags: back-pressure, bounded
+            self._hand_over(self._analysis_q, job)  # waits while analysis lags: bounded
 
     def _capture(self, job: VehicleJob) -> None:
         """Film ``job``'s vehicle with the engine its cameras need."""
@@ -329,9 +366,8 @@ class Lane:
     # ------------------------------------------------------------------ analysis
     def _analysis_loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                job = self._analysis_q.get(timeout=0.05)
-            except queue.Empty:
+            job = self._take(self._analysis_q)
+            if job is None:
                 continue
             try:
                 self._analyze(job)

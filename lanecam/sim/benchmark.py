@@ -15,8 +15,12 @@ __all__ = ["capture_rate", "ablation"]
 
 
 def capture_rate(scenarios: Sequence[str] | None = None, repeat: int = 1,
-                 stream: TextIO = sys.stdout) -> list[TravelerOutcome]:
-    """Run each scenario ``repeat`` times; print a Markdown table; return every outcome."""
+                 stream: TextIO = sys.stdout, timing: str = "simulated"
+                 ) -> list[TravelerOutcome]:
+    """Run each scenario ``repeat`` times; print a Markdown table; return every outcome.
+
+    ``timing``: ``"simulated"`` (deterministic: repeats give the same verdicts; no latency
+    column) or ``"real"`` (decision latencies measured)."""
     from ..match.dlib_matcher import DlibMatcher
 
     matcher = DlibMatcher()
@@ -25,9 +29,11 @@ def capture_rate(scenarios: Sequence[str] | None = None, repeat: int = 1,
     for name in scenarios or SUITE:
         outcomes = []
         for _ in range(repeat):
-            outcomes += evaluate_run(run_sim_lane(name, matcher, templates=templates))
+            outcomes += evaluate_run(run_sim_lane(name, matcher, templates=templates,
+                                                  timing=timing))
         everything += outcomes
-        lat = [o.decision_latency_s for o in outcomes if o.decision_latency_s is not None]
+        lat = [o.decision_latency_s for o in outcomes
+               if o.decision_latency_s is not None and timing == "real"]
         rows.append((name, len(outcomes), sum(o.captured for o in outcomes),
                      sum(o.verified for o in outcomes), sum(o.false_match for o in outcomes),
                      statistics.median(lat) * 1e3 if lat else float("nan")))

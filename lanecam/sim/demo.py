@@ -76,7 +76,7 @@ def run_demo(out: Path, scenarios: list[str] | None = None, scale: float = 1.0,
             bar = "#" * (i - 1) + ">" + "." * (len(names) - i)
             print(f"[{bar}] {i:2d}/{len(names)} {name:<26}", end="", file=stream, flush=True)
             run = run_sim_lane(name, matcher, templates=templates, scale=scale, vault=vault,
-                               sinks=[sink], control=control)
+                               sinks=[sink], control=control, timing="real")
             res = evaluate_run(run)
             outcomes += res
             for seq in run.documents.vehicle_names:

@@ -25,6 +25,11 @@ SimCamera ``polarizer_source``; each frame is rendered through the analyzer angl
 fake physically had at the exposure's start, so a frame exposed mid-move sees the intermediate
 angle, and a jammed or unplugged mount leaves the analyzer where it stopped.
 
+``inline=True`` serves the fakes without ptys or threads, to
+:class:`~lanecam.devices.fakes.inline.InlinePort` s (:meth:`SimDevices.port_factory`) that
+run them inside the drivers' reads on the shared clock — the deterministic simulated-time
+mode of :func:`~lanecam.sim.lane.run_sim_lane`.
+
 Fault knobs are the fakes' own: ``radar.silent`` / ``lidar.silent`` (sensor dropouts),
 ``radar.inject(b"...")`` / ``lidar.corrupt_next`` / ``lidar.truncate_next`` (garbage bytes),
 ``illuminator.inject_fault()`` / ``illuminator.mute`` (illuminator faults),
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +49,7 @@ import numpy as np
 from ..clock import MONOTONIC, Clock
 from ..devices.fakes import BenewakeFake, GardasoftRTFake, LidarTarget, OPS243Fake, RadarTarget
 from ..devices.fakes import ElliptecFake
+from ..devices.fakes.inline import InlinePort
 from ..errors import ConfigError
 from ..devices.sensors import CallableLineSource
 from ..frames import IlluminationState
@@ -106,9 +113,10 @@ class SimDevices:
                  lidar_model: str = "TF02-Pro", lidar: SensorMount = SensorMount(0.0, 40.0),
                  illuminator_channels: int = 2, loop_station_m: float = 8.0,
                  loop_length_m: float = 2.0, rotators: Sequence[str] = (),
-                 latency: SensorLatency | None = None, radar_aim: RadarAim = RadarAim()
-                 ) -> None:
+                 latency: SensorLatency | None = None, radar_aim: RadarAim = RadarAim(),
+                 inline: bool = False) -> None:
         self.world = world
+        self.inline = inline
         self.radar_aim = radar_aim
         #: report latency and jitter of the radar, lidar and loop (none by default)
         self.latency = latency or SensorLatency()
@@ -141,7 +149,10 @@ class SimDevices:
         started = []
         try:
             for fake in (self.radar, self.lidar, self.illuminator, *self.rotators.values()):
-                fake.start()
+                if self.inline:
+                    fake.start_inline()
+                else:
+                    fake.start()
                 started.append(fake)
         except BaseException:
             for fake in started:
@@ -162,6 +173,14 @@ class SimDevices:
 
     def __enter__(self) -> SimDevices:
         return self.start()
+
+    def port_factory(self, url: str, **settings: Any) -> InlinePort:
+        """A SerialLink ``port_factory`` for ``inline`` fakes: the port of the fake at ``url``."""
+        for fake in (self.radar, self.lidar, self.illuminator, *self.rotators.values()):
+            if fake.port == url:
+                return InlinePort(fake, **settings)
+        raise ConfigError("no simulated device at that port", key=url,
+                          allowed=sorted(self.ports.values()))
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -1,6 +1,17 @@
 """A whole lane on the simulator: the production :class:`~lanecam.lane.Lane` over simulated
-devices — SimCameras, and the radar/lidar firmware fakes on real ptys read by the production
-drivers — in real time (the monotonic clock).  The lane is described by a
+devices — SimCameras, and the radar/lidar firmware fakes read by the production drivers.
+
+Two time bases (``timing=``):
+
+* ``"simulated"`` (default): a :class:`~lanecam.clock.SimulatedClock` runs the lane's threads
+  one at a time and moves only when they wait; the fakes are served inline
+  (:class:`~lanecam.devices.fakes.inline.InlinePort`), their bytes parsed by the production
+  drivers.  The same scenario gives byte-identical events on any machine, at whatever speed
+  the CPU allows; work between two waits takes no simulated time, so decision latencies are
+  not measured here.
+* ``"real"``: the monotonic clock, the fakes on real ptys with their own threads — for the
+  demo and for timing figures.
+  The lane is described by a
 :class:`~lanecam.config.LaneConfig` (:func:`scenario_lane_config`) and built by the one builder,
 :func:`~lanecam.lane.builder.build_lane`, with the simulator's :class:`SimOpener`.
 
@@ -11,6 +22,7 @@ The lane sees only what its devices report.  Ground truth is read here only to *
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +32,7 @@ from typing import Any
 
 import cv2
 
-from ..clock import MONOTONIC, Clock
+from ..clock import MONOTONIC, Clock, SimulatedClock, is_cooperative
 from ..config import (
     CameraConfig,
     CaptureConfig,
@@ -52,6 +64,8 @@ from .world import CameraPose
 __all__ = ["CONTROLS", "DOCUMENT_FACES", "ILLUMINATOR_PROFILE", "SimDocuments", "SimLaneRun",
            "SimOpener", "document_templates", "run_sim_lane", "scenario_lane_config",
            "scenario_scheduler"]
+
+log = logging.getLogger(__name__)
 
 #: The people with a travel-document photo on file (assets/documents: *different* photos of the
 #: people whose face textures the simulator renders).
@@ -190,6 +204,9 @@ class SimOpener:
         return camera.pose  # the world's pose, at the render scale
 
     def serial_link(self, url: str, **options: Any) -> SerialLink:
+        if self.dev.inline:  # simulated time: the fake runs inside the driver's reads
+            return SerialLink(url, port_factory=self.dev.port_factory, clock=self.clock,
+                              **options)
         return SerialLink(url, **options)
 
     def strobe_wired(self, camera: Camera, channel: int) -> None:
@@ -266,15 +283,20 @@ def _ignore(_: Any) -> None:
 
 def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[str, Template],
                  scale: float = 1.0, frames: int = 10, zone: tuple[float, float] = (9.0, 22.0),
-                 vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock = MONOTONIC,
+                 vault: Any = None, sinks: Sequence[Sink] = (), clock: Clock | None = None,
                  ranker: BurstRanker | None = None, timeout_s: float = 30.0,
                  camera_faults: Any = None, control: str = "baseline",
                  probe_offsets_deg: Sequence[float] = PROBE_OFFSETS_DEG,
                  rotator_offset_error_deg: float = 0.0,
                  polarization: PolarizationController | None = None,
                  truth_frames: int = 4096, face_finder: str = "hog",
-                 on_start: Any = None) -> SimLaneRun:
-    """Run the production lane over one scenario in real time until every vehicle has an event.
+                 on_start: Any = None, timing: str = "simulated") -> SimLaneRun:
+    """Run the production lane over one scenario until every vehicle has an event.
+
+    ``timing``: ``"simulated"`` (deterministic, see the module docstring) or ``"real"``; a
+    ``clock`` given decides it (a :class:`~lanecam.clock.SimulatedClock` is simulated time).
+    ``timeout_s``: how long (s, on the run's clock) after the first vehicle reaches detection
+    range (and the lane has started) the run waits for the events.
 
     ``camera_faults(cameras)`` (optional) is called once the lane runs, to inject faults.
     ``control``: one of :data:`CONTROLS` (the ablation arms, described there).
@@ -290,6 +312,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     ``on_start(lane)``: called before the lane starts.
     """
     sc, rotatable = _prepared(scenario, control)
+    clock = _run_clock(clock, timing)
+    inline = is_cooperative(clock)
     lead = _lead_s(sc.world)
     _compile_kernels(sc.world)
     epoch = clock.now_ns() + round(lead * 1e9)
@@ -298,7 +322,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     start = time.monotonic()
     with contextlib.ExitStack() as stack:
         dev = stack.enter_context(SimDevices(sc.world, clock=clock, epoch_ns=epoch,
-                                             rotators=rotatable))
+                                             rotators=rotatable, inline=inline))
         cfg = scenario_lane_config(sc, dev, control=control, frames=frames, zone=zone,
                                    rotatable=rotatable,
                                    rotator_offset_error_deg=rotator_offset_error_deg,
@@ -312,8 +336,9 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         lane.start()
         stack.callback(lane.stop)
         (camera_faults or _ignore)(opener.cameras)
-        _wait_for_events(mem, len(sc.world.vehicles), time.monotonic() + timeout_s + lead)
-        lane.wait_idle(10.0)
+        _wait_for_events(mem, len(sc.world.vehicles), clock,
+                         clock.now_ns() + round((timeout_s + lead) * 1e9))
+        lane.wait_idle(10.0 if not inline else _IDLE_WALL_S)
         stats = lane.stats.summary()
     return SimLaneRun(sc.name, list(mem), stats, opener.cameras, docs,
                       time.monotonic() - start, _extra(control, lane.cameras, dev))
@@ -358,11 +383,35 @@ def _lead_s(world: Any) -> float:
                         / max(v.kinematics.speed_mps, 0.5) for v in world.vehicles[:1]))
 
 
-def _wait_for_events(mem: MemorySink, n_vehicles: int, deadline: float) -> None:
-    """Sleep (0.05 s steps) until there is an event per vehicle or ``deadline`` (monotonic
-    s) passes."""
-    while time.monotonic() < deadline and len(mem) < n_vehicles:
-        time.sleep(0.05)
+#: Real seconds a simulated-time run may take per simulated second before it is abandoned
+#: (a lane thread blocked outside the clock stops simulated time; this bounds the wait).
+_WALL_PER_SIM_S = 60.0
+#: Real seconds the lane gets to finish analysing queued vehicles after the last event.
+_IDLE_WALL_S = 120.0
+
+
+def _run_clock(clock: Clock | None, timing: str) -> Clock:
+    """The run's clock: the one given, else the one ``timing`` names."""
+    if timing not in ("simulated", "real"):
+        raise ConfigError(f"unknown timing {timing!r}", key="timing",
+                          allowed=["simulated", "real"])
+    if clock is not None:
+        return clock
+    return SimulatedClock() if timing == "simulated" else MONOTONIC
+
+
+def _wait_for_events(mem: MemorySink, n_vehicles: int, clock: Clock, deadline_ns: int) -> None:
+    """Wait (0.02 s real steps) until there is an event per vehicle or the run's clock passes
+    ``deadline_ns``; on simulated time also give up after :data:`_WALL_PER_SIM_S` real
+    seconds per simulated second (a stalled clock)."""
+    start_ns, wall0 = clock.now_ns(), time.monotonic()
+    limit = _WALL_PER_SIM_S * max(1.0, (deadline_ns - start_ns) / 1e9) + 60.0
+    while clock.now_ns() < deadline_ns and len(mem) < n_vehicles:
+        if time.monotonic() - wall0 > limit:
+            log.error("simulated lane run stalled: %d of %d events after %.0f s", len(mem),
+                      n_vehicles, time.monotonic() - wall0)
+            return
+        time.sleep(0.02)
 
 
 def _extra(control: str, cams: list[LaneCamera], dev: SimDevices) -> dict[str, Any]:

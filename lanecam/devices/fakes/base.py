@@ -6,6 +6,10 @@ slave) through pyserial like any ``/dev/tty*``.  A thread feeds received bytes t
 their configured rate.  :meth:`PtyFake.unplug` closes the pty (the driver sees the port vanish);
 :meth:`PtyFake.replug` creates a new one behind the same path.
 
+:meth:`PtyFake.start_inline` serves the same state machine without a pty or a thread, for a
+:class:`~lanecam.devices.fakes.inline.InlinePort` that runs it inside the driver's reads on a
+simulated clock (deterministic simulation; the pty path is the one the device tests use).
+
 What a pty cannot do: modem-status lines (CTS/DSR/DCD/RI) cannot be driven from the master side
 and ``TIOCMGET`` fails on a pty slave; baud rate and parity are accepted but have no effect.
 """
@@ -52,6 +56,7 @@ class PtyFake:
         self.received = bytearray()  # everything the driver sent, for inspection
         self.dropped_bytes = 0  # output lost because nobody was reading (full pty buffer)
         self.failure: BaseException | None = None  # an exception that ended the thread
+        self._inline: bytearray | None = None  # output waiting for an InlinePort (inline mode)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> PtyFake:
@@ -63,6 +68,20 @@ class PtyFake:
         self._thread.start()
         return self
 
+    def start_inline(self) -> PtyFake:
+        """Serve the firmware to an :class:`~lanecam.devices.fakes.inline.InlinePort`: no pty,
+        no thread; ``port`` becomes ``inline://NAME``.  Returns self."""
+        with self._lock:
+            self.port = f"inline://{self.name}"
+            self._inline = bytearray()
+            self._on_power_on()
+        return self
+
+    @property
+    def inline_output(self) -> bytearray | None:
+        """Bytes sent and not yet read by the inline port (None: not in inline mode)."""
+        return self._inline
+
     def __enter__(self) -> PtyFake:
         return self.start()
 
@@ -72,6 +91,7 @@ class PtyFake:
     def stop(self) -> None:
         """Stop the thread, close the pty and remove the port path."""
         self._stop.set()
+        self._inline = None
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._dir is not None:
@@ -119,6 +139,9 @@ class PtyFake:
     def _send(self, data: bytes) -> None:
         """Transmit ``data`` to the driver (lost, and counted, if the port buffer is full)."""
         with self._lock:
+            if self._inline is not None:
+                self._inline += data
+                return
             if self._master is None:
                 self.dropped_bytes += len(data)
                 return

@@ -59,7 +59,6 @@ that counts increase counter-clockwise in the image.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from ...clock import MONOTONIC, Clock
@@ -358,7 +357,7 @@ class ElliptecRotator(PolarizerRotator):
         p = self.profile
         budget = (p.travel_deg / p.speed_deg_s + p.settle_s + p.motor_timeout_s
                   + self.link.timeout)
-        deadline = time.monotonic() + budget
+        deadline = self.link.now_s() + budget
         while True:
             self._send("gs")
             status = int(self._status_reply(deadline, budget), 16)
@@ -384,7 +383,7 @@ class ElliptecRotator(PolarizerRotator):
     def _status_reply(self, deadline: float, budget: float) -> str:
         """The payload of the next ``GS`` reply, skipping others, before ``deadline``."""
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - self.link.now_s()
             if left <= 0:
                 raise DeviceTimeoutError(f"still busy or silent after {budget:.1f} s",
                                          device=self.name, feature="gs")

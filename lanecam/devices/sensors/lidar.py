@@ -6,7 +6,6 @@ received it.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -130,9 +129,9 @@ class BenewakeLidar(SerialSensor):
         """Send a command frame and wait for its echo/reply (ID must match)."""
         self.link.write(cmd)
         budget = self.link.timeout if timeout is None else timeout
-        deadline = time.monotonic() + budget
+        deadline = self.link.now_s() + budget
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - self.link.now_s()
             if left <= 0:
                 raise DeviceTimeoutError(f"no reply to command {cmd.hex(' ')}",
                                          device=self.name, feature=f"0x{cmd[2]:02X}")
@@ -187,9 +186,9 @@ class BenewakeLidar(SerialSensor):
     def _do_read(self, timeout: float) -> LidarReading:
         if self._pending:
             return self._pending.popleft()
-        deadline = time.monotonic() + timeout
+        deadline = self.link.now_s() + timeout
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - self.link.now_s()
             if left <= 0:
                 raise DeviceTimeoutError(f"no lidar frame within {timeout:g} s",
                                          device=self.name)

@@ -308,7 +308,7 @@ def _json_report(obj: dict[str, object]) -> tuple[tuple[float, ...], tuple[float
             unit = "m"
         if not isinstance(unit, str) or unit not in _RANGE_UNITS_M:
             raise ProtocolError(f"range unit {str(unit)[:20]!r} is not metres", feature="unit")
-    elif unit is not None and unit not in _SPEED_UNITS:
+    elif unit is not None and (not isinstance(unit, str) or unit not in _SPEED_UNITS):
         # e.g. traffic-monitor's DetectedObjectVelocity lines carry "unit":"mph" ([R2])
         raise ProtocolError(f"speed unit {str(unit)[:20]!r} is not m/s", feature="unit")
     return speeds, ranges

@@ -8,7 +8,6 @@ protocol (reports, object reports, acknowledgement keys, the longest line) is in
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal
@@ -163,7 +162,7 @@ class OPS243Radar(SerialSensor):
     def _next_line(self, deadline: float, what: str) -> bytes | None:
         """The next non-blank line before ``deadline`` (monotonic s), or None at the deadline."""
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - self.link.now_s()
             if left <= 0:
                 return None
             try:
@@ -203,7 +202,7 @@ class OPS243Radar(SerialSensor):
         what = cmd.decode("ascii", "replace").strip()
         self.link.write(cmd)
         budget = self.link.timeout if timeout is None else timeout
-        deadline = time.monotonic() + budget
+        deadline = self.link.now_s() + budget
         merged: dict[str, object] = {}
         for spec in specs:
             while True:
@@ -236,7 +235,7 @@ class OPS243Radar(SerialSensor):
         DeviceTimeoutError (``feature`` = ``"??"``) if the end never comes."""
         fence = ack_for(b"U?")[0]
         self.link.write(b"??U?")
-        deadline = time.monotonic() + self.link.timeout
+        deadline = self.link.now_s() + self.link.timeout
         reported: dict[str, object] = {}
         bad_before = self.fault_counts["garbage_line"]
         while True:
@@ -292,10 +291,10 @@ class OPS243Radar(SerialSensor):
     def _do_read(self, timeout: float) -> RadarReading:
         if self._pending:
             return self._pending.popleft()
-        deadline = time.monotonic() + timeout
+        deadline = self.link.now_s() + timeout
         vmax = self.settings.sampling_rate_hz * _OPS_MPS_PER_SPS
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - self.link.now_s()
             if left <= 0:
                 raise DeviceTimeoutError(f"no radar report within {timeout:g} s",
                                          device=self.name)

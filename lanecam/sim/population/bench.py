@@ -23,12 +23,13 @@ __all__ = ["BenchOptions", "add_bench_arguments", "bench_population", "cmd_bench
 @dataclass(frozen=True)
 class BenchOptions:
     """How to film each vehicle: render ``scale`` (0–1], ``frames`` per burst, capture
-    ``control`` arm, ``timing`` (run_sim_lane's; None = its default)."""
+    ``control`` arm, ``timing`` (run_sim_lane's: ``"simulated"`` is deterministic and measures
+    no latency, ``"real"`` measures decision latency)."""
 
     scale: float = 0.25
     frames: int = 6
     control: str = "exposure"
-    timing: str | None = None
+    timing: str = "simulated"
 
 
 def bench_population(n: int, seed: int, *, spec: str | None = None,
@@ -60,9 +61,10 @@ def bench_population(n: int, seed: int, *, spec: str | None = None,
     results = run_units(jobs, workers=workers, scheduler=scheduler, progress=progress)
     wall = time.monotonic() - start
     spec_name = str(spec) if spec else f"default ({default_spec_path().name})"
-    rep = build_report(results, seed=seed, spec=spec_name, vehicles=n, options={
+    rep = build_report(results, seed=seed, spec=spec_name, vehicles=n,
+                       latency=options.timing == "real", options={
         "scale": options.scale, "frames": options.frames, "control": options.control,
-        "timing": options.timing or "default", "identities": len(gallery.identities),
+        "timing": options.timing, "identities": len(gallery.identities),
         "gallery": "shipped" if root is None else Path(root).name})
     travelers = rep["travelers"] + rep["impostors"]["n"]
     rep["run"] = {"wall_s": round(wall, 3), "workers": workers,
@@ -103,4 +105,3 @@ def add_bench_arguments(b: argparse.ArgumentParser) -> None:
     b.add_argument("--frames", type=int, default=6, help="frames per burst (default 6)")
     b.add_argument("--control", default="exposure",
                    choices=["baseline", "exposure", "bracket", "polarization", "all"])
-    b.add_argument("--timing", help="run_sim_lane's timing (default: its default)")

@@ -57,8 +57,9 @@ def _percentiles(xs: Iterable[float | None]) -> dict[str, float | None]:
 
 
 def build_report(results: Sequence[UnitResult], *, seed: int, spec: str, vehicles: int,
-                 options: dict[str, Any]) -> dict[str, Any]:
-    """The report's deterministic part (see the module docstring)."""
+                 options: dict[str, Any], latency: bool = True) -> dict[str, Any]:
+    """The report's deterministic part (see the module docstring).  ``latency``: decision
+    latencies were measured (real time); under simulated time their percentiles are null."""
     recs = [r for u in sorted(results, key=lambda u: u.index) for r in u.travelers]
     genuine = [r for r in recs if not r.impostor]
     imp = [r for r in recs if r.impostor]
@@ -79,7 +80,8 @@ def build_report(results: Sequence[UnitResult], *, seed: int, spec: str, vehicle
                       "rejected": len(imp) - sum(r.accepted for r in imp)},
         "conditions": {k: {v: rate_block(rs) for v, rs in sorted(vals.items())}
                        for k, vals in sorted(per.items())},
-        "decision_latency": _percentiles(r.decision_latency_s for r in genuine),
+        "decision_latency": _percentiles(r.decision_latency_s if latency else None
+                                         for r in genuine),
     }
 
 
@@ -107,8 +109,12 @@ def print_report(rep: dict[str, Any], stream: TextIO) -> None:
     print(f"  false matches {rep['false_matches']}; impostors {imp['n']}, accepted "
           f"{imp['accepted']}", file=stream)
     lat = rep["decision_latency"]
-    print(f"  decision latency p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms "
-          f"(n = {lat['n']})", file=stream)
+    if lat["n"]:
+        print(f"  decision latency p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms "
+              f"(n = {lat['n']})", file=stream)
+    else:
+        print("  decision latency not measured (simulated time: --timing real measures it)",
+              file=stream)
     run = rep.get("run")
     if run:
         print(f"  wall {run['wall_s']:.1f} s, {run['travelers_per_minute']:.1f} travelers/min "

@@ -10,7 +10,6 @@ through :func:`~lanecam.sim.evaluate.evaluate_run` (evaluation), and crops of mi
 
 from __future__ import annotations
 
-import inspect
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -42,15 +41,15 @@ CROP_PX = 96  # contact-sheet crop side (px)
 @dataclass(frozen=True)
 class UnitJob:
     """One vehicle to run: the draw, the gallery folder (``None``: shipped faces), render
-    ``scale``, ``frames`` per burst, the capture ``control`` arm, ``timing`` (:func:`run_sim_lane`'s
-    ``timing=``; ``None``: its default), and whether to keep crops of misses."""
+    ``scale``, ``frames`` per burst, the capture ``control`` arm, ``timing`` (:func:`run_sim_lane`'s:
+    ``"simulated"``, deterministic, or ``"real"``), and whether to keep crops of misses."""
 
     vehicle: DrawnVehicle
     gallery_root: str | None = None
     scale: float = 0.25
     frames: int = 6
     control: str = "exposure"
-    timing: str | None = None
+    timing: str = "simulated"
     crops: bool = False
 
 
@@ -115,17 +114,6 @@ def _template(root: str | None, name: str) -> Template:
     return _matcher().template(_gallery(root).document_rgb(name))
 
 
-def _timing_kw(timing: str | None) -> dict[str, Any]:
-    """``{"timing": timing}`` for :func:`run_sim_lane` (``{}`` for ``None``: its default);
-    :class:`ConfigError` when this run_sim_lane has no such parameter."""
-    if timing is None:
-        return {}
-    if "timing" not in inspect.signature(run_sim_lane).parameters:
-        raise ConfigError("this lanecam's run_sim_lane has no timing= parameter",
-                          key="timing", allowed=[None])
-    return {"timing": timing}
-
-
 def run_unit(job: UnitJob) -> UnitResult:
     """Run the production lane over one drawn vehicle and score its travelers."""
     v = job.vehicle
@@ -139,7 +127,7 @@ def run_unit(job: UnitJob) -> UnitResult:
             templates[o.identity] = _template(job.gallery_root, o.document)
     sc = vehicle_scenario(v)
     run = run_sim_lane(sc, _matcher(), templates=templates, scale=job.scale, frames=job.frames,
-                       control=job.control, **_timing_kw(job.timing))
+                       control=job.control, timing=job.timing)
     name = f"v{v.index:06d}"
     by_seat = {o.seat: o for o in evaluate_run(run) if o.vehicle == name}
     records = [_record(v, o, by_seat.get(o.seat)) for o in v.occupants if o.document is not None]
