@@ -26,8 +26,8 @@ class BenchOptions:
     ``control`` arm, ``timing`` (run_sim_lane's: ``"simulated"`` is deterministic and measures
     no latency, ``"real"`` measures decision latency)."""
 
-    scale: float = 0.25
-    frames: int = 6
+    scale: float = 1.0
+    frames: int = 10
     control: str = "exposure"
     timing: str = "simulated"
 
@@ -101,7 +101,8 @@ def add_bench_arguments(b: argparse.ArgumentParser) -> None:
     b.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786)")
     b.add_argument("--json", metavar="FILE", help="write the report as JSON")
     b.add_argument("--sheet", metavar="FILE.png", help="contact sheet of the worst misses")
-    b.add_argument("--scale", type=float, default=0.25, help="render scale (default 0.25)")
-    b.add_argument("--frames", type=int, default=6, help="frames per burst (default 6)")
+    b.add_argument("--scale", type=float, default=1.0,
+                   help="render scale in (0, 1] (default 1: the production 5 MP sensor)")
+    b.add_argument("--frames", type=int, default=10, help="frames per burst (default 10)")
     b.add_argument("--control", default="exposure",
                    choices=["baseline", "exposure", "bracket", "polarization", "all"])

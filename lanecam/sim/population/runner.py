@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -24,10 +24,11 @@ from numpy.typing import NDArray
 from ...errors import ConfigError
 from ...match.base import Template
 from ..evaluate import TravelerOutcome, evaluate_run
-from ..lane import run_sim_lane
-from ..render import Renderer, Shot
+from ..lane import SimLaneRun, run_sim_lane
+from ..render import Shot
 from ..scenario import Scenario
 from ..textures import register_face_source
+from ..truth import FrameTruth
 from .draw import DrawnOccupant, DrawnVehicle, speed_band
 from .gallery import Gallery, load_gallery, shipped_gallery
 from .scenes import vehicle_scenario
@@ -46,8 +47,8 @@ class UnitJob:
 
     vehicle: DrawnVehicle
     gallery_root: str | None = None
-    scale: float = 0.25
-    frames: int = 6
+    scale: float = 1.0
+    frames: int = 10
     control: str = "exposure"
     timing: str = "simulated"
     crops: bool = False
@@ -131,7 +132,7 @@ def run_unit(job: UnitJob) -> UnitResult:
     name = f"v{v.index:06d}"
     by_seat = {o.seat: o for o in evaluate_run(run) if o.vehicle == name}
     records = [_record(v, o, by_seat.get(o.seat)) for o in v.occupants if o.document is not None]
-    crops = _miss_crops(sc, job, [r.seat for r in records if not r.impostor and not r.verified])
+    crops = _miss_crops(run, sc, job, [r.seat for r in records if not r.impostor and not r.verified])
     return UnitResult(v.index, records, crops)
 
 
@@ -146,27 +147,38 @@ def _record(v: DrawnVehicle, o: DrawnOccupant, out: TravelerOutcome | None) -> T
         out.decision_latency_s if out is not None else None, conditions(v, o))
 
 
-def _miss_crops(sc: Scenario, job: UnitJob, seats: Sequence[str]) -> dict[str, NDArray[np.uint8]]:
-    """Crops of ``seats``' faces from a frame rendered with the subject's front row 15 m from
-    the camera (the middle of the capture zone), when the job asks for crops."""
-    if not job.crops or not seats:
+def _miss_crops(run: SimLaneRun, sc: Scenario, job: UnitJob, seats: Sequence[str]
+                ) -> dict[str, NDArray[np.uint8]]:
+    """Crops of ``seats``' faces, when the job asks for crops: each from the lane's own frame
+    in which that face was largest (its time, exposure and gain from the frame's truth; the
+    strobe pulse as long as the exposure), re-rendered — the lane keeps no frames."""
+    if not job.crops or not seats or not run.cameras:
         return {}
-    subject = sc.world.vehicles[-1]
-    kin = subject.kinematics
-    t = max(0.0, (kin.range_at(0.0) - 13.0) / max(kin.speed_mps, 0.5))
-    cam = sc.world.cameras[0]
-    cs = sc.settings[cam.name]
-    img, truth = Renderer(sc.world, cam.name, job.scale).render(
-        Shot(t, cs.exposure_s, cs.gain_db, cs.polarizer_deg, sc.illumination,
-             seed=sc.world.seed))
+    cam = run.cameras[0]
+    name = sc.world.vehicles[-1].name
+    best: dict[str, tuple[float, FrameTruth]] = {}
+    for fn in range(1, cam.last_frame_number + 1):
+        try:
+            truth = cam.ground_truth(fn)
+        except LookupError:
+            continue
+        for f in truth.faces:
+            if f.vehicle == name and f.seat in seats and f.in_view and \
+                    f.ied_px > best.get(f.seat, (0.0, truth))[0]:
+                best[f.seat] = (f.ied_px, truth)
     out = {}
-    for f in truth.faces:
-        if f.vehicle == subject.name and f.seat in seats and f.in_view:
-            x0, y0, x1, y1 = (round(a) for a in f.box)
-            crop = img[max(y0, 0):max(y1, 1), max(x0, 0):max(x1, 1)]
-            if crop.size:
-                out[f.seat] = np.asarray(cv2.resize(crop, (CROP_PX, CROP_PX),
-                                                    interpolation=cv2.INTER_AREA), np.uint8)
+    for seat, (_, tr) in sorted(best.items()):
+        ill = sc.illumination
+        if ill.mode == "strobe":
+            ill = replace(ill, pulse_s=tr.exposure_s)
+        img, truth = cam.renderer.render(Shot(tr.time_s, tr.exposure_s, tr.gain_db,
+                                              tr.polarizer_deg, ill, seed=sc.world.seed))
+        face = next(f for f in truth.faces if f.vehicle == name and f.seat == seat)
+        x0, y0, x1, y1 = (max(round(a), 0) for a in face.box)
+        crop = img[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+        if crop.size:
+            out[seat] = np.asarray(cv2.resize(crop, (CROP_PX, CROP_PX),
+                                              interpolation=cv2.INTER_AREA), np.uint8)
     return out
 
 
