@@ -4,31 +4,16 @@ another photo, and the renderer draws gallery identities."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from population_helpers import make_gallery
 
 from lanecam.sim.population import GalleryError, load_gallery
 from lanecam.sim.textures import load_face, register_face_source
-
-PHOTOS = Path(__file__).parents[1] / "data" / "faces"
-PEOPLE = {"p-obama": ["obama.jpg", "obama2.jpg"], "p-biden": ["biden.jpg", "biden2.jpg"],
-          "p-lmm": ["lin-manuel-miranda.png"]}
-
-
-def make_gallery(root: Path, people: dict[str, list[str]] = PEOPLE) -> Path:
-    """A gallery of the project's MIT test photos (licence copied to the top)."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(PHOTOS / "LICENSE-face_recognition.txt", root / "LICENSE.txt")
-    for person, files in people.items():
-        (root / person).mkdir()
-        for f in files:
-            shutil.copy(PHOTOS / f, root / person / f)
-    return root
 
 
 def test_gallery_lists_people_with_and_without_documents(tmp_path: Path) -> None:
