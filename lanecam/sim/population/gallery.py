@@ -183,10 +183,11 @@ def _photo_texture(ident: Identity) -> FaceTexture:
         from ..textures import load_face
 
         return load_face(ident.name)
-    img = cv2.imread(str(ident.texture_photo))
-    if img is None:
+    raw = cv2.imread(str(ident.texture_photo))
+    if raw is None:
         raise GalleryError("photo does not decode", reason="unreadable",
                            key=f"{ident.name}/{ident.texture_photo.name}")
+    img = np.asarray(raw, np.uint8)
     eyes = _eye_centres(img)
     if eyes is None:
         raise GalleryError("no face found in the texture photo", reason="no_face",

@@ -163,47 +163,50 @@ def parse_dist(raw: Any, path: str, allowed: _Num | tuple[Any, ...] | str) -> Di
     if not isinstance(raw, Mapping):
         raise ConfigError("must be a distribution table", key=path, allowed=sorted(_KINDS))
     kind = raw.get("kind")
+    rng = _range(allowed)
     ok_kinds = ("share",) if allowed == "share" else (
-        ("choice", "constant") if isinstance(allowed, tuple) and not _is_range(allowed)
-        else ("uniform", "normal", "constant"))
-    if kind not in ok_kinds:
+        ("uniform", "normal", "constant") if rng is not None else ("choice", "constant"))
+    if not isinstance(kind, str) or kind not in ok_kinds:
         raise ConfigError(f"kind {kind!r} is not allowed here", key=f"{path}.kind",
                           allowed=list(ok_kinds))
     _check_table(raw, path, _KINDS[kind] | {"kind", "source"})
     source = _source(raw, path)
     if kind == "share":
         return Dist(kind, (("p", _number(raw, "p", path, 0.0, 1.0)),), source)
-    if kind == "choice":
+    if rng is None:
         assert isinstance(allowed, tuple)
-        return Dist(kind, _choice(raw, path, allowed), source)
-    lo, hi = allowed if _is_range(allowed) else (-math.inf, math.inf)  # type: ignore[misc]
+        if kind == "choice":
+            return Dist(kind, _choice(raw, path, allowed), source)
+        v = raw.get("value")
+        if isinstance(v, bool) or v not in allowed:
+            raise ConfigError(f"{v!r} is not allowed", key=f"{path}.value",
+                              allowed=list(allowed))
+        return Dist(kind, (("value", v),), source)
+    return Dist(kind, _numeric(raw, path, kind, rng), source)
+
+
+def _range(allowed: Any) -> tuple[float, float] | None:
+    """``allowed`` as a numeric range, or None (a word list or ``"share"``)."""
+    if isinstance(allowed, tuple) and len(allowed) == 2 and all(
+            isinstance(x, float) for x in allowed):
+        return float(allowed[0]), float(allowed[1])
+    return None
+
+
+def _numeric(raw: Mapping[str, Any], path: str, kind: str, rng: tuple[float, float]
+             ) -> tuple[tuple[str, Any], ...]:
+    """The parameters of a ``constant``, ``uniform`` or ``normal`` inside ``rng``."""
+    lo, hi = rng
     if kind == "constant":
-        return Dist(kind, (("value", _constant(raw, path, allowed, lo, hi)),), source)
-    if kind == "uniform":
-        a, b = _number(raw, "lo", path, lo, hi), _number(raw, "hi", path, lo, hi)
-        if a > b:
-            raise ConfigError("lo must not exceed hi", key=f"{path}.lo", allowed=f"<= {b:g}")
-        return Dist(kind, (("lo", a), ("hi", b)), source)
+        return (("value", _number(raw, "value", path, lo, hi)),)
     a, b = _number(raw, "lo", path, lo, hi), _number(raw, "hi", path, lo, hi)
     if a > b:
         raise ConfigError("lo must not exceed hi", key=f"{path}.lo", allowed=f"<= {b:g}")
+    if kind == "uniform":
+        return (("lo", a), ("hi", b))
     mean = _number(raw, "mean", path, a, b)
-    sd = _number(raw, "sd", path, 0.0, hi - lo if math.isfinite(hi - lo) else 1e9)
-    return Dist(kind, (("mean", mean), ("sd", sd), ("lo", a), ("hi", b)), source)
-
-
-def _is_range(allowed: Any) -> bool:
-    return (isinstance(allowed, tuple) and len(allowed) == 2
-            and all(isinstance(x, float) for x in allowed))
-
-
-def _constant(raw: Mapping[str, Any], path: str, allowed: Any, lo: float, hi: float) -> Any:
-    if _is_range(allowed):
-        return _number(raw, "value", path, lo, hi)
-    v = raw.get("value")
-    if isinstance(v, bool) or v not in allowed:
-        raise ConfigError(f"{v!r} is not allowed", key=f"{path}.value", allowed=list(allowed))
-    return v
+    sd = _number(raw, "sd", path, 0.0, hi - lo)
+    return (("mean", mean), ("sd", sd), ("lo", a), ("hi", b))
 
 
 def _choice(raw: Mapping[str, Any], path: str, allowed: tuple[Any, ...]
