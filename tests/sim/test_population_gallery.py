@@ -86,3 +86,22 @@ def test_fuzzed_sources_file_loads_or_fails_typed(tmp_path: Path, text: str) -> 
         assert e.reason in ("unsourced", "bad_sources")
     else:
         assert g.names == ("a",)
+
+
+def test_a_one_photo_person_can_be_impersonated_but_has_no_document(tmp_path: Path) -> None:
+    import copy
+    import tomllib
+
+    from lanecam.errors import ConfigError
+    from lanecam.sim.population import draw_population, parse_spec
+    from lanecam.sim.population.spec import default_spec_path
+
+    g = load_gallery(make_gallery(tmp_path / "g"))
+    with pytest.raises(ConfigError):
+        g.document_rgb("p-lmm")
+    assert g.document_rgb("p-lmm", impostor=True).ndim == 3
+    doc = copy.deepcopy(tomllib.loads(default_spec_path().read_text()))
+    doc["travelers"]["impostor"]["p"] = 1.0
+    occ = [o for v in draw_population(parse_spec(doc), g, 2, 40) for o in v.occupants]
+    assert all(o.impostor and o.document not in (None, o.identity) for o in occ)
+    assert any(o.document == "p-lmm" for o in occ)

@@ -158,7 +158,7 @@ def _occupant(spec: PopulationSpec, gallery: Gallery, rng: np.random.Generator, 
     mode = modes[int(rng.choice(len(modes), p=w / w.sum()))]
     yaw, pitch, roll = (mode.yaw_deg.draw(rng), mode.pitch_deg.draw(rng), mode.roll_deg.draw(rng))
     impostor = bool(d("travelers", "impostor").draw(rng))
-    others = [i.name for i in gallery.identities if i.has_document and i.name != name]
+    others = [i.name for i in gallery.identities if i.impersonable and i.name != name]
     document = name if gallery.identity(name).has_document else None
     if impostor and others:
         document = others[int(rng.integers(len(others)))]

@@ -14,7 +14,8 @@ A gallery folder (``--identities DIR``)::
 The first photo (sorted by file name) becomes the person's face texture (eye centres from
 dlib's 5-point landmarks, :func:`lanecam.sim.textures.make_face_texture`); the second, when
 there is one, is the travel-document photo.  A person with one photo has no document on file:
-they can ride, and can be impersonated, but are never counted as a genuine traveler.
+they can ride, and an impostor can present a document made from that one photo (they are
+then not the one in the vehicle), but they are never counted as a genuine traveler.
 
 Without ``--identities`` the gallery is the package's shipped faces
 (:func:`lanecam.sim.textures.face_names`, documents in ``assets/documents``).
@@ -74,6 +75,12 @@ class Identity:
     def has_document(self) -> bool:
         return self.document_photo is not None
 
+    @property
+    def impersonable(self) -> bool:
+        """An impostor can present a document of this person: their document photo, or the
+        photo of their texture (this person is then not the one rendered)."""
+        return self.document_photo is not None or self.texture_photo is not None
+
 
 @dataclass(frozen=True)
 class Gallery:
@@ -96,12 +103,15 @@ class Gallery:
         """The face texture of ``name`` (a gallery's: derived from its first photo)."""
         return _photo_texture(self.identity(name))
 
-    def document_rgb(self, name: str) -> NDArray[np.uint8]:
-        """The document photo of ``name`` as RGB (:class:`ConfigError` without one)."""
+    def document_rgb(self, name: str, *, impostor: bool = False) -> NDArray[np.uint8]:
+        """The document photo of ``name`` as RGB (:class:`ConfigError` without one).  The
+        document an ``impostor`` presents may be the person's only photo (the one their
+        texture comes from: they are not the one in the vehicle)."""
         ident = self.identity(name)
-        if ident.document_photo is None:
+        photo = ident.document_photo or (ident.texture_photo if impostor else None)
+        if photo is None:
             raise ConfigError("no document photo on file", key=name)
-        img = cv2.imread(str(ident.document_photo))
+        img = cv2.imread(str(photo))
         if img is None:
             raise GalleryError("photo does not decode", reason="unreadable", key=name)
         return np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), np.uint8)

@@ -111,8 +111,8 @@ def _gallery(root: str | None) -> Gallery:
 
 
 @cache
-def _template(root: str | None, name: str) -> Template:
-    return _matcher().template(_gallery(root).document_rgb(name))
+def _template(root: str | None, name: str, impostor: bool) -> Template:
+    return _matcher().template(_gallery(root).document_rgb(name, impostor=impostor))
 
 
 def run_unit(job: UnitJob) -> UnitResult:
@@ -125,7 +125,7 @@ def run_unit(job: UnitJob) -> UnitResult:
     templates: dict[str, Template] = {}
     for o in v.occupants:  # one document per identity: an identity seated twice shows one
         if o.document is not None and o.identity not in templates:
-            templates[o.identity] = _template(job.gallery_root, o.document)
+            templates[o.identity] = _template(job.gallery_root, o.document, o.impostor)
     sc = vehicle_scenario(v)
     run = run_sim_lane(sc, _matcher(), templates=templates, scale=job.scale, frames=job.frames,
                        control=job.control, timing=job.timing)
