@@ -1,8 +1,8 @@
 """Throughput of ``lanecam bench --population`` on this machine: travelers per minute, and the
 cost per traveler against the ten named scenarios run in the same process, same settings.
 
-    python bench/population.py [--vehicles 20] [--seed 1] [--workers 2] [--scale 0.5]
-                               [--frames 6] [--timing simulated] [--no-suite]
+    python bench/population.py [--vehicles 20] [--seed 1] [--workers 2] [--scale 1.0]
+                               [--frames 10] [--timing simulated] [--no-suite]
 
 Prints the population's travelers per minute (wall clock, ``--workers`` local processes), the
 suite's seconds per traveler (one process, sequential) and the ratio of the population's
@@ -44,8 +44,8 @@ def main() -> None:
     ap.add_argument("--vehicles", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--scale", type=float, default=0.5)
-    ap.add_argument("--frames", type=int, default=6)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--timing", choices=("simulated", "real"), default="simulated")
     ap.add_argument("--no-suite", action="store_true", help="skip the named-suite comparison")
     args = ap.parse_args()
