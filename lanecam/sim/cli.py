@@ -1,5 +1,6 @@
 """``lanecam sim render``: render a scenario's frames to PNG plus a contact sheet;
-``lanecam sim population``: draw a seeded population of vehicles and travelers (JSON).
+``lanecam sim population``: draw a seeded population of vehicles and travelers (JSON);
+``lanecam sim gallery DIR [--check]``: an identity gallery's contents and unusable photos.
 
 The frames are the scenario's own settings (exposure, gain, polarizer, illuminator) at evenly
 spaced times; ``--scale`` renders a smaller sensor with the same field of view (quick looks),
@@ -24,7 +25,8 @@ from .render import Renderer, Shot
 from .scenario import SUITE, Scenario, load_scenario
 from .truth import FrameTruth
 
-__all__ = ["add_parser", "cmd_population", "cmd_sim", "contact_sheet", "render_scenario"]
+__all__ = ["add_parser", "cmd_gallery", "cmd_population", "cmd_sim", "contact_sheet",
+           "render_scenario"]
 
 
 def render_scenario(scenario: Scenario, *, frames: int | None = None, scale: float = 1.0,
@@ -136,6 +138,25 @@ def cmd_population(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gallery(args: argparse.Namespace) -> int:
+    """Entry point of ``lanecam sim gallery DIR [--check]``: what a gallery folder holds; with
+    ``--check``, the people in whose photos no face is found, one a line (EXCLUDE.txt format,
+    on stdout; exit 1 when there are any)."""
+    from .population.gallery import check_gallery, load_gallery
+
+    g = load_gallery(args.dir)
+    docs = sum(i.has_document for i in g.identities)
+    print(f"# {len(g.identities)} people ({docs} with a document photo), "
+          f"{len(g.excluded)} excluded by EXCLUDE.txt", file=sys.stderr)
+    if not args.check:
+        return 0
+    bad = check_gallery(g)
+    for person, photo in bad:
+        print(f"{person}  # no face found in {photo}")
+    print(f"# {len({p for p, _ in bad})} people with a photo without a face", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``sim render SCENARIO --out DIR [--frames N] [--scale S] [--seed N]`` and
     ``sim population --seed S --vehicles N [--spec FILE] [--identities DIR] [--out FILE]``."""
@@ -157,3 +178,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--identities", help="gallery folder (default: the shipped faces)")
     p.add_argument("--out", help="write the JSON here (default: stdout)")
     p.set_defaults(func=cmd_population)
+    g = simsub.add_parser("gallery", help="what an identity gallery folder holds; --check "
+                          "lists people whose photos show no face (EXCLUDE.txt format)")
+    g.add_argument("dir", help="gallery folder (format: lanecam.sim.population.gallery)")
+    g.add_argument("--check", action="store_true", help="find a face in every photo")
+    g.set_defaults(func=cmd_gallery)

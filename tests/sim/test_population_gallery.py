@@ -105,3 +105,29 @@ def test_a_one_photo_person_can_be_impersonated_but_has_no_document(tmp_path: Pa
     occ = [o for v in draw_population(parse_spec(doc), g, 2, 40) for o in v.occupants]
     assert all(o.impostor and o.document not in (None, o.identity) for o in occ)
     assert any(o.document == "p-lmm" for o in occ)
+
+
+def test_exclude_file_leaves_people_out_and_check_finds_faceless_photos(tmp_path: Path) -> None:
+    import pickle
+
+    import cv2
+
+    from lanecam.match.dlib_matcher import DlibMatcher
+    from lanecam.sim.population.gallery import check_gallery
+
+    root = make_gallery(tmp_path / "g", {"a": ["obama.jpg"], "b": ["biden.jpg", "biden2.jpg"]})
+    cv2.imwrite(str(root / "b" / "biden2.jpg"), np.full((120, 100, 3), 90, np.uint8))
+    g = load_gallery(root)
+    assert check_gallery(g) == [("b", "biden2.jpg")]
+    with pytest.raises(GalleryError) as e:
+        g.document_template(DlibMatcher(), "b")
+    assert e.value.reason == "no_face" and e.value.key == "b"
+    again = pickle.loads(pickle.dumps(e.value))  # as it crosses from a worker process
+    assert (type(again), again.reason, again.key) == (GalleryError, "no_face", "b")
+    (root / "EXCLUDE.txt").write_text("# no face\nb  # biden2.jpg\n")
+    g = load_gallery(root)
+    assert (g.names, g.excluded) == (("a",), ("b",))
+    (root / "EXCLUDE.txt").write_text("nobody\n")
+    with pytest.raises(GalleryError) as e:
+        load_gallery(root)
+    assert e.value.reason == "bad_name"

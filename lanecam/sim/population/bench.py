@@ -65,6 +65,7 @@ def bench_population(n: int, seed: int, *, spec: str | None = None,
                        latency=options.timing == "real", options={
         "scale": options.scale, "frames": options.frames, "control": options.control,
         "timing": options.timing, "identities": len(gallery.identities),
+        "excluded_identities": len(gallery.excluded),
         "gallery": "shipped" if root is None else Path(root).name})
     travelers = rep["travelers"] + rep["impostors"]["n"]
     rep["run"] = {"wall_s": round(wall, 3), "workers": workers,

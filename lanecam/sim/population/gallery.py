@@ -7,6 +7,9 @@ A gallery folder (``--identities DIR``)::
       SOURCES.tsv                          optional: tab-separated, header with ``person`` and
                                            ``file`` (path relative to DIR); when present, every
                                            photo must have a row
+      EXCLUDE.txt                          optional: people left out, one folder name a line
+                                           (``#`` comments), e.g. the output of
+                                           ``lanecam sim gallery DIR --check`` (no face found)
       <person>/                            one folder per person: [A-Za-z0-9_.-], 1–64 chars
         *.jpg | *.jpeg | *.png             one or more photos, one face each
         LICENSE[.md|.txt]                  optional when DIR has one
@@ -37,10 +40,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...errors import ConfigError
+from ...match.base import FaceNotFoundError, Matcher, Template
 from ..textures import FaceTexture, face_names, make_face_texture, texture_from_grey
 
-__all__ = ["PHOTO_SUFFIXES", "Gallery", "GalleryError", "Identity", "load_gallery",
-           "shipped_gallery"]
+__all__ = ["PHOTO_SUFFIXES", "Gallery", "GalleryError", "Identity", "check_gallery",
+           "load_gallery", "shipped_gallery"]
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 LICENCE_NAMES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
@@ -60,6 +64,13 @@ class GalleryError(ConfigError):
             raise ValueError(f"unknown reason {reason!r}; one of {self.REASONS}")
         self.reason = reason
         super().__init__(message, **context)  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[object, ...]:  # crosses process boundaries (workers)
+        return (_gallery_error, (self.message, self.reason, self.key, self.allowed))
+
+
+def _gallery_error(message: str, reason: str, key: str | None, allowed: object) -> GalleryError:
+    return GalleryError(message, reason=reason, key=key, allowed=allowed)
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,7 @@ class Gallery:
 
     root: Path | None
     identities: tuple[Identity, ...]
+    excluded: tuple[str, ...] = ()  # left out by EXCLUDE.txt
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -102,6 +114,16 @@ class Gallery:
     def texture(self, name: str) -> FaceTexture:
         """The face texture of ``name`` (a gallery's: derived from its first photo)."""
         return _photo_texture(self.identity(name))
+
+    def document_template(self, matcher: Matcher, name: str, *, impostor: bool = False
+                          ) -> Template:
+        """``matcher``'s template of :meth:`document_rgb`; :class:`GalleryError`
+        (``"no_face"``) when the matcher finds no face in it."""
+        try:
+            return matcher.template(self.document_rgb(name, impostor=impostor))
+        except FaceNotFoundError as exc:
+            raise GalleryError("no face found in the document photo", reason="no_face",
+                               key=name) from exc
 
     def document_rgb(self, name: str, *, impostor: bool = False) -> NDArray[np.uint8]:
         """The document photo of ``name`` as RGB (:class:`ConfigError` without one).  The
@@ -162,8 +184,11 @@ def load_gallery(root: str | Path) -> Gallery:
         raise GalleryError("gallery folder not found", reason="not_found", key=str(base))
     top_licence = _licence(base)
     listed = _sources(base)
+    excluded = _excluded(base)
     people = []
     for d in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if d.name in excluded:
+            continue
         if not _ident_ok(d.name):
             raise GalleryError("person folder name not allowed", reason="bad_name", key=d.name,
                                allowed="[A-Za-z0-9_.-], 1–64 characters")
@@ -183,7 +208,38 @@ def load_gallery(root: str | Path) -> Gallery:
         people.append(Identity(d.name, photos[0], photos[1] if len(photos) > 1 else None))
     if not people:
         raise GalleryError("no person folders", reason="empty", key=str(base))
-    return Gallery(base.resolve(), tuple(people))
+    return Gallery(base.resolve(), tuple(people), tuple(sorted(excluded)))
+
+
+def _excluded(root: Path) -> set[str]:
+    """The people EXCLUDE.txt leaves out (each must be a person folder)."""
+    p = root / "EXCLUDE.txt"
+    if not p.is_file():
+        return set()
+    names = set()
+    for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if not (root / name).is_dir() or not _ident_ok(name):
+            raise GalleryError("EXCLUDE.txt names no person folder", reason="bad_name",
+                               key=f"EXCLUDE.txt:{name[:64]}")
+        names.add(name)
+    return names
+
+
+def check_gallery(gallery: Gallery) -> list[tuple[str, str]]:
+    """``(person, photo file)`` of every texture or document photo in which no face is found
+    (dlib HOG, one upsampling: the texture's and the matcher's detector)."""
+    bad = []
+    for ident in gallery.identities:
+        for photo in (ident.texture_photo, ident.document_photo):
+            if photo is None:
+                continue
+            img = cv2.imread(str(photo))
+            if img is None or _eye_centres(np.asarray(img, np.uint8)) is None:
+                bad.append((ident.name, photo.name))
+    return bad
 
 
 @cache

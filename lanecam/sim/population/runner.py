@@ -112,7 +112,7 @@ def _gallery(root: str | None) -> Gallery:
 
 @cache
 def _template(root: str | None, name: str, impostor: bool) -> Template:
-    return _matcher().template(_gallery(root).document_rgb(name, impostor=impostor))
+    return _gallery(root).document_template(_matcher(), name, impostor=impostor)
 
 
 def run_unit(job: UnitJob) -> UnitResult:
