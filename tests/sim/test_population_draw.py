@@ -99,3 +99,15 @@ def test_cli_population_writes_the_same_json_for_the_same_seed(tmp_path, capsys)
     bad.write_text("[vehicle]\nwheels = 3\n")
     assert main(["sim", "population", "--seed", "5", "--vehicles", "1", "--spec", str(bad)]) == 2
     assert "ConfigError" in capsys.readouterr().err
+
+
+def test_a_person_seated_twice_presents_one_document() -> None:
+    doc = copy.deepcopy(BASE)  # 5 seats, 4 shipped faces: someone sits twice in every vehicle
+    doc["vehicle"]["occupants"] = {"kind": "constant", "value": 5, "source": "test"}
+    doc["travelers"]["impostor"]["p"] = 0.5
+    for v in draw_population(parse_spec(doc), GALLERY, 13, 50):
+        seen: dict[str, tuple[object, bool]] = {}
+        for o in v.occupants:
+            assert seen.setdefault(o.identity, (o.document, o.impostor)) == (o.document,
+                                                                            o.impostor)
+        assert len(seen) < 5

@@ -11,7 +11,7 @@ vehicle it tailgates, when it does).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -141,9 +141,13 @@ def _occupants(spec: PopulationSpec, gallery: Gallery, rng: np.random.Generator,
     names = gallery.names
     distinct = len(names) >= n
     picks = rng.choice(len(names), size=n, replace=not distinct)
-    out = []
+    out: list[DrawnOccupant] = []
     for k, seat in enumerate(SEAT_ORDER[:n]):
-        out.append(_occupant(spec, gallery, rng, seat, names[int(picks[k])], night))
+        occ = _occupant(spec, gallery, rng, seat, names[int(picks[k])], night)
+        first = next((o for o in out if o.identity == occ.identity), None)
+        if first is not None:  # one person seated twice presents one document
+            occ = replace(occ, document=first.document, impostor=first.impostor)
+        out.append(occ)
     return tuple(out)
 
 
