@@ -63,7 +63,7 @@ def test_report_counts_groups_and_keeps_impostors_apart() -> None:
     assert rep["travelers"] == 3 and rep["verified"] == 1 and rep["false_matches"] == 0
     assert rep["front"]["n"] == 2 and rep["front"]["verified"] == 1
     assert rep["rear"] == rep["child"] and rep["child"]["n"] == 1
-    assert rep["impostors"] == {"n": 1, "accepted": 1, "rejected": 0}
+    assert rep["impostors"] == {"n": 1, "captured": 1, "accepted": 1, "rejected": 0}
     assert rep["conditions"]["light"]["night"]["n"] == 1
     assert rep["front"]["ci95"] == [round(x, 6) for x in clopper_pearson(1, 2)]
     assert rep["decision_latency"]["n"] == 3

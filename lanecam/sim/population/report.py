@@ -76,7 +76,8 @@ def build_report(results: Sequence[UnitResult], *, seed: int, spec: str, vehicle
         "front": rate_block([r for r in genuine if not r.rear]),
         "rear": rate_block([r for r in genuine if r.rear]),
         "child": rate_block([r for r in genuine if r.child]),
-        "impostors": {"n": len(imp), "accepted": sum(r.accepted for r in imp),
+        "impostors": {"n": len(imp), "captured": sum(r.captured for r in imp),
+                      "accepted": sum(r.accepted for r in imp),
                       "rejected": len(imp) - sum(r.accepted for r in imp)},
         "conditions": {k: {v: rate_block(rs) for v, rs in sorted(vals.items())}
                        for k, vals in sorted(per.items())},
@@ -106,8 +107,8 @@ def print_report(rep: dict[str, Any], stream: TextIO) -> None:
     for k in ("all", "front", "rear", "child"):
         print(f"  {k:>6} verified {_ci(rep[k])}", file=stream)
     imp = rep["impostors"]
-    print(f"  false matches {rep['false_matches']}; impostors {imp['n']}, accepted "
-          f"{imp['accepted']}", file=stream)
+    print(f"  false matches {rep['false_matches']}; impostors {imp['n']} ({imp['captured']} "
+          f"captured), accepted {imp['accepted']}", file=stream)
     lat = rep["decision_latency"]
     if lat["n"]:
         print(f"  decision latency p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms "
