@@ -119,9 +119,10 @@ def run_unit(job: UnitJob) -> UnitResult:
     """Run the production lane over one drawn vehicle and score its travelers."""
     v = job.vehicle
     gallery = _gallery(job.gallery_root)
-    for o in v.occupants:  # textures fail here, typed, not inside a render thread
-        if job.gallery_root is not None:
-            gallery.texture(o.identity)
+    if job.gallery_root is not None:  # textures fail here, typed, not in a render thread
+        names = {o.identity for o in v.occupants} | {v.leader_identity} - {None}
+        for name in sorted(n for n in names if n is not None):
+            gallery.texture(name)
     templates: dict[str, Template] = {}
     for o in v.occupants:  # one document per identity: an identity seated twice shows one
         if o.document is not None and o.identity not in templates:
