@@ -120,8 +120,10 @@ def run_unit(job: UnitJob) -> UnitResult:
     v = job.vehicle
     gallery = _gallery(job.gallery_root)
     if job.gallery_root is not None:  # textures fail here, typed, not in a render thread
-        names = {o.identity for o in v.occupants} | {v.leader_identity} - {None}
-        for name in sorted(n for n in names if n is not None):
+        names = {o.identity for o in v.occupants}
+        if v.leader_identity is not None:
+            names.add(v.leader_identity)
+        for name in sorted(names):
             gallery.texture(name)
     templates: dict[str, Template] = {}
     for o in v.occupants:  # one document per identity: an identity seated twice shows one
