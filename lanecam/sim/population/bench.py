@@ -95,7 +95,7 @@ def add_bench_arguments(b: argparse.ArgumentParser) -> None:
     """``bench --population N --seed S ...``: the capture report over a drawn population."""
     b.add_argument("--population", type=int, metavar="N", help="vehicles of a drawn population "
                    "(lanecam sim population) instead of the named scenarios")
-    b.add_argument("--seed", type=int, default=0, help="population seed")
+    b.add_argument("--seed", type=int, default=0, help="with --population: the population seed")
     b.add_argument("--spec", help="population spec TOML (default: the shipped one)")
     b.add_argument("--identities", metavar="DIR", help="gallery folder (default: shipped faces)")
     b.add_argument("--workers", type=int, help="local processes (default: CPU count)")
@@ -103,7 +103,8 @@ def add_bench_arguments(b: argparse.ArgumentParser) -> None:
     b.add_argument("--json", metavar="FILE", help="write the report as JSON")
     b.add_argument("--sheet", metavar="FILE.png", help="contact sheet of the worst misses")
     b.add_argument("--scale", type=float, default=1.0,
-                   help="render scale in (0, 1] (default 1: the production 5 MP sensor)")
-    b.add_argument("--frames", type=int, default=10, help="frames per burst (default 10)")
+                   help="with --population: render scale in (0, 1] (default 1: the 5 MP sensor)")
+    b.add_argument("--frames", type=int, default=10, help="with --population: frames per burst (default 10)")
     b.add_argument("--control", default="exposure",
-                   choices=["baseline", "exposure", "bracket", "polarization", "all"])
+                   choices=["baseline", "exposure", "bracket", "polarization", "all"],
+                   help="with --population: capture control (default: face-metered exposure)")
