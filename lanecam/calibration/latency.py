@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import sys
 import threading
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..board_target import BoardSpec
-from ..clock import MONOTONIC, Clock
+from ..clock import MONOTONIC, Clock, is_cooperative
 from ..config import LaneConfig
 from ..errors import DeviceTimeoutError
 from ..geometry import CameraModel
@@ -82,31 +83,25 @@ def record(camera: Any, sensors: dict[str, Any], loop: Any | None, *, duration_s
            rate_hz: float, clock: Clock = MONOTONIC, session: Session) -> Session:
     """Read ``sensors`` (name → driver with ``read(timeout)``) and poll ``loop`` (a
     :class:`~lanecam.devices.sensors.LoopDetector`) in threads while triggering ``camera``
-    (opened) at ``rate_hz`` for ``duration_s``; then collect the frames."""
+    (opened) at ``rate_hz`` for ``duration_s``; then collect the frames.  On a simulated clock
+    (:class:`~lanecam.clock.SimulatedClock`) the threads and the trigger loop take turns on it,
+    so the session is the same on any machine."""
     from ..devices.cameras.types import Trigger
 
     stop = threading.Event()
     session.readings = {name: [] for name in sensors}
-    threads = [threading.Thread(target=_pump, args=(s, session.readings[n], stop), daemon=True,
-                                name=f"latency-{n}") for n, s in sensors.items()]
+    workers: list[tuple[str, Callable[[], None]]] = [
+        (f"latency-{n}", functools.partial(_pump, s, session.readings[n], stop))
+        for n, s in sensors.items()]
     if loop is not None:
-        threads.append(threading.Thread(target=_poll_loop, args=(loop, session, stop, clock),
-                                        daemon=True))
-    for th in threads:
-        th.start()
-    triggers = []
+        workers.append(("latency-loop", functools.partial(_poll_loop, loop, session, stop,
+                                                          clock)))
+    triggers: list[int] = []
     camera.arm(Trigger.software())
     try:
-        start = clock.now_ns()
-        for k in range(int(duration_s * rate_hz)):
-            due = start + round(k * 1e9 / rate_hz)
-            clock.sleep(max(0.0, (due - clock.now_ns()) / 1e9))
-            triggers.append(clock.now_ns())
-            camera.trigger()
-        clock.sleep(0.2)
-        stop.set()
-        for th in threads:
-            th.join(timeout=2.0)
+        drive = functools.partial(_trigger_loop, camera, clock, duration_s, rate_hz, triggers,
+                                  stop)
+        _run_workers(clock, workers, drive)
         for t in triggers:
             with camera.grab(timeout_s=30.0) as fr:
                 session.frames.append((t, fr.meta.device_ns, fr.meta.exposure_s or 0.0,
@@ -115,6 +110,45 @@ def record(camera: Any, sensors: dict[str, Any], loop: Any | None, *, duration_s
         stop.set()
         camera.disarm()
     return session
+
+
+def _trigger_loop(camera: Any, clock: Clock, duration_s: float, rate_hz: float,
+                  triggers: list[int], stop: threading.Event) -> None:
+    """Trigger ``camera`` at ``rate_hz`` for ``duration_s`` (s), noting each trigger time;
+    then wait 0.2 s for the last readings and stop the readers."""
+    try:
+        start = clock.now_ns()
+        for k in range(int(duration_s * rate_hz)):
+            due = start + round(k * 1e9 / rate_hz)
+            clock.sleep(max(0.0, (due - clock.now_ns()) / 1e9))
+            triggers.append(clock.now_ns())
+            camera.trigger()
+        clock.sleep(0.2)
+    finally:
+        stop.set()
+
+
+def _run_workers(clock: Clock, workers: list[tuple[str, Callable[[], None]]],
+                 drive: Callable[[], None]) -> None:
+    """Run the readers ``workers`` beside ``drive`` until it returns: on a simulated clock
+    all of them as its members, else as threads beside this one."""
+    if is_cooperative(clock):
+        threads = clock.start_threads([*workers, ("latency-trigger", drive)])  # type: ignore[attr-defined]
+        for th in threads:
+            th.join(timeout=_SIM_JOIN_S)
+        return
+    threads = [threading.Thread(target=fn, name=name, daemon=True) for name, fn in workers]
+    for th in threads:
+        th.start()
+    try:
+        drive()
+    finally:
+        for th in threads:
+            th.join(timeout=2.0)
+
+
+#: real seconds a simulated recording may take before its threads are left behind
+_SIM_JOIN_S = 600.0
 
 
 def _pump(sensor: Any, out: list[tuple[int, float, float]], stop: threading.Event) -> None:

@@ -313,7 +313,6 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     """
     sc, rotatable = _prepared(scenario, control)
     clock = _run_clock(clock, timing)
-    inline = is_cooperative(clock)
     lead = _lead_s(sc.world)
     _compile_kernels(sc.world)
     epoch = clock.now_ns() + round(lead * 1e9)
@@ -322,7 +321,7 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
     start = time.monotonic()
     with contextlib.ExitStack() as stack:
         dev = stack.enter_context(SimDevices(sc.world, clock=clock, epoch_ns=epoch,
-                                             rotators=rotatable, inline=inline))
+                                             rotators=rotatable, inline=is_cooperative(clock)))
         cfg = scenario_lane_config(sc, dev, control=control, frames=frames, zone=zone,
                                    rotatable=rotatable,
                                    rotator_offset_error_deg=rotator_offset_error_deg,
@@ -336,9 +335,8 @@ def run_sim_lane(scenario: str | Scenario, matcher: Matcher, *, templates: dict[
         lane.start()
         stack.callback(lane.stop)
         (camera_faults or _ignore)(opener.cameras)
-        _wait_for_events(mem, len(sc.world.vehicles), clock,
-                         clock.now_ns() + round((timeout_s + lead) * 1e9))
-        lane.wait_idle(10.0 if not inline else _IDLE_WALL_S)
+        _wait_for_events(mem, len(sc.world.vehicles), clock, timeout_s + lead)
+        lane.wait_idle(_IDLE_WALL_S if dev.inline else 10.0)
         stats = lane.stats.summary()
     return SimLaneRun(sc.name, list(mem), stats, opener.cameras, docs,
                       time.monotonic() - start, _extra(control, lane.cameras, dev))
@@ -400,12 +398,13 @@ def _run_clock(clock: Clock | None, timing: str) -> Clock:
     return SimulatedClock() if timing == "simulated" else MONOTONIC
 
 
-def _wait_for_events(mem: MemorySink, n_vehicles: int, clock: Clock, deadline_ns: int) -> None:
-    """Wait (0.02 s real steps) until there is an event per vehicle or the run's clock passes
-    ``deadline_ns``; on simulated time also give up after :data:`_WALL_PER_SIM_S` real
-    seconds per simulated second (a stalled clock)."""
-    start_ns, wall0 = clock.now_ns(), time.monotonic()
-    limit = _WALL_PER_SIM_S * max(1.0, (deadline_ns - start_ns) / 1e9) + 60.0
+def _wait_for_events(mem: MemorySink, n_vehicles: int, clock: Clock, timeout_s: float) -> None:
+    """Wait (0.02 s real steps) until there is an event per vehicle or ``timeout_s`` (s) of
+    the run's clock have passed; on simulated time also give up after
+    :data:`_WALL_PER_SIM_S` real seconds per simulated second (a stalled clock)."""
+    deadline_ns = clock.now_ns() + round(timeout_s * 1e9)
+    wall0 = time.monotonic()
+    limit = _WALL_PER_SIM_S * max(1.0, timeout_s) + 60.0
     while clock.now_ns() < deadline_ns and len(mem) < n_vehicles:
         if time.monotonic() - wall0 > limit:
             log.error("simulated lane run stalled: %d of %d events after %.0f s", len(mem),
