@@ -1,9 +1,9 @@
 """The production lane over a drawn population, on simulated time: the same seed gives the
-same report bytes twice and on a Dask cluster; gallery identities are rendered and matched; an
-impostor is counted apart.  (Spawned local processes, ``--workers 2``, run the same
-:func:`run_unit`; not repeated here to keep CI short: each spawn loads the models anew.)
+same report bytes twice, on a spawned local process and on a Dask cluster; gallery identities
+are rendered and matched; an impostor is counted apart.
 
-Kept small for CI (two vehicles, scale 0.4, six frames: ~35 s in all on a busy 2-core machine).  Seed 4's two vehicles
+Kept small for CI (two vehicles, scale 0.4, six frames: ~35 s in all on a busy 2-core machine;
+the spawned process loads the models anew, so it runs one vehicle).  Seed 4's two vehicles
 give four travelers, all captured, one verified: a report with both outcomes to compare.
 """
 
@@ -20,7 +20,8 @@ from population_helpers import make_gallery
 from lanecam.sim.population import draw_vehicle, load_gallery, load_spec
 from lanecam.sim.population.bench import BenchOptions, bench_population
 from lanecam.sim.population.report import report_json
-from lanecam.sim.population.runner import UnitJob, run_unit
+from lanecam.sim.population.runner import UnitJob, run_unit, run_units
+from lanecam.sim.population.spec import default_spec_path
 
 SEED, VEHICLES = 4, 2
 OPTS = BenchOptions(scale=0.4, frames=6)
@@ -56,6 +57,15 @@ def test_dask_cluster_gives_the_local_report(in_process: str) -> None:
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         assert _report(scheduler=cluster.scheduler_address) == in_process
+
+
+def test_a_spawned_worker_process_gives_the_in_process_result() -> None:
+    from lanecam.sim.population import shipped_gallery
+
+    v = draw_vehicle(load_spec(default_spec_path()), shipped_gallery(), SEED, 1)  # 4 travelers
+    job = UnitJob(v, None, OPTS.scale, OPTS.frames)
+    (spawned,) = run_units([job], workers=2)  # ProcessPoolExecutor, "spawn" context
+    assert spawned.travelers == run_unit(job).travelers and spawned.travelers
 
 
 def test_gallery_identities_are_rendered_and_an_impostor_is_counted_apart(
