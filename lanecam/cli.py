@@ -195,6 +195,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .sim.benchmark import ablation, capture_rate
 
+    if args.population is not None:
+        from .sim.population.bench import cmd_bench_population
+
+        return cmd_bench_population(args)
     if args.ablation:
         return 0 if ablation(args.scenario) else 1
     return 0 if capture_rate(args.scenario, args.repeat, timing=args.timing) else 1
@@ -483,6 +487,9 @@ def _add_lane_parsers(sub: _Sub) -> None:
                    help="one run per control arm (baseline, exposure, bracket, polarization, all)")
     b.add_argument("--timing", choices=("simulated", "real"), default="simulated",
                    help="simulated time (deterministic; default) or real time (latencies)")
+    from .sim.population.bench import add_bench_arguments
+
+    add_bench_arguments(b)
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("emulators", help="tour of the camera emulators: discover and grab")

@@ -1,4 +1,6 @@
-"""``lanecam sim render``: render a scenario's frames to PNG plus a contact sheet.
+"""``lanecam sim render``: render a scenario's frames to PNG plus a contact sheet;
+``lanecam sim population``: draw a seeded population of vehicles and travelers (JSON);
+``lanecam sim gallery DIR [--check]``: an identity gallery's contents and unusable photos.
 
 The frames are the scenario's own settings (exposure, gain, polarizer, illuminator) at evenly
 spaced times; ``--scale`` renders a smaller sensor with the same field of view (quick looks),
@@ -9,6 +11,8 @@ pictures of the shipped test faces only.
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +25,8 @@ from .render import Renderer, Shot
 from .scenario import SUITE, Scenario, load_scenario
 from .truth import FrameTruth
 
-__all__ = ["add_parser", "cmd_sim", "contact_sheet", "render_scenario"]
+__all__ = ["add_parser", "cmd_gallery", "cmd_population", "cmd_sim", "contact_sheet",
+           "render_scenario"]
 
 
 def render_scenario(scenario: Scenario, *, frames: int | None = None, scale: float = 1.0,
@@ -112,8 +117,49 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_population(args: argparse.Namespace) -> int:
+    """Entry point of ``lanecam sim population``: the drawn vehicles as JSON (stdout or
+    ``--out``)."""
+    from .population import draw_population, load_gallery, load_spec, shipped_gallery
+
+    spec = load_spec(args.spec)
+    gallery = load_gallery(args.identities) if args.identities else shipped_gallery()
+    vehicles = draw_population(spec, gallery, args.seed, args.vehicles)
+    text = json.dumps({"seed": args.seed, "spec": spec.name,
+                       "vehicles": [v.as_dict() for v in vehicles]}, indent=1) + "\n"
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        n = sum(len(v.occupants) for v in vehicles)
+        print(f"wrote {len(vehicles)} vehicles, {n} travelers to {out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    """Entry point of ``lanecam sim gallery DIR [--check]``: what a gallery folder holds; with
+    ``--check``, the people in whose photos no face is found, one a line (EXCLUDE.txt format,
+    on stdout; exit 1 when there are any)."""
+    from .population.gallery import check_gallery, load_gallery
+
+    g = load_gallery(args.dir)
+    docs = sum(i.has_document for i in g.identities)
+    print(f"# {len(g.identities)} people ({docs} with a document photo), "
+          f"{len(g.excluded)} excluded by EXCLUDE.txt", file=sys.stderr)
+    if not args.check:
+        return 0
+    bad = check_gallery(g)
+    for person, photo in bad:
+        print(f"{person}  # no face found in {photo}")
+    print(f"# {len({p for p, _ in bad})} people with a photo without a face", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``sim render SCENARIO --out DIR [--frames N] [--scale S] [--seed N]``."""
+    """Add ``sim render SCENARIO --out DIR [--frames N] [--scale S] [--seed N]`` and
+    ``sim population --seed S --vehicles N [--spec FILE] [--identities DIR] [--out FILE]``."""
     sim = sub.add_parser("sim", help="the lane simulator")
     simsub = sim.add_subparsers(dest="sim_command", required=True)
     r = simsub.add_parser("render", help="render a scenario to PNG frames and a contact sheet")
@@ -125,3 +171,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "per-pixel signal (quick looks)")
     r.add_argument("--seed", type=int, default=None, help="override the scenario seed")
     r.set_defaults(func=cmd_sim)
+    p = simsub.add_parser("population", help="draw a seeded population of vehicles (JSON)")
+    p.add_argument("--seed", type=int, required=True, help="population seed (0 … 2**63 - 1)")
+    p.add_argument("--vehicles", type=int, required=True, help="number of vehicles")
+    p.add_argument("--spec", help="population spec TOML (default: the shipped, documented one)")
+    p.add_argument("--identities", help="gallery folder (default: the shipped faces)")
+    p.add_argument("--out", help="write the JSON here (default: stdout)")
+    p.set_defaults(func=cmd_population)
+    g = simsub.add_parser("gallery", help="what an identity gallery folder holds; --check "
+                          "lists people whose photos show no face (EXCLUDE.txt format)")
+    g.add_argument("dir", help="gallery folder (format: lanecam.sim.population.gallery)")
+    g.add_argument("--check", action="store_true", help="find a face in every photo")
+    g.set_defaults(func=cmd_gallery)

@@ -8,6 +8,9 @@ near-infrared appearance of skin (ASSUMED: skin is brighter and flatter in NIR t
 blue).  The texture spans :data:`~lanecam.sim.constants.FACE_PLANE_M` on the face plane, so the
 eyes are 63 mm apart.
 
+A gallery of identities (:mod:`lanecam.sim.population.gallery`) adds its own textures, made
+the same way from its photos: :func:`register_face_source` makes :func:`load_face` draw them.
+
 The simulator renders only these photos.  Travel-document photos for matching demos must be
 *other* photos of the same people (``obama2.jpg``, ``biden2.jpg``, ``alex-lacamoire2.jpg``;
 see ``assets/README.md``), never the rendered ones.
@@ -16,6 +19,7 @@ see ``assets/README.md``), never the rendered ones.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -35,6 +39,8 @@ __all__ = [
     "face_names",
     "load_face",
     "make_face_texture",
+    "register_face_source",
+    "texture_from_grey",
 ]
 
 TEXTURE_PX = 128
@@ -81,9 +87,40 @@ def _ellipse_mask() -> NDArray[np.float32]:
     return np.clip((1.0 - r) / 0.08, 0.0, 1.0).astype(np.float32)
 
 
-@cache
+#: Face sources beyond the shipped textures: face name → a function giving its texture.
+_SOURCES: dict[str, Callable[[str], FaceTexture]] = {}
+
+
+def register_face_source(names: Iterable[str], source: Callable[[str], FaceTexture]) -> None:
+    """Make :func:`load_face` take each of ``names`` from ``source`` (e.g. a gallery's
+    textures) instead of the shipped textures.  Per process: a worker registers its gallery
+    before rendering."""
+    for n in names:
+        _SOURCES[n] = source
+
+
 def load_face(name: str) -> FaceTexture:
-    """The shipped texture called ``name``; :class:`ConfigError` names the choices otherwise."""
+    """The texture called ``name``: a registered source's, else the shipped one;
+    :class:`ConfigError` names the choices otherwise."""
+    source = _SOURCES.get(name)
+    if source is not None:
+        return source(name)
+    return _load_shipped(name)
+
+
+def texture_from_grey(name: str, grey_u8: NDArray[np.uint8], source: str) -> FaceTexture:
+    """A :class:`FaceTexture` from a 128×128 8-bit texture (:func:`make_face_texture`'s)."""
+    if grey_u8.shape != (TEXTURE_PX, TEXTURE_PX):
+        raise ConfigError("face texture must be 128×128", key=name)
+    grey = grey_u8.astype(np.float32) / 255.0
+    grey.flags.writeable = False
+    mask = _ellipse_mask()
+    mask.flags.writeable = False
+    return FaceTexture(name, grey, mask, source)
+
+
+@cache
+def _load_shipped(name: str) -> FaceTexture:
     entry = _manifest().get(name)
     if entry is None:
         raise ConfigError("unknown face texture", key="face", allowed=list(face_names()))
