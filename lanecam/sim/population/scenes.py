@@ -3,8 +3,9 @@
 The lane (camera, lamp, capture settings) is a named scenario's: ``clear_noon``'s by day,
 ``night``'s by night; the sun, sky, vehicle, glass and occupants are the draw's.  A tailgating
 vehicle gets the vehicle it follows in front of it (a *leader*, its occupants without documents:
-it only hides the follower).  Drawn conditions the world does not model yet (rain, dirt, side
-tint, masks, hands, sunglasses' own NIR transmission) stay in the draw as data.
+it only hides the follower).  Masks, hands, head scale and headrests go to the 3-D heads;
+drawn conditions the world does not model yet (rain, dirt, side tint, sunglasses' own NIR
+transmission) stay in the draw as data.
 """
 
 from __future__ import annotations
