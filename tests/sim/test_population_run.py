@@ -4,7 +4,7 @@ are rendered and matched; an impostor is counted apart.
 
 Kept small for CI (two vehicles, scale 0.4, six frames: ~35 s in all on a busy 2-core machine;
 the spawned process loads the models anew, so it runs one vehicle).  Seed 4's two vehicles
-give four travelers, all captured, one verified: a report with both outcomes to compare.
+give six travelers, all captured, one verified: a report with both outcomes to compare.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def in_process() -> str:
 def test_same_seed_same_bytes_and_a_report_with_both_outcomes(in_process: str,
                                                                tmp_path: Path) -> None:
     rep = json.loads(in_process)
-    assert rep["travelers"] == 4 and rep["captured"] == 4
+    assert rep["travelers"] == 6 and rep["captured"] == 6
     assert 0 < rep["verified"] < rep["travelers"]
     assert rep["decision_latency"]["n"] == 0  # simulated time measures no latency
     out = tmp_path / "r.json"
@@ -62,7 +62,7 @@ def test_dask_cluster_gives_the_local_report(in_process: str) -> None:
 def test_a_spawned_worker_process_gives_the_in_process_result() -> None:
     from lanecam.sim.population import shipped_gallery
 
-    v = draw_vehicle(load_spec(default_spec_path()), shipped_gallery(), SEED, 1)  # 4 travelers
+    v = draw_vehicle(load_spec(default_spec_path()), shipped_gallery(), SEED, 1)  # 3 travelers
     job = UnitJob(v, None, OPTS.scale, OPTS.frames)
     (spawned,) = run_units([job], workers=2)  # ProcessPoolExecutor, "spawn" context
     assert spawned.travelers == run_unit(job).travelers and spawned.travelers
@@ -71,7 +71,7 @@ def test_a_spawned_worker_process_gives_the_in_process_result() -> None:
 def test_gallery_identities_are_rendered_and_an_impostor_is_counted_apart(
         tmp_path: Path) -> None:
     root = make_gallery(tmp_path / "g")
-    v = draw_vehicle(load_spec(), load_gallery(root), 9, 3)
+    v = draw_vehicle(load_spec(), load_gallery(root), 6, 0)
     assert [(o.identity, o.document) for o in v.occupants] == [("p-obama", "p-obama")]
     (rec,) = run_unit(UnitJob(v, str(root), OPTS.scale, OPTS.frames)).travelers
     assert rec.verified and not rec.impostor  # the gallery's texture, the gallery's document

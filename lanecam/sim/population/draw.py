@@ -136,14 +136,17 @@ def _reachable(decel: float, speed_mph: float, start_m: float = 30.0) -> float:
 
 def _occupants(spec: PopulationSpec, gallery: Gallery, rng: np.random.Generator, n: int,
                night: bool) -> tuple[DrawnOccupant, ...]:
-    """``n`` travelers in :data:`SEAT_ORDER`, distinct identities while the gallery has
-    enough (else drawn with repeats)."""
-    names = gallery.names
-    distinct = len(names) >= n
-    picks = rng.choice(len(names), size=n, replace=not distinct)
+    """``n`` travelers in :data:`SEAT_ORDER`.  A genuine traveler is drawn from the people
+    with a document on file; an impostor (the spec's share) from everyone — in a gallery of
+    one-photo people, mostly a stranger — and presents someone else's document.  Identities
+    are distinct while the pool has enough (else drawn with repeats)."""
+    documented = tuple(i.name for i in gallery.identities if i.has_document)
     out: list[DrawnOccupant] = []
-    for k, seat in enumerate(SEAT_ORDER[:n]):
-        occ = _occupant(spec, gallery, rng, seat, names[int(picks[k])], night)
+    for seat in SEAT_ORDER[:n]:
+        impostor = bool(spec.d("travelers", "impostor").draw(rng))
+        pool = gallery.names if impostor or not documented else documented
+        name = _pick(rng, pool, {o.identity for o in out})
+        occ = _occupant(spec, gallery, rng, seat, name, night, impostor)
         first = next((o for o in out if o.identity == occ.identity), None)
         if first is not None:  # one person seated twice presents one document
             occ = replace(occ, document=first.document, impostor=first.impostor)
@@ -151,8 +154,14 @@ def _occupants(spec: PopulationSpec, gallery: Gallery, rng: np.random.Generator,
     return tuple(out)
 
 
+def _pick(rng: np.random.Generator, pool: Sequence[str], seated: set[str]) -> str:
+    """One of ``pool``, not one already ``seated`` while others remain."""
+    free = [x for x in pool if x not in seated] or list(pool)
+    return free[int(rng.integers(len(free)))]
+
+
 def _occupant(spec: PopulationSpec, gallery: Gallery, rng: np.random.Generator, seat: str,
-              name: str, night: bool) -> DrawnOccupant:
+              name: str, night: bool, impostor: bool) -> DrawnOccupant:
     d = spec.d
     child = seat.startswith("rear") and d("occupant", "child").draw(rng)
     scale = d("occupant", "child_head_scale").draw(rng) if child else 1.0
@@ -161,7 +170,6 @@ def _occupant(spec: PopulationSpec, gallery: Gallery, rng: np.random.Generator, 
     w = np.array([m.weight for m in modes])
     mode = modes[int(rng.choice(len(modes), p=w / w.sum()))]
     yaw, pitch, roll = (mode.yaw_deg.draw(rng), mode.pitch_deg.draw(rng), mode.roll_deg.draw(rng))
-    impostor = bool(d("travelers", "impostor").draw(rng))
     others = [i.name for i in gallery.identities if i.impersonable and i.name != name]
     document = name if gallery.identity(name).has_document else None
     if impostor and others:
