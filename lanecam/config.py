@@ -145,6 +145,15 @@ class CameraConfig:
     #: measured by ``lanecam calibrate latency``: hardware trigger edge to exposure start (s);
     #: the scheduler fires this much earlier
     trigger_delay_s: float = field(default=0.0, metadata=_rng(0.0, 0.5))
+    #: what the camera films (:mod:`lanecam.lane.side`): ``"windshield"`` (a gantry or
+    #: roadside camera aimed down the lane at the windshields, one burst per vehicle),
+    #: ``"side"`` (beside the lane, aimed obliquely across it at the side windows, one burst per
+    #: seat row as that row passes its field of view) or ``"both"`` (films with the windshield
+    #: burst *and* a burst per row).  A side or both camera stands beside the lane
+    #: (``|lateral_m|`` ≥ 1 m) with its yaw turned towards the lane (sign opposite to
+    #: ``lateral_m``, at least 10°); the first camera that films the windshield paces the
+    #: windshield burst, so a lane needs one.
+    view: str = field(default="windshield", metadata={"choices": ("windshield", "side", "both")})
 
 
 @dataclass(frozen=True)
@@ -411,6 +420,7 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
                           allowed=f"< {capture.zone_far_m}")
     _check_strobe_channels(cams, "illuminator" in parts)
+    _check_views(cams)
     parts["gige"] = _build(GigeConfig, doc.get("gige", {}), "gige")
     _check_gige(cams, parts["gige"])
     vault = _build(VaultConfig, doc["vault"], "vault") if "vault" in doc else None
@@ -444,6 +454,31 @@ def _check_strobe_channels(cams: tuple[CameraConfig, ...], has_illuminator: bool
     if len(set(channels)) != len(channels):
         raise ConfigError("one camera per strobe channel", key="cameras.strobe_channel",
                           allowed=channels)
+
+
+#: A side camera stands at least this far from the lane centre (m) and turns at least this
+#: far towards the lane (deg): nearer or straighter, it looks at the windshield.
+SIDE_MIN_LATERAL_M = 1.0
+SIDE_MIN_YAW_DEG = 10.0
+
+
+def _check_views(cams: tuple[CameraConfig, ...]) -> None:
+    """Side cameras stand beside the lane aimed across it; some camera films the windshield."""
+    for i, c in enumerate(cams):
+        if c.view == "windshield":
+            continue
+        if abs(c.lateral_m) < SIDE_MIN_LATERAL_M:
+            raise ConfigError(f"a {c.view!r} camera stands beside the lane",
+                              key=f"cameras[{i}].lateral_m",
+                              allowed=f"|lateral_m| >= {SIDE_MIN_LATERAL_M}")
+        if c.yaw_deg is None or c.yaw_deg * c.lateral_m >= 0 \
+                or abs(c.yaw_deg) < SIDE_MIN_YAW_DEG:
+            raise ConfigError(f"a {c.view!r} camera is turned towards the lane",
+                              key=f"cameras[{i}].yaw_deg",
+                              allowed=f"sign opposite to lateral_m, |yaw| >= {SIDE_MIN_YAW_DEG}")
+    if all(c.view == "side" for c in cams):
+        raise ConfigError("a lane needs a camera that films the windshield", key="cameras",
+                          allowed=["windshield", "both"])
 
 
 def _check_gige(cams: tuple[CameraConfig, ...], gige: GigeConfig) -> None:

@@ -250,7 +250,7 @@ def _open_cameras(cfg: LaneConfig, clock: Clock, opener: DeviceOpener) -> list[L
                                  camera_range_m=c.station_m)
         gain = c.gain_db if c.gain_db is not None else (cap.gain_db or None)
         cams.append(LaneCamera(c.name, cam, model, sched, gain_db=gain,
-                               trigger_delay_s=c.trigger_delay_s))
+                               trigger_delay_s=c.trigger_delay_s, view=c.view))
     return cams
 
 

@@ -1,0 +1,171 @@
+"""Seats by geometry: which seat of the tracked vehicle a detected face sits in, whichever
+camera saw it — or that it sits in none (a face printed on a T-shirt, a photo held up beside
+the window, a billboard behind the vehicle), and so is no occupant.
+
+A face found at pixel (u, v) of a camera lies on the ray from the camera's centre through that
+pixel.  Its distance along the ray follows from its size: an adult's inter-eye distance is
+:data:`NOMINAL_IED_M` (63 mm), seen foreshortened by the cosine of the horizontal angle
+between the ray and the lane axis (occupants face down the lane, −z), so
+``distance ≈ f_px × IED × cos(yaw) / ied_px``.  Each seat of the tracked vehicle, at the
+range predicted for the frame's exposure, is the box :func:`~lanecam.geometry.face_points`
+gives (the cabin's face band, the seat's lateral position, ± ``margin_m``).  The face is in a
+seat when the ray passes through that box *and* its size-derived distance falls within
+:data:`DEPTH_TOLERANCE` of where the ray is inside the box; among several such seats the one
+whose box centre the face's 3-D position is nearest wins.  A face in no seat is rejected and
+counted (``non_occupant:<why>`` in ``stats.faults``): it is never matched nor stored.
+
+The tolerance covers the adult IED spread (≈ 54–74 mm, ±15 %), a head turned up to ~30° off
+the lane axis (cos 30° = 0.87) and the finder's eye localisation on a ~30 px face; it does not
+cover a child's face (IED ≈ 50 mm at age 6: a 26 % larger distance), which can be rejected —
+the decision is then "refer to officer", never a refusal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry import SEAT_ROWS, CabinModel, CameraModel, face_points
+from ..quality.faces import Face
+from .analysis import Ranked, Seen
+from .camera import analysis_model
+from .types import SEATS, LaneStats
+
+__all__ = ["DEPTH_TOLERANCE", "NOMINAL_IED_M", "SeatFix", "face_ray", "locate_face",
+           "place_faces"]
+
+#: Mean adult inter-pupillary distance (m): Dodgson 2004, 63 mm (physics_quality.md §3.2).
+NOMINAL_IED_M = 0.063
+#: A face's size-derived distance may be this factor nearer or farther than the seat's span
+#: along its ray (module docstring).
+DEPTH_TOLERANCE = 1.3
+
+
+@dataclass(frozen=True)
+class SeatFix:
+    """Where a face sits: ``seat`` (index into :data:`~lanecam.lane.types.SEATS`, or None for
+    no seat), ``why`` the reason a face in no seat was rejected (``"outside_cabin"``: its ray
+    meets no seat; ``"too_far"``: it is too small for any seat its ray meets — a billboard
+    behind, a print; ``"too_near"``: too large — a photo held up at the glass), its
+    size-derived distance (m) and 3-D position (world m; None without eyes)."""
+
+    seat: int | None
+    why: str | None
+    distance_m: float | None
+    position_m: tuple[float, float, float] | None
+
+
+def face_ray(model: CameraModel, u: float, v: float) -> np.ndarray:
+    """Unit direction (world) of the ray from ``model``'s centre through pixel (u, v)
+    (lens distortion undone by fixed-point iteration)."""
+    (fx, fy), (cx, cy) = model.focal_xy, model.principal
+    xd, yd = (u - cx) / fx, (v - cy) / fy
+    x, y = xd, yd
+    if model.distortion:
+        from ..geometry import distort
+
+        for _ in range(20):
+            ex, ey = distort(np.array(x), np.array(y), model.distortion)
+            x, y = x + (xd - float(ex)), y + (yd - float(ey))
+    right, down, fwd = model.axes()
+    d = fwd + x * right + y * down
+    return np.asarray(d / np.linalg.norm(d), dtype=np.float64)
+
+
+def _span(o: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray
+          ) -> tuple[float, float] | None:
+    """(entry, exit) distance of the ray o + t·d (t > 0) through the box [lo, hi], or None."""
+    t0, t1 = 0.0, math.inf
+    for k in range(3):
+        if abs(d[k]) < 1e-12:
+            if not lo[k] <= o[k] <= hi[k]:
+                return None
+            continue
+        a, b = (lo[k] - o[k]) / d[k], (hi[k] - o[k]) / d[k]
+        t0, t1 = max(t0, min(a, b)), min(t1, max(a, b))
+        if t0 > t1:
+            return None
+    return t0, t1
+
+
+def locate_face(model: CameraModel, face: Face, front_range_m: float,
+                cabin: CabinModel) -> SeatFix:
+    """The seat ``face`` (found in a frame of ``model`` exposed when the tracked front was at
+    ``front_range_m``) sits in, or why it sits in none (module docstring)."""
+    if face.inter_eye_px > 0:
+        (ax, ay), (bx, by) = face.eyes
+        u, v = (ax + bx) / 2, (ay + by) / 2
+    else:
+        x, y, w, h = face.box
+        u, v = x + w / 2, y + h / 2
+    d = face_ray(model, u, v)
+    o = model.position
+    dist: float | None = None
+    if face.inter_eye_px > 0:
+        cos_yaw = abs(d[2]) / max(math.hypot(d[0], d[2]), 1e-9)
+        dist = model.focal_xy[0] * NOMINAL_IED_M * max(cos_yaw, 0.2) / face.inter_eye_px
+    best: tuple[float, int] | None = None
+    why = "outside_cabin"
+    for s, seat in enumerate(SEATS):
+        corners = face_points(cabin, front_range_m, seat)
+        span = _span(o, d, corners.min(axis=0), corners.max(axis=0))
+        if span is None:
+            continue
+        t0, t1 = span
+        if dist is not None:
+            if dist > t1 * DEPTH_TOLERANCE:
+                why = "too_far" if why != "too_near" else why
+                continue
+            if dist < t0 / DEPTH_TOLERANCE:
+                why = "too_near" if why != "too_far" else why
+                continue
+        at = o + d * (dist if dist is not None else (t0 + t1) / 2)
+        miss = float(np.linalg.norm(at - corners.mean(axis=0)))
+        if best is None or miss < best[0]:
+            best = (miss, s)
+    pos = None if dist is None else tuple(float(c) for c in o + d * dist)
+    if best is None:
+        return SeatFix(None, why, dist, pos)  # type: ignore[arg-type]
+    return SeatFix(best[1], None, dist, pos)  # type: ignore[arg-type]
+
+
+def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
+                ) -> dict[int, Seen]:
+    """Every ranked face placed in its seat by geometry, the best per seat across all cameras
+    (:class:`~lanecam.lane.analysis.Seen` per seat index): one occupant seen by two cameras
+    — or through two seat ROIs — is one face, hence one decision.  A face in no seat is
+    counted (``non_occupant:<why>``) and dropped; the seat's next candidate stands in.
+    ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
+    range (``ranges_m``); without ranges a burst keeps its ROI's seat (counted
+    ``seat_unplaced``)."""
+    best: dict[int, Seen] = {}
+    for r in rankings:
+        model = analysis_model(r.lane_cam)
+        ranges = r.ranges_m
+        for roi_seat, cands in r.ranking.top.items():
+            for c in cands:
+                if c.face is None:
+                    continue
+                i = c.roi.frame_index
+                if i >= len(ranges):
+                    stats.faults["seat_unplaced"] += 1
+                    seat: int = roi_seat
+                else:
+                    fix = locate_face(model, c.face, ranges[i], cabin)
+                    if fix.seat is None:
+                        stats.faults[f"non_occupant:{fix.why}"] += 1
+                        continue
+                    seat = fix.seat
+                    if seat != roi_seat:
+                        stats.counts["seat_reassigned"] += 1
+                if seat not in best or c.score > best[seat].candidate.score:
+                    best[seat] = Seen(c, r.lane_cam, r.burst)
+                break
+    return best
+
+
+#: Seat rows by seat index, for callers that group decisions by row.
+SEAT_ROW_OF: tuple[int, ...] = tuple(SEAT_ROWS[s][0] for s in SEATS)
