@@ -33,7 +33,7 @@ from .context import CaptureContext
 from .fixed_burst import FixedBurst
 from .job import VehicleJob
 
-__all__ = ["MAX_ROW_S", "ROWS", "VIEW_MARGIN", "RowPlan", "film_rows", "plan_row", "plan_rows",
+__all__ = ["MAX_ROW_S", "MIN_ROW_FRAMES", "ROWS", "ROW_FRAMES", "VIEW_MARGIN", "RowPlan", "film_rows", "plan_row", "plan_rows",
            "row_window"]
 
 #: The seat rows of the nominal layout (:data:`~lanecam.geometry.SEAT_ROWS`).
@@ -43,6 +43,12 @@ ROWS: tuple[int, ...] = tuple(sorted({row for row, _ in SEAT_ROWS.values()}))
 VIEW_MARGIN = 0.12
 #: Longest row burst (s) when the vehicle is predicted to stop with the row in view.
 MAX_ROW_S = 1.2
+#: A row's burst yields to the next row's from when that row comes into view, but keeps at
+#: least this many frame intervals (rows 0.9 m apart share the view for most of its width).
+MIN_ROW_FRAMES = 4
+#: Frames per row burst at most (fewer than a windshield burst: a row crosses the view in a
+#: few tenths of a second, and the next row follows at once).
+ROW_FRAMES = 5
 #: Lane ranges (m) searched for the row's window: behind the camera to beyond any capture
 #: zone, at this step.
 _SEARCH_M = (-15.0, 80.0, 0.02)
@@ -106,9 +112,11 @@ def plan_rows(model: CameraModel, scheduler: CaptureScheduler, track: Track, cab
 
 
 def plan_row(model: CameraModel, scheduler: CaptureScheduler, track: Track,
-             cabin: CabinModel, row: int, now_ns: int) -> BurstPlan:
-    """The side camera's burst for seat ``row`` (module docstring); NotCapturableError with
-    its reason (``out_of_view``, ``passed``, ``stops_short``, ``too_fast``) when there is none."""
+             cabin: CabinModel, row: int, now_ns: int, until_ns: int | None = None) -> BurstPlan:
+    """The side camera's burst for seat ``row`` (module docstring), ending by ``until_ns``
+    when given (the next row's turn) but lasting at least :data:`MIN_ROW_FRAMES` frame
+    intervals when the row stays in view that long; NotCapturableError with its reason
+    (``out_of_view``, ``passed``, ``stops_short``, ``too_fast``) when there is none."""
     tm = scheduler.timing
     win = row_window(model, cabin, row)
     if win is None:
@@ -126,6 +134,9 @@ def plan_row(model: CameraModel, scheduler: CaptureScheduler, track: Track,
     t_out = track.time_at_range(near)
     if t_out is None or (t_out - start) / 1e9 > MAX_ROW_S:
         t_out = start + round(MAX_ROW_S * 1e9)
+    if until_ns is not None:
+        least = start + round((MIN_ROW_FRAMES - 1) / tm.max_frame_rate_hz * 1e9)
+        t_out = max(min(t_out, until_ns), min(t_out, least))
     # fastest predicted motion inside the window, at the row's most oblique point
     speed = max(track.predict(start)[1], track.predict(t_out)[1], 0.0)
     rate = speed * max(_px_per_m(model, cabin, row, r) for r in (near, far,
@@ -138,11 +149,12 @@ def plan_row(model: CameraModel, scheduler: CaptureScheduler, track: Track,
                                  feature="exposure_time")
     duration = (t_out - start) / 1e9
     min_interval = max(1.0 / tm.max_frame_rate_hz, exposure)
-    if tm.max_frames == 1 or duration < min_interval:
+    frames = min(tm.max_frames, ROW_FRAMES)
+    if frames == 1 or duration < min_interval:
         count, interval = 1, min_interval
     else:
-        interval = max(min_interval, duration / (tm.max_frames - 1))
-        count = min(tm.max_frames, int(duration / interval + 1e-9) + 1)
+        interval = max(min_interval, duration / (frames - 1))
+        count = min(frames, int(duration / interval + 1e-9) + 1)
     return BurstPlan(track_id=track.id, start_ns=start, frame_count=count, interval_s=interval,
                      exposure_s=exposure, window_far_ns=t_in, window_near_ns=t_out,
                      speed_mps=speed, max_blur_px=rate * exposure if math.isfinite(rate) else 0.0)
@@ -165,11 +177,13 @@ def film_rows(ctx: CaptureContext, cameras: Sequence[LaneCamera], job: VehicleJo
             ctx.stats.faults[f"side_row:{exc.reason}"] += 1
             continue
         todo += [(p.plan.start_ns, p.row, lane_cam) for p in plans]
-    for _, row, lane_cam in sorted(todo, key=lambda item: item[:2]):
+    todo.sort(key=lambda item: item[:2])
+    for k, (_, row, lane_cam) in enumerate(todo):
         track = ctx.live_track(job.track)
+        nxt = todo[k + 1][0] if k + 1 < len(todo) else None
         try:
             plan = plan_row(analysis_model(lane_cam), lane_cam.scheduler, track, cabin, row,
-                            ctx.clock.now_ns())
+                            ctx.clock.now_ns(), nxt)
         except NotCapturableError as exc:
             ctx.stats.faults[f"side_row:{exc.reason}"] += 1
             continue
