@@ -33,7 +33,8 @@ from .context import CaptureContext
 from .fixed_burst import FixedBurst
 from .job import VehicleJob
 
-__all__ = ["MAX_ROW_S", "MIN_ROW_FRAMES", "ROWS", "ROW_FRAMES", "VIEW_MARGIN", "RowPlan", "film_rows", "plan_row", "plan_rows",
+__all__ = ["CREEP_MPS", "MAX_ROW_S", "MAX_WAIT_S", "MIN_ROW_FRAMES", "REPLAN_S", "ROWS",
+           "ROW_FRAMES", "VIEW_MARGIN", "RowPlan", "film_rows", "plan_row", "plan_rows",
            "row_window"]
 
 #: The seat rows of the nominal layout (:data:`~lanecam.geometry.SEAT_ROWS`).
@@ -165,27 +166,57 @@ def film_rows(ctx: CaptureContext, cameras: Sequence[LaneCamera], job: VehicleJo
     the order the rows come into view, each re-planned from the live track just before it is
     filmed (fixed settings: the row plan's exposure and the camera's gain).  The capture
     thread films one burst at a time, so a row whose window has closed by then — or that can
-    never be filmed — is counted (``side_row:<reason>``) and skipped; the others stand."""
+    never be filmed — is counted (``side_row:<reason>``) and skipped; the others stand.  A
+    vehicle braking towards the booth is often predicted to stop short of a row and then
+    creeps on into view: while it still moves (≥ :data:`CREEP_MPS`) that row is re-planned
+    every :data:`REPLAN_S` for up to :data:`MAX_WAIT_S` (the capture thread waits)."""
     cabin = job.cabin or ctx.cabin
     track = ctx.live_track(job.track)
+    now = ctx.clock.now_ns()
     todo: list[tuple[int, int, LaneCamera]] = []
     for lane_cam in cameras:
-        try:
-            plans = plan_rows(analysis_model(lane_cam), lane_cam.scheduler, track, cabin,
-                              ctx.clock.now_ns())
-        except NotCapturableError as exc:
-            ctx.stats.faults[f"side_row:{exc.reason}"] += 1
-            continue
-        todo += [(p.plan.start_ns, p.row, lane_cam) for p in plans]
+        for row in ROWS:
+            try:
+                plan = plan_row(analysis_model(lane_cam), lane_cam.scheduler, track, cabin, row,
+                                now)
+            except NotCapturableError as exc:
+                if exc.reason != "stops_short":
+                    ctx.stats.faults[f"side_row:{exc.reason}"] += 1
+                    continue
+                todo.append((now + round(MAX_WAIT_S * 1e9), row, lane_cam))  # wait for it
+                continue
+            todo.append((plan.start_ns, row, lane_cam))
     todo.sort(key=lambda item: item[:2])
+    deadline = now + round(MAX_WAIT_S * 1e9)
     for k, (_, row, lane_cam) in enumerate(todo):
-        track = ctx.live_track(job.track)
         nxt = todo[k + 1][0] if k + 1 < len(todo) else None
+        plan = _replanned(ctx, lane_cam, job, cabin, row, nxt, deadline)
+        if plan is not None:
+            FixedBurst(ctx, [lane_cam]).run(job, plan, row)
+            ctx.stats.counts["side_bursts"] += 1
+
+
+#: A vehicle still moving this fast (m/s) may yet reach a row predicted out of reach.
+CREEP_MPS = 0.2
+#: How often (s) and how long at most (s, from the end of the windshield burst) a row the
+#: vehicle is predicted to stop short of is re-planned.
+REPLAN_S = 0.1
+MAX_WAIT_S = 2.0
+
+
+def _replanned(ctx: CaptureContext, lane_cam: LaneCamera, job: VehicleJob, cabin: CabinModel,
+               row: int, until_ns: int | None, deadline_ns: int) -> BurstPlan | None:
+    """``row``'s burst planned now from the live track (waiting while the vehicle creeps
+    towards a row it is predicted to stop short of), or None — counted — if there is none."""
+    while True:
+        now = ctx.clock.now_ns()
         try:
-            plan = plan_row(analysis_model(lane_cam), lane_cam.scheduler, track, cabin, row,
-                            ctx.clock.now_ns(), nxt)
+            return plan_row(analysis_model(lane_cam), lane_cam.scheduler,
+                            ctx.live_track(job.track), cabin, row, now,
+                            until_ns if until_ns is None or until_ns > now else None)
         except NotCapturableError as exc:
-            ctx.stats.faults[f"side_row:{exc.reason}"] += 1
-            continue
-        FixedBurst(ctx, [lane_cam]).run(job, plan, row)
-        ctx.stats.counts["side_bursts"] += 1
+            moving = ctx.predict(job.track, now)[1] >= CREEP_MPS
+            if exc.reason != "stops_short" or not moving or now >= deadline_ns:
+                ctx.stats.faults[f"side_row:{exc.reason}"] += 1
+                return None
+        ctx.clock.sleep(REPLAN_S)

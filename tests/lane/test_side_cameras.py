@@ -54,7 +54,7 @@ def test_side_camera_films_row_two_after_row_one_as_each_passes_its_view() -> No
     speed = 4.0
     plans = plan_rows(SIDE, _side_scheduler(), _track(30.0, speed), CABIN, 0)
     assert [p.row for p in plans] == list(ROWS) == [0, 1]
-    (near0, far0), (near1, far1) = (row_window(SIDE, CABIN, r) for r in ROWS)  # type: ignore[misc]
+    (_, far0), (_, far1) = (row_window(SIDE, CABIN, r) for r in ROWS)  # type: ignore[misc]
     # the rear row comes into view when the front has moved one row pitch further
     assert far0 - far1 == pytest.approx(CABIN.row_pitch_m, abs=0.05)
     first, second = plans[0].plan, plans[1].plan

@@ -32,7 +32,7 @@ def _faces(img: np.ndarray, truth) -> dict[str, float]:  # type: ignore[no-untyp
 def test_side_camera_sees_the_rear_row_through_the_door_glass() -> None:
     sc = load_scenario("rear_seat_side")
     side = Renderer(sc.world, "side0", scale=0.25)
-    img, truth = side.render(_shot(sc))
+    _, truth = side.render(_shot(sc))
     seen = {f.seat: f for f in truth.faces if f.in_view and f.visibility > 0.9}
     assert {"rear_left", "rear_middle"} <= set(seen)
     assert all(seen[s].ied_px > 18 for s in ("rear_left", "rear_middle"))
