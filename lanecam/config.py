@@ -44,6 +44,7 @@ from typing import Any, get_args, get_origin
 from .config_fields import read_toml_file, rng
 from .config_gige import ActionConfig, GigeConfig, TransportConfig
 from .config_port import CropApiConfig, MetricsConfig, MqttConfig, check_mqtt
+from .config_views import check_views
 from .errors import ConfigError
 
 __all__ = [
@@ -399,10 +400,7 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     names = [c.name for c in cams]
     if len(set(names)) != len(names):
         raise ConfigError("camera names must be unique", key="cameras", allowed=names)
-    for i, c in enumerate(cams):
-        if not _DEVICE.match(c.device):
-            raise ConfigError("unknown device", key=f"cameras[{i}].device",
-                              allowed=["sim", "pylon:SERIAL", "harvesters:SERIAL"])
+    _check_devices(cams)
     sensors = doc.get("sensors", {})
     if not isinstance(sensors, Mapping):
         raise ConfigError("must be a table", key="sensors")
@@ -420,7 +418,7 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
                           allowed=f"< {capture.zone_far_m}")
     _check_strobe_channels(cams, "illuminator" in parts)
-    _check_views(cams)
+    check_views(cams)  # side cameras beside the lane, some camera on the windshield
     parts["gige"] = _build(GigeConfig, doc.get("gige", {}), "gige")
     _check_gige(cams, parts["gige"])
     vault = _build(VaultConfig, doc["vault"], "vault") if "vault" in doc else None
@@ -441,6 +439,13 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         sinks=_value(tuple[SinkConfig, ...], doc.get("sinks", []), "sinks", {}), **parts)
 
 
+def _check_devices(cams: tuple[CameraConfig, ...]) -> None:
+    for i, c in enumerate(cams):
+        if not _DEVICE.match(c.device):
+            raise ConfigError("unknown device", key=f"cameras[{i}].device",
+                              allowed=["sim", "pylon:SERIAL", "harvesters:SERIAL"])
+
+
 def _parse_mqtt(raw: Any) -> MqttConfig:
     m: MqttConfig = _build(MqttConfig, raw, "mqtt")
     return check_mqtt(m)
@@ -454,31 +459,6 @@ def _check_strobe_channels(cams: tuple[CameraConfig, ...], has_illuminator: bool
     if len(set(channels)) != len(channels):
         raise ConfigError("one camera per strobe channel", key="cameras.strobe_channel",
                           allowed=channels)
-
-
-#: A side camera stands at least this far from the lane centre (m) and turns at least this
-#: far towards the lane (deg): nearer or straighter, it looks at the windshield.
-SIDE_MIN_LATERAL_M = 1.0
-SIDE_MIN_YAW_DEG = 10.0
-
-
-def _check_views(cams: tuple[CameraConfig, ...]) -> None:
-    """Side cameras stand beside the lane aimed across it; some camera films the windshield."""
-    for i, c in enumerate(cams):
-        if c.view == "windshield":
-            continue
-        if abs(c.lateral_m) < SIDE_MIN_LATERAL_M:
-            raise ConfigError(f"a {c.view!r} camera stands beside the lane",
-                              key=f"cameras[{i}].lateral_m",
-                              allowed=f"|lateral_m| >= {SIDE_MIN_LATERAL_M}")
-        if c.yaw_deg is None or c.yaw_deg * c.lateral_m >= 0 \
-                or abs(c.yaw_deg) < SIDE_MIN_YAW_DEG:
-            raise ConfigError(f"a {c.view!r} camera is turned towards the lane",
-                              key=f"cameras[{i}].yaw_deg",
-                              allowed=f"sign opposite to lateral_m, |yaw| >= {SIDE_MIN_YAW_DEG}")
-    if all(c.view == "side" for c in cams):
-        raise ConfigError("a lane needs a camera that films the windshield", key="cameras",
-                          allowed=["windshield", "both"])
 
 
 def _check_gige(cams: tuple[CameraConfig, ...], gige: GigeConfig) -> None:
