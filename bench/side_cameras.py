@@ -1,6 +1,6 @@
 """Windshield-only vs + side camera on the simulator (issue 17 part 1): the rear_seat_side
-scenario run through the production lane with its side camera removed (windshield only) and
-with it, ``--runs`` times each, in real time.  Prints travelers verified per seat row, false
+scenario run through the production lane with its side camera and the side camera's lamp
+removed (windshield only) and with them, ``--runs`` times each, in real time.  Prints travelers verified per seat row, false
 matches and non-occupant faces rejected.
 
     python bench/side_cameras.py --runs 5 --control exposure [--matcher sface --finder yunet]
@@ -20,8 +20,10 @@ from lanecam.sim.scenario import Scenario, load_scenario
 
 
 def _arms(sc: Scenario) -> dict[str, Scenario]:
+    """The scenario without its side cameras and their lamps (named ``side…``), and as is."""
     front = tuple(c for c in sc.world.cameras if c.view != "side")
-    return {"windshield only": replace(sc, world=replace(sc.world, cameras=front)),
+    lamps = tuple(lamp for lamp in sc.world.lamps if not lamp.name.startswith("side"))
+    return {"windshield only": replace(sc, world=replace(sc.world, cameras=front, lamps=lamps)),
             "+ side camera": sc}
 
 
@@ -66,7 +68,8 @@ def main() -> None:
             rejected += sum(v for k, v in run.stats["faults"].items()
                             if k.startswith("non_occupant:"))
             if args.verbose:
-                side = {k: v for k, v in run.stats["faults"].items() if k.startswith("side_")}
+                side = {k: v for k, v in run.stats["faults"].items()
+                        if k.startswith(("side_", "non_occupant"))}
                 print(f"    {arm}: side bursts {run.stats['counts'].get('side_bursts', 0)} "
                       f"{side}; " + ", ".join(
                           f"{o.seat}:{(o.crop_identity or '-')[:5]}@{c}{'+' if o.verified else ''}"
