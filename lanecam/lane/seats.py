@@ -30,12 +30,12 @@ import numpy as np
 
 from ..geometry import SEAT_ROWS, CabinModel, CameraModel, face_points
 from ..quality.faces import Face
-from .analysis import Ranked, Seen
+from .analysis import SAME_FACE_IOU, Ranked, Seen, _iou
 from .camera import analysis_model
 from .types import SEATS, LaneStats
 
-__all__ = ["DEPTH_TOLERANCE", "NOMINAL_IED_M", "SeatFix", "face_ray", "locate_face",
-           "place_faces"]
+__all__ = ["DEPTH_TOLERANCE", "MAX_OFFSET_M", "NOMINAL_IED_M", "SeatFix", "face_ray",
+           "frame_offset", "locate_face", "place_faces", "seat_costs"]
 
 #: Mean adult inter-pupillary distance (m): Dodgson 2004, 63 mm (physics_quality.md §3.2).
 NOMINAL_IED_M = 0.063
@@ -106,10 +106,10 @@ def _miss(o: np.ndarray, d: np.ndarray, centre: np.ndarray, span: tuple[float, f
     return perp * perp + along * along
 
 
-def locate_face(model: CameraModel, face: Face, front_range_m: float,
-                cabin: CabinModel) -> SeatFix:
-    """The seat ``face`` (found in a frame of ``model`` exposed when the tracked front was at
-    ``front_range_m``) sits in, or why it sits in none (module docstring)."""
+def seat_costs(model: CameraModel, face: Face, front_range_m: float, cabin: CabinModel
+               ) -> tuple[dict[int, float], SeatFix]:
+    """Per seat index the face fits (module docstring), how badly (:func:`_miss`); and the
+    face's :class:`SeatFix` — its best seat, or why it fits none."""
     if face.inter_eye_px > 0:
         (ax, ay), (bx, by) = face.eyes
         u, v = (ax + bx) / 2, (ay + by) / 2
@@ -122,7 +122,7 @@ def locate_face(model: CameraModel, face: Face, front_range_m: float,
     if face.inter_eye_px > 0:
         cos_yaw = abs(d[2]) / max(math.hypot(d[0], d[2]), 1e-9)
         dist = model.focal_xy[0] * NOMINAL_IED_M * max(cos_yaw, 0.2) / face.inter_eye_px
-    best: tuple[float, int] | None = None
+    costs: dict[int, float] = {}
     why = "outside_cabin"
     for s, seat in enumerate(SEATS):
         corners = face_points(cabin, front_range_m, seat)
@@ -137,28 +137,85 @@ def locate_face(model: CameraModel, face: Face, front_range_m: float,
             if dist < t0 / DEPTH_TOLERANCE:
                 why = "too_near" if why != "too_far" else why
                 continue
-        miss = _miss(o, d, corners.mean(axis=0), span, dist, cabin.margin_m)
-        if best is None or miss < best[0]:
-            best = (miss, s)
+        costs[s] = _miss(o, d, corners.mean(axis=0), span, dist, cabin.margin_m)
     pos = None if dist is None else tuple(float(c) for c in o + d * dist)
-    if best is None:
-        return SeatFix(None, why, dist, pos)  # type: ignore[arg-type]
-    return SeatFix(best[1], None, dist, pos)  # type: ignore[arg-type]
+    seat_of = min(costs, key=costs.__getitem__) if costs else None
+    return costs, SeatFix(seat_of, None if costs else why, dist, pos)  # type: ignore[arg-type]
+
+
+def locate_face(model: CameraModel, face: Face, front_range_m: float,
+                cabin: CabinModel) -> SeatFix:
+    """The seat ``face`` (found in a frame of ``model`` exposed when the tracked front was at
+    ``front_range_m``) sits in, or why it sits in none (module docstring)."""
+    return seat_costs(model, face, front_range_m, cabin)[1]
+
+
+#: The tracked range may be off by this much (m) at a frame (a braking vehicle's range near
+#: standstill, latency); a frame with two or more faces searches it, ± this, in steps of
+#: :data:`OFFSET_STEP_M`, under a Gaussian prior of :data:`OFFSET_SIGMA_M` (ASSUMED: the
+#: rear_seat van's tracked range was up to 0.6 m past its stop).
+MAX_OFFSET_M = 0.8
+OFFSET_STEP_M = 0.05
+OFFSET_SIGMA_M = 0.4
+#: Cost of a face left without a seat of its own in that search (two seat margins off).
+UNSEATED_COST = 4.0
+
+
+def frame_offset(model: CameraModel, faces: Sequence[Face], front_range_m: float,
+                 cabin: CabinModel) -> float:
+    """The range correction (m) under which the faces of one frame best fill distinct seats:
+    from an oblique side view a range error of 0.5 m moves a seat's box along the line of
+    sight onto the next seat, so several faces seen together fix the range better than the
+    tracker does.  0 for fewer than two faces."""
+    if len(faces) < 2:
+        return 0.0
+    best = (math.inf, 0.0)
+    for delta in np.arange(-MAX_OFFSET_M, MAX_OFFSET_M + 1e-9, OFFSET_STEP_M):
+        rows = [seat_costs(model, f, front_range_m + delta, cabin)[0] for f in faces]
+        pairs = sorted((c, i, s) for i, costs in enumerate(rows) for s, c in costs.items())
+        seated: set[int] = set()
+        taken: set[int] = set()
+        total = float(delta / OFFSET_SIGMA_M) ** 2
+        for c, i, s in pairs:
+            if i not in seated and s not in taken:
+                seated.add(i)
+                taken.add(s)
+                total += c
+        total += UNSEATED_COST * (len(faces) - len(seated))
+        if total < best[0] - 1e-9:
+            best = (total, float(delta))
+    return best[1]
+
+
+def _frame_faces(r: Ranked) -> dict[int, list[Face]]:
+    """The distinct faces ranked in each frame of one burst (a face in two seat ROIs once)."""
+    out: dict[int, list[Face]] = {}
+    for cands in r.ranking.top.values():
+        for c in cands:
+            if c.face is None:
+                continue
+            faces = out.setdefault(c.roi.frame_index, [])
+            if not any(_iou(c.face.box, f.box) > SAME_FACE_IOU for f in faces):
+                faces.append(c.face)
+    return out
 
 
 def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
                 ) -> dict[int, Seen]:
     """Every ranked face placed in its seat by geometry, the best per seat across all cameras
     (:class:`~lanecam.lane.analysis.Seen` per seat index): one occupant seen by two cameras
-    — or through two seat ROIs — is one face, hence one decision.  A face in no seat is
-    counted (``non_occupant:<why>``) and dropped; the seat's next candidate stands in.
-    ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
+    — or through two seat ROIs — is one face, hence one decision.  Each frame's tracked range
+    is first corrected by :func:`frame_offset` from the faces seen together in it.  A face in
+    no seat is counted (``non_occupant:<why>``) and dropped; the seat's next candidate stands
+    in.  ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
     range (``ranges_m``); without ranges a burst keeps its ROI's seat (counted
     ``seat_unplaced``)."""
     best: dict[int, Seen] = {}
     for r in rankings:
         model = analysis_model(r.lane_cam)
         ranges = r.ranges_m
+        offsets = {i: frame_offset(model, faces, ranges[i], cabin)
+                   for i, faces in _frame_faces(r).items() if i < len(ranges)}
         for roi_seat, cands in r.ranking.top.items():
             for c in cands:
                 if c.face is None:
@@ -168,7 +225,7 @@ def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
                     stats.faults["seat_unplaced"] += 1
                     seat: int = roi_seat
                 else:
-                    fix = locate_face(model, c.face, ranges[i], cabin)
+                    fix = locate_face(model, c.face, ranges[i] + offsets.get(i, 0.0), cabin)
                     if fix.seat is None:
                         stats.faults[f"non_occupant:{fix.why}"] += 1
                         continue
