@@ -205,9 +205,10 @@ def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
     """Every ranked face placed in its seat by geometry, the best per seat across all cameras
     (:class:`~lanecam.lane.analysis.Seen` per seat index): one occupant seen by two cameras
     — or through two seat ROIs — is one face, hence one decision.  Each frame's tracked range
-    is first corrected by :func:`frame_offset` from the faces seen together in it.  A face in
-    no seat is counted (``non_occupant:<why>``) and dropped; the seat's next candidate stands
-    in.  ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
+    is first corrected by :func:`frame_offset` from the faces seen together in it.  Every
+    ranked candidate's face is placed (a seat ROI's best frame may show its neighbour, and its
+    next one the seat's own occupant), each distinct face of a frame once.  A face in no seat
+    is counted (``non_occupant:<why>``, once per frame it was found in) and dropped.  ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
     range (``ranges_m``); without ranges a burst keeps its ROI's seat (counted
     ``seat_unplaced``)."""
     best: dict[int, Seen] = {}
@@ -216,11 +217,13 @@ def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
         ranges = r.ranges_m
         offsets = {i: frame_offset(model, faces, ranges[i], cabin)
                    for i, faces in _frame_faces(r).items() if i < len(ranges)}
+        done: set[tuple[int, tuple[int, ...]]] = set()  # (frame, box): a face once
         for roi_seat, cands in r.ranking.top.items():
-            for c in cands:
-                if c.face is None:
+            for c in cands:  # every candidate: the ROI's best may be its neighbour's face
+                if c.face is None or (c.roi.frame_index, tuple(c.face.box)) in done:
                     continue
                 i = c.roi.frame_index
+                done.add((i, tuple(c.face.box)))
                 if i >= len(ranges):
                     stats.faults["seat_unplaced"] += 1
                     seat: int = roi_seat
@@ -234,7 +237,6 @@ def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
                         stats.counts["seat_reassigned"] += 1
                 if seat not in best or c.score > best[seat].candidate.score:
                     best[seat] = Seen(c, r.lane_cam, r.burst)
-                break
     return best
 
 
