@@ -12,6 +12,9 @@ The exposure keeps the row's image-plane motion (px/s at the predicted speed, fr
 model — a side view moves the faces across the frame much faster than a head-on one) within
 the scheduler's blur budget.
 
+The planner plans only the windshield burst (its first windshield camera paces it); the
+capture thread films the row bursts after it (:func:`film_rows`), one at a time, with fixed
+settings — a side camera's exposure controller, if configured, is not used for them.
 Everything here is predicted from the track and the lane's nominal cabin
 (:class:`~lanecam.geometry.CabinModel`): the lane never sees the simulator's truth.
 """
