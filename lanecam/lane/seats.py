@@ -138,9 +138,12 @@ def seat_costs(model: CameraModel, face: Face, front_range_m: float, cabin: Cabi
                 why = "too_near" if why != "too_far" else why
                 continue
         costs[s] = _miss(o, d, corners.mean(axis=0), span, dist, cabin.margin_m)
-    pos = None if dist is None else tuple(float(c) for c in o + d * dist)
+    pos: tuple[float, float, float] | None = None
+    if dist is not None:
+        px, py, pz = (float(c) for c in o + d * dist)
+        pos = (px, py, pz)
     seat_of = min(costs, key=costs.__getitem__) if costs else None
-    return costs, SeatFix(seat_of, None if costs else why, dist, pos)  # type: ignore[arg-type]
+    return costs, SeatFix(seat_of, None if costs else why, dist, pos)
 
 
 def locate_face(model: CameraModel, face: Face, front_range_m: float,

@@ -193,9 +193,9 @@ def film_rows(ctx: CaptureContext, cameras: Sequence[LaneCamera], job: VehicleJo
     deadline = now + round(MAX_WAIT_S * 1e9)
     for k, (_, row, lane_cam) in enumerate(todo):
         nxt = todo[k + 1][0] if k + 1 < len(todo) else None
-        plan = _replanned(ctx, lane_cam, job, cabin, row, nxt, deadline)
-        if plan is not None:
-            FixedBurst(ctx, [lane_cam]).run(job, plan, row)
+        now_plan = _replanned(ctx, lane_cam, job, cabin, row, nxt, deadline)
+        if now_plan is not None:
+            FixedBurst(ctx, [lane_cam]).run(job, now_plan, row)
             ctx.stats.counts["side_bursts"] += 1
 
 

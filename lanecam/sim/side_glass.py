@@ -21,14 +21,20 @@ dimensions are ASSUMED (typical of the body classes; no source in PQ).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .constants import SIDE_GLASS_NIR
-from .faces import face_truth
+from .faces import FaceSeen, face_truth
 from .raster import Layer
 from .truth import FaceTruth
 from .vehicles import VehicleGeometry
+
+if TYPE_CHECKING:
+    from .glass import Polarizer
+    from .render import Renderer, Shot
 
 __all__ = ["B_PILLAR_BEHIND_ROW0_M", "B_PILLAR_M", "C_PILLAR_BEFORE_ROOF_END_M", "PILLAR_A_M",
            "SIDE_VIEWS", "draw_side_windows", "side_panes"]
@@ -41,7 +47,7 @@ B_PILLAR_BEHIND_ROW0_M = 0.42
 C_PILLAR_BEFORE_ROOF_END_M = 0.12
 _FRAME_M = (0.04, 0.06)  # glass inset above the belt line and below the roof rail (m)
 
-V3 = np.ndarray
+V3 = NDArray[np.float64]
 
 
 def side_panes(g: VehicleGeometry, side: int) -> list[tuple[str, V3, V3]]:
@@ -77,19 +83,20 @@ def side_panes(g: VehicleGeometry, side: int) -> list[tuple[str, V3, V3]]:
     return out
 
 
-def draw_side_windows(renderer: object, g: VehicleGeometry, layer: Layer, shot: object,
-                      pol: object, ill_s: float, faces: list[tuple[FaceTruth, object]]
-                      ) -> list[tuple[FaceTruth, object]]:
+def draw_side_windows(renderer: Renderer, g: VehicleGeometry, layer: Layer, shot: Shot,
+                      pol: Polarizer, ill_s: float,
+                      faces: list[tuple[FaceTruth, FaceSeen | None]]
+                      ) -> list[tuple[FaceTruth, FaceSeen | None]]:
     """Draw the near side's door glass (cabin and occupants behind it) into ``layer`` for a
     side camera; returns ``faces`` (each occupant's windshield truth) with a face seen better
     through a side pane given that pane's truth instead (the higher visibility wins)."""
     r = renderer
-    p = r.pose  # type: ignore[attr-defined]
+    p = r.pose
     side = 1 if p.lateral_m >= g.origin[0] else -1
     tints = SIDE_GLASS_NIR[g.vehicle.side_glass]
     out = list(faces)
     for name, quad, normal in side_panes(g, side):
-        tau = tints["front" if name == "front_door" else "rear"][r._band]  # type: ignore[attr-defined]
+        tau = tints["front" if name == "front_door" else "rear"][r._band]
         uv = p.project(quad)[0]
         x0 = max(int(np.floor(uv[:, 0].min())), layer.x)
         y0 = max(int(np.floor(uv[:, 1].min())), layer.y)
@@ -99,13 +106,14 @@ def draw_side_windows(renderer: object, g: VehicleGeometry, layer: Layer, shot: 
             continue
         pane = replace(g, glass=quad, windshield_normal=normal)
         sub = Layer(x0, y0, np.empty((y1 - y0, x1 - x0), np.float32))
-        e_cabin, t_in = r._cabin(pane, sub, shot, ill_s, tau)  # type: ignore[attr-defined]
+        # the renderer's own cabin, occupant and glass steps, given the pane as the glass
+        e_cabin, t_in = r._cabin(pane, sub, shot, ill_s, tau)
         ids = np.full(sub.shape, -1, np.int16)
-        seen = r._occupants(pane, sub, ids, shot, ill_s, tau, t_in, e_cabin)  # type: ignore[attr-defined]
-        stats = r._through_glass(pane, layer, sub, ids, uv, shot, pol, tau)  # type: ignore[attr-defined]
+        seen = r._occupants(pane, sub, ids, shot, ill_s, tau, t_in, e_cabin)
+        stats = r._through_glass(pane, layer, sub, ids, uv, shot, pol, tau)
         for pl in g.placements:
             ft, fs = face_truth(p, g, pl, stats, *seen[pl.index], sub,
-                                shot.exposure_s, shot.window)  # type: ignore[attr-defined]
+                                shot.exposure_s, shot.window)
             if ft.in_view and ft.visibility > out[pl.index][0].visibility:
                 out[pl.index] = (ft, fs)
     return out
