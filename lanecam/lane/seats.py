@@ -34,8 +34,9 @@ from .analysis import SAME_FACE_IOU, Ranked, Seen, _iou
 from .camera import analysis_model
 from .types import SEATS, LaneStats
 
-__all__ = ["DEPTH_TOLERANCE", "MAX_OFFSET_M", "NOMINAL_IED_M", "SeatFix", "face_ray",
-           "frame_offset", "locate_face", "place_faces", "seat_costs"]
+__all__ = ["DEPTH_TOLERANCE", "MAX_OFFSET_M", "NOMINAL_IED_M", "OFF_AXIS_POINTS_PER_DEG",
+           "SeatFix", "face_ray", "frame_offset", "locate_face", "off_axis_deg", "place_faces",
+           "seat_costs"]
 
 #: Mean adult inter-pupillary distance (m): Dodgson 2004, 63 mm (physics_quality.md §3.2).
 NOMINAL_IED_M = 0.063
@@ -190,6 +191,21 @@ def frame_offset(model: CameraModel, faces: Sequence[Face], front_range_m: float
     return best[1]
 
 
+#: Quality points a face's rank across cameras loses per degree its camera sees it off the
+#: lane axis (occupants face down the lane; ASSUMED from the simulator: a face seen 30° off
+#: frontal scored 0.05–0.07 lower dlib similarity than frontally, which 15 points of the
+#: 0–100 quality score roughly cover).  Pose is not in the quality score; this is its
+#: geometric stand-in — it cannot see a head turned towards a camera.
+OFF_AXIS_POINTS_PER_DEG = 0.5
+
+
+def off_axis_deg(model: CameraModel, face: Face) -> float:
+    """Horizontal angle (deg) between the line of sight to ``face`` and the lane axis."""
+    x, y, w, h = face.box
+    d = face_ray(model, x + w / 2, y + h / 2)
+    return math.degrees(math.atan2(abs(d[0]), abs(d[2])))
+
+
 def _frame_faces(r: Ranked) -> dict[int, list[Face]]:
     """The distinct faces ranked in each frame of one burst (a face in two seat ROIs once)."""
     out: dict[int, list[Face]] = {}
@@ -211,10 +227,13 @@ def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
     is first corrected by :func:`frame_offset` from the faces seen together in it.  Every
     ranked candidate's face is placed (a seat ROI's best frame may show its neighbour, and its
     next one the seat's own occupant), each distinct face of a frame once.  A face in no seat
-    is counted (``non_occupant:<why>``, once per frame it was found in) and dropped.  ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
+    is counted (``non_occupant:<why>``, once per frame it was found in) and dropped.  Across
+    cameras a seat's faces rank by quality score less :data:`OFF_AXIS_POINTS_PER_DEG` per
+    degree off the lane axis.  ``rankings``: :class:`~lanecam.lane.analysis.Ranked` with each frame's predicted front
     range (``ranges_m``); without ranges a burst keeps its ROI's seat (counted
     ``seat_unplaced``)."""
     best: dict[int, Seen] = {}
+    rank: dict[int, float] = {}  # seat → its face's score less the off-axis penalty
     for r in rankings:
         model = analysis_model(r.lane_cam)
         ranges = r.ranges_m
@@ -238,8 +257,9 @@ def place_faces(rankings: Sequence[Ranked], cabin: CabinModel, stats: LaneStats
                     seat = fix.seat
                     if seat != roi_seat:
                         stats.counts["seat_reassigned"] += 1
-                if seat not in best or c.score > best[seat].candidate.score:
-                    best[seat] = Seen(c, r.lane_cam, r.burst)
+                key = c.score - OFF_AXIS_POINTS_PER_DEG * off_axis_deg(model, c.face)
+                if seat not in best or key > rank[seat]:
+                    best[seat], rank[seat] = Seen(c, r.lane_cam, r.burst), key
     return best
 
 

@@ -22,7 +22,7 @@ from lanecam.lane.analysis import Ranked, make_probes
 from lanecam.lane.builder import camera_scheduler
 from lanecam.lane.decide import Decider
 from lanecam.lane.job import VehicleJob
-from lanecam.lane.seats import NOMINAL_IED_M, locate_face, place_faces
+from lanecam.lane.seats import NOMINAL_IED_M, locate_face, off_axis_deg, place_faces
 from lanecam.lane.side import ROWS, plan_rows, row_window
 from lanecam.lane.types import SEATS, LaneStats, TravelDocument
 from lanecam.match.base import Decision
@@ -156,10 +156,15 @@ def test_one_occupant_seen_by_two_cameras_gets_one_decision() -> None:
     results = Decider("t", matcher, None, stats).decide(  # type: ignore[arg-type]
         job, [TravelDocument("p1", b"d")], probes)  # type: ignore[arg-type]
     assert [r.outcome for r in results] == ["verified"] and results[0].camera_id == "sim:cam0"
-    # a better side view wins the seat instead — still one face, one decision
-    side = _ranked("side0", SIDE, {0: [(90.0, f_side)]}, rng_s)
+    # a side view ~30° off the lane axis must beat the frontal one by its off-axis penalty
+    assert off_axis_deg(SIDE, f_side) > 25
+    assert off_axis_deg(WINDSHIELD, wind.ranking.top[0][0].face) < 10
+    side = _ranked("side0", SIDE, {0: [(75.0, f_side)]}, rng_s)  # better quality, not enough
     placed = place_faces([wind, side], CABIN, LaneStats())
-    assert list(placed) == [0] and placed[0].lane_cam.name == "side0"
+    assert list(placed) == [0] and placed[0].lane_cam.name == "cam0"
+    side = _ranked("side0", SIDE, {0: [(90.0, f_side)]}, rng_s)  # much better: it wins
+    placed = place_faces([wind, side], CABIN, LaneStats())
+    assert list(placed) == [0] and placed[0].lane_cam.name == "side0"  # still one face
 
 
 def test_faces_in_no_seat_are_rejected_counted_and_never_matched_or_stored() -> None:
