@@ -44,6 +44,7 @@ from typing import Any, get_args, get_origin
 from .config_fields import read_toml_file, rng
 from .config_gige import ActionConfig, GigeConfig, TransportConfig
 from .config_port import CropApiConfig, MetricsConfig, MqttConfig, check_mqtt
+from .config_views import check_views
 from .errors import ConfigError
 
 __all__ = [
@@ -145,6 +146,15 @@ class CameraConfig:
     #: measured by ``lanecam calibrate latency``: hardware trigger edge to exposure start (s);
     #: the scheduler fires this much earlier
     trigger_delay_s: float = field(default=0.0, metadata=_rng(0.0, 0.5))
+    #: what the camera films (:mod:`lanecam.lane.side`): ``"windshield"`` (a gantry or
+    #: roadside camera aimed down the lane at the windshields, one burst per vehicle),
+    #: ``"side"`` (beside the lane, aimed obliquely across it at the side windows, one burst per
+    #: seat row as that row passes its field of view) or ``"both"`` (films with the windshield
+    #: burst *and* a burst per row).  A side or both camera stands beside the lane
+    #: (``|lateral_m|`` ≥ 1 m) with its yaw turned towards the lane (sign opposite to
+    #: ``lateral_m``, at least 10°); the first camera that films the windshield paces the
+    #: windshield burst, so a lane needs one.
+    view: str = field(default="windshield", metadata={"choices": ("windshield", "side", "both")})
 
 
 @dataclass(frozen=True)
@@ -390,10 +400,7 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
     names = [c.name for c in cams]
     if len(set(names)) != len(names):
         raise ConfigError("camera names must be unique", key="cameras", allowed=names)
-    for i, c in enumerate(cams):
-        if not _DEVICE.match(c.device):
-            raise ConfigError("unknown device", key=f"cameras[{i}].device",
-                              allowed=["sim", "pylon:SERIAL", "harvesters:SERIAL"])
+    _check_devices(cams)
     sensors = doc.get("sensors", {})
     if not isinstance(sensors, Mapping):
         raise ConfigError("must be a table", key="sensors")
@@ -411,6 +418,7 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         raise ConfigError("zone_near_m must be less than zone_far_m", key="capture.zone_near_m",
                           allowed=f"< {capture.zone_far_m}")
     _check_strobe_channels(cams, "illuminator" in parts)
+    check_views(cams)  # side cameras beside the lane, some camera on the windshield
     parts["gige"] = _build(GigeConfig, doc.get("gige", {}), "gige")
     _check_gige(cams, parts["gige"])
     vault = _build(VaultConfig, doc["vault"], "vault") if "vault" in doc else None
@@ -429,6 +437,13 @@ def parse_lane_config(doc: Mapping[str, Any]) -> LaneConfig:
         lane_id=lane_id, cameras=cams, capture=capture,
         matcher=_build(MatcherConfig, doc.get("matcher", {}), "matcher"), vault=vault,
         sinks=_value(tuple[SinkConfig, ...], doc.get("sinks", []), "sinks", {}), **parts)
+
+
+def _check_devices(cams: tuple[CameraConfig, ...]) -> None:
+    for i, c in enumerate(cams):
+        if not _DEVICE.match(c.device):
+            raise ConfigError("unknown device", key=f"cameras[{i}].device",
+                              allowed=["sim", "pylon:SERIAL", "harvesters:SERIAL"])
 
 
 def _parse_mqtt(raw: Any) -> MqttConfig:

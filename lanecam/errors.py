@@ -92,11 +92,13 @@ class LimitError(LanecamError, ValueError):
 class NotCapturableError(LimitError):
     """The scheduler can never capture this vehicle; ``reason`` says why, as a code:
     ``"passed"`` (it is past the capture window), ``"stops_short"`` (predicted to stop before
-    the window) or ``"too_fast"`` (its speed needs an exposure below the camera's minimum).
+    the window) or ``"too_fast"`` (its speed needs an exposure below the camera's minimum);
+    for a side camera's seat rows (:mod:`lanecam.lane.side`) also ``"out_of_view"`` (a row
+    never crosses the camera's view) and ``"side_rows"`` (no row of the vehicle can be filmed).
 
     Callers decide on ``reason`` (or the type), never on the message's words."""
 
-    REASONS = ("passed", "stops_short", "too_fast")
+    REASONS = ("passed", "stops_short", "too_fast", "out_of_view", "side_rows")
 
     def __init__(self, message: str, *, reason: str, **context: Any) -> None:
         if reason not in self.REASONS:

@@ -30,6 +30,8 @@ class Ranked:
     lane_cam: LaneCamera
     burst: Burst
     ranking: BurstRanking
+    #: the tracked front range (m) predicted at each frame's exposure (seat geometry)
+    ranges_m: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ class Probe:
 def rank_bursts(ranker: BurstRanker, bursts: Sequence[CameraBurst]) -> list[Ranked]:
     """Rank every non-empty burst on its occupant ROIs (faces found while metering are not
     searched again)."""
-    return [Ranked(b.camera, b.burst, ranker.rank(b.burst, b.rois, known_faces=b.known_faces))
-            for b in bursts if len(b.burst)]
+    return [Ranked(b.camera, b.burst, ranker.rank(b.burst, b.rois, known_faces=b.known_faces),
+                   tuple(b.ranges_m)) for b in bursts if len(b.burst)]
 
 
 def best_faces(rankings: Sequence[Ranked]) -> dict[int, Seen]:

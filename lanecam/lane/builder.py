@@ -244,13 +244,17 @@ def _open_cameras(cfg: LaneConfig, clock: Clock, opener: DeviceOpener) -> list[L
         model = opener.camera_model(c, cam)
         exposure = c.exposure_s if c.exposure_s is not None else cap.exposure_s
         timing = CameraTiming(cap.frame_rate_hz, 1e-5, exposure, cap.frames)
-        sched = camera_scheduler(model, (cap.zone_near_m, cap.zone_far_m), timing,
+        # a side camera films each row where it passes its view (lane/side.py), not in the
+        # windshield capture zone: its scheduler gives timing and blur budget only
+        zone = (c.station_m, c.station_m + 200.0) if c.view == "side" else \
+            (cap.zone_near_m, cap.zone_far_m)
+        sched = camera_scheduler(model, zone, timing,
                                  face_setback_m=cap.face_setback_m,
                                  blur_budget_px=cap.blur_budget_px, clock=clock,
                                  camera_range_m=c.station_m)
         gain = c.gain_db if c.gain_db is not None else (cap.gain_db or None)
         cams.append(LaneCamera(c.name, cam, model, sched, gain_db=gain,
-                               trigger_delay_s=c.trigger_delay_s))
+                               trigger_delay_s=c.trigger_delay_s, view=c.view))
     return cams
 
 

@@ -68,6 +68,17 @@ class LaneCamera:
     #: None when no face was found) — numbers only, for diagnostics and tests
     history: deque[list[tuple[ExposureSettings, float | None]]] = field(
         default_factory=lambda: deque(maxlen=16))
+    #: ``"windshield"``, ``"side"`` or ``"both"`` (the config's ``view``,
+    #: :mod:`lanecam.lane.side`): which bursts the camera films
+    view: str = "windshield"
+
+    @property
+    def films_windshield(self) -> bool:
+        return self.view in ("windshield", "both")
+
+    @property
+    def films_side(self) -> bool:
+        return self.view in ("side", "both")
 
 
 def analysis_view(lane_cam: LaneCamera) -> tuple[Any, CameraModel]:

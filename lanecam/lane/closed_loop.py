@@ -308,6 +308,7 @@ class ClosedLoopBurst:
                         face = None if box is None else meter.face_region((run.index, s), box)
                         if face is not None:
                             roi[s] = face
+        self.job.cabin = self.cabin
         for run in self.runs:
             lane_cam = run.lane_cam
             if lane_cam.exposure is not None:
@@ -315,7 +316,8 @@ class ClosedLoopBurst:
             self.job.bursts.append(CameraBurst(
                 lane_cam,
                 Burst(lane_cam.camera.id, run.frames, requested=self.job.plan.frame_count),
-                run.rois, run.known_faces))
+                run.rois, run.known_faces,
+                [ctx.predict(self.track, w)[0] for w in run.whens]))
 
 
 def _live_limits(lane_cam: LaneCamera) -> Limits:

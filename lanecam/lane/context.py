@@ -30,3 +30,5 @@ class CaptureContext:
     pool: FramePool
     predict: Callable[[Track, int], tuple[float, float]]
     face_meter: FaceMeter | None = None
+    #: the tracker's live snapshot of a track's vehicle (the track itself once it is gone)
+    live_track: Callable[[Track], Track] = lambda track: track

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..control.scheduler import BurstPlan
 from ..control.triggering import paced
 from ..devices.cameras import Trigger
 from ..errors import DeviceTimeoutError
@@ -25,19 +26,23 @@ class FixedBurst:
         self.ctx = ctx
         self.cameras = list(cameras)
 
-    def run(self, job: VehicleJob) -> None:
-        """Configure, trigger and collect every camera's burst into ``job.bursts``."""
+    def run(self, job: VehicleJob, plan: BurstPlan | None = None, row: int | None = None) -> None:
+        """Configure, trigger and collect every camera's burst into ``job.bursts``: the
+        job's windshield burst, or ``plan`` — a side camera's burst of seat ``row``."""
+        plan = job.plan if plan is None else plan
         for lane_cam in self.cameras:
             cam = lane_cam.camera
-            cam.configure(prepare(lane_cam, job.plan, self.ctx.stats))
+            cam.configure(prepare(lane_cam, plan, self.ctx.stats))
             if not cam.is_armed or cam.trigger_mode != Trigger.software():
                 cam.arm(Trigger.software())
         # the cameras' measured trigger-to-exposure delay: trigger that much earlier
         early = round(max((c.trigger_delay_s for c in self.cameras), default=0.0) * 1e9)
         fired = [t + early for t in self._trigger_all([t - early
-                                                       for t in job.plan.frame_times_ns])]
+                                                       for t in plan.frame_times_ns])]
         for lane_cam in self.cameras:
-            job.bursts.append(self._collect(lane_cam, job, fired))
+            burst = self._collect(lane_cam, job, plan, fired)
+            burst.row = row
+            job.bursts.append(burst)
 
     def _trigger_all(self, times_ns: Sequence[int]) -> list[int]:
         """Trigger every camera at each planned time; when each trigger went out (host ns)."""
@@ -49,11 +54,13 @@ class FixedBurst:
                 lane_cam.camera.trigger()
         return fired
 
-    def _collect(self, lane_cam: LaneCamera, job: VehicleJob, fired: list[int]) -> CameraBurst:
+    def _collect(self, lane_cam: LaneCamera, job: VehicleJob, plan: BurstPlan,
+                 fired: list[int]) -> CameraBurst:
         """Grab one camera's frames, predict their ROIs and move them into the lane's pool."""
-        ctx, plan = self.ctx, job.plan
+        ctx = self.ctx
         frames: list[Frame] = []
         rois: list[list[Box | None]] = []
+        ranges: list[float] = []
         k = 0  # which trigger the next frame answers (a dropped frame skips one)
         try:
             for _ in range(plan.frame_count):
@@ -72,10 +79,11 @@ class FixedBurst:
                     ctx.stats.faults["pool_full"] += 1
                     continue
                 rois.append(occupant_rois(analysis_model(lane_cam), rng, ctx.cabin))
+                ranges.append(rng)
                 frames.append(moved)
         except BaseException:
             for f in frames:
                 f.release()
             raise
         return CameraBurst(lane_cam, Burst(lane_cam.camera.id, frames,
-                                           requested=plan.frame_count), rois)
+                                           requested=plan.frame_count), rois, ranges_m=ranges)

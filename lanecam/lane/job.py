@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..control.scheduler import BurstPlan
 from ..control.tracker import Track
 from ..frames import Burst
+from ..geometry import CabinModel
 from ..quality.faces import Face
 from .camera import LaneCamera
 from .types import Box
@@ -26,6 +27,10 @@ class CameraBurst:
     #: faces found while metering: (frame index in ``burst``, seat) → the face, so ranking
     #: need not detect them again
     known_faces: dict[tuple[int, int], Face] = field(default_factory=dict)
+    #: the tracked front range (m) predicted at each kept frame's exposure (seat geometry)
+    ranges_m: list[float] = field(default_factory=list)
+    #: a side camera's burst: the seat row it was planned for (None: a windshield burst)
+    row: int | None = None
 
 
 @dataclass
@@ -41,6 +46,8 @@ class VehicleJob:
     bursts: list[CameraBurst] = field(default_factory=list)
     error: str | None = None
     captured_ns: int = 0
+    #: this vehicle's cabin as measured from its faces during capture (None: the lane's)
+    cabin: CabinModel | None = None
 
     def release(self) -> None:
         """Give every burst's frames back to their pool."""

@@ -47,7 +47,7 @@ from ..events import LaneEvent, OccupantResult, Sink
 from ..geometry import CabinModel
 from ..match.base import Matcher
 from ..quality.rank import BurstRanker
-from .analysis import best_faces, make_probes, rank_bursts
+from .analysis import make_probes, rank_bursts
 from .analyzer import probe_time_s
 from .camera import FramePool, LaneCamera, analysis_view
 from .closed_loop import ClosedLoopBurst
@@ -56,6 +56,8 @@ from .decide import Decider
 from .fixed_burst import FixedBurst
 from .job import VehicleJob
 from .planning import Planner
+from .seats import place_faces
+from .side import film_rows
 from .types import DocumentSource, LaneStats, SensorReader
 
 __all__ = ["Lane"]
@@ -102,7 +104,11 @@ class Lane:
         self.crop_margin = crop_margin
         self.sensor_timeout_s = sensor_timeout_s
         self.stats = LaneStats()
-        self.planner = Planner(self.cameras, tracker, cabin, self.stats, lambda: self.lead_s,
+        if not any(lane_cam.films_windshield for lane_cam in self.cameras):
+            raise LimitError("a lane needs a camera that films the windshield", key="cameras",
+                             allowed=["windshield", "both"])
+        self.planner = Planner([c for c in self.cameras if c.films_windshield], tracker, cabin,
+                               self.stats, lambda: self.lead_s,
                                duplicate_gate_m=duplicate_gate_m)
         self.decider = Decider(lane_id, matcher, vault, self.stats)
         if face_meter is None and any(lane_cam.exposure is not None for lane_cam in self.cameras):
@@ -110,7 +116,8 @@ class Lane:
 
             face_meter = FaceMeter(DlibFaceFinder(upsample=0, max_side=RANKER_MAX_SIDE))
         self.capture_context = CaptureContext(clock, self.stats, cabin, FramePool(pool_frames),
-                                              tracker.live_predict, face_meter)
+                                              tracker.live_predict, face_meter,
+                                              lambda t: tracker.track(t.id) or t)
         self._capture_q: queue.Queue[VehicleJob] = queue.Queue(maxsize=queue_size)
         self._analysis_q: queue.Queue[VehicleJob] = queue.Queue(maxsize=queue_size)
         self._seq = 0
@@ -356,12 +363,17 @@ class Lane:
             self._hand_over(self._analysis_q, job)  # waits while analysis lags: bounded
 
     def _capture(self, job: VehicleJob) -> None:
-        """Film ``job``'s vehicle with the engine its cameras need."""
+        """Film ``job``'s vehicle with the engine its windshield cameras need, then each side
+        camera's row bursts (:func:`~lanecam.lane.side.film_rows`)."""
         ctx = self.capture_context
-        if any(c.exposure is not None or c.polarization is not None for c in self.cameras):
-            ClosedLoopBurst(ctx, self.cameras, job).run()
+        front = [c for c in self.cameras if c.films_windshield]
+        if any(c.exposure is not None or c.polarization is not None for c in front):
+            ClosedLoopBurst(ctx, front, job).run()
         else:
-            FixedBurst(ctx, self.cameras).run(job)
+            FixedBurst(ctx, front).run(job)
+        side = [c for c in self.cameras if c.films_side]
+        if side:
+            film_rows(ctx, side, job)
 
     # ------------------------------------------------------------------ analysis
     def _analysis_loop(self) -> None:
@@ -392,7 +404,10 @@ class Lane:
         self.stats.counts["faces_reused"] += sum(r.ranking.faces_reused for r in rankings)
         t_rank = self.clock.now_ns()
         self.stats.record("rank", (t_rank - t0) / 1e9)
-        probes = make_probes(best_faces(rankings), self.matcher, self.crop_margin, self.stats)
+        # faces placed in the vehicle's seats by geometry, the best per seat across cameras;
+        # a face in no seat is no occupant (counted, never matched nor stored)
+        faces = place_faces(rankings, job.cabin or self.capture_context.cabin, self.stats)
+        probes = make_probes(faces, self.matcher, self.crop_margin, self.stats)
         self.stats.record("match", (self.clock.now_ns() - t_rank) / 1e9)
         occupants = self.decider.decide(job, docs, probes)
         frames = sum(len(b.burst) for b in job.bursts)

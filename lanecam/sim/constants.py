@@ -65,6 +65,22 @@ WINDSHIELD_NIR_TRANSMISSION: dict[str, dict[str, float]] = {
 }
 #: Side and rear windows (tempered, uncoated; PQ §1.2): ASSUMED like clear glass at 850 nm.
 SIDE_GLASS_NIR_TRANSMISSION = 0.75
+#: Side glass by tint → pane → band → internal NIR transmission (Fresnel losses computed).
+#: Tempered soda-lime side glass (PQ §1.2).  US rules allow dark glass only behind the
+#: B-pillar: FMVSS 205 (49 CFR 571.205, ANSI/SAE Z26.1 item AS-2) asks ≥ 70 % luminous
+#: transmittance for glass "requisite for driving visibility", so the front doors stay clear;
+#: factory privacy glass on the rear doors has a visible transmittance of 15–28 %
+#: (https://engineerfix.com/what-is-privacy-glass-in-a-car-and-how-does-it-work).  Its NIR
+#: transmission is NOT FOUND: ASSUMED 0.35 at 850 nm, 0.25 at 940 nm (iron-cobalt-selenium
+#: grey glass darkens the visible more than the NIR, and Fe²⁺ absorbs more towards 1 µm);
+#: "tinted" (a light green/grey body tint on every pane) ASSUMED 0.6 / 0.5; clear as
+#: SIDE_GLASS_NIR_TRANSMISSION, 0.65 at 940 nm like a clear windshield (ASSUMED).
+SIDE_GLASS_NIR: dict[str, dict[str, dict[str, float]]] = {
+    "clear": {"front": {"850nm": 0.75, "940nm": 0.65}, "rear": {"850nm": 0.75, "940nm": 0.65}},
+    "tinted": {"front": {"850nm": 0.6, "940nm": 0.5}, "rear": {"850nm": 0.6, "940nm": 0.5}},
+    "privacy": {"front": {"850nm": 0.75, "940nm": 0.65},
+                "rear": {"850nm": 0.35, "940nm": 0.25}},
+}
 #: Fresnel transmission of a window at moderate incidence: 1 − R_slab ≈ 0.9 (PQ §1.1 table,
 #: R_slab 0.08–0.11 for 0–50°).
 WINDOW_FRESNEL_T = 0.9

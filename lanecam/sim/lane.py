@@ -274,7 +274,7 @@ def _camera_config(sc: Scenario, dev: SimDevices, index: int, pose: CameraPose, 
         pixel_size_m=pose.pixel_m, f_number=pose.f_number, focus_m=pose.focus_m,
         width_px=pose.width_px, height_px=pose.height_px, station_m=pose.station_m,
         exposure_s=settings.exposure_s, gain_db=settings.gain_db,
-        strobe_channel=index + 1 if strobe else None, rotator=rotator)
+        strobe_channel=index + 1 if strobe else None, rotator=rotator, view=pose.view)
 
 
 def _ignore(_: Any) -> None:

@@ -62,7 +62,8 @@ from .image_sensor import background, expose, normal_table
 from .lighting import lamp_irradiance, lamp_transmittance
 from .occupants import draw_occupants
 from .optics import coc_diameter, electrons_per_radiance_second
-from .raster import F32, F64, Layer, blur, convex, fill, fixed_point
+from .raster import F32, F64, Layer, blur, convex, fill, fill_ids, fixed_point
+from .side_glass import SIDE_VIEWS, draw_side_windows
 from .sky import STEP_DEG, Sky
 from .truth import FaceTruth, FrameTruth, VehicleTruth
 from .vehicles import VehicleGeometry
@@ -268,6 +269,8 @@ class Renderer:
             val = refl * (e_amb + e_ill) / math.pi * pol.unpolarized_gain
             fill(layer, p.project(corners)[0], val)
         faces = self._windshield(g, layer, shot, pol, ill_s)
+        if p.view in SIDE_VIEWS:  # side cameras: the door glass too (sim/side_glass.py)
+            faces = draw_side_windows(self, g, layer, shot, pol, ill_s, faces)
         blur(layer.data, blur_vec, coc_px)
         # faces outside the window still get truth (in_view False)
         return layer, faces

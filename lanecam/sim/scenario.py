@@ -13,13 +13,15 @@ Shape (defaults in brackets)::
     [[camera]]  name, lateral_m, height_m, station_m [0], pitch_deg, yaw_deg, focal_m,
                 f_number, focus_m, width_px [2448], height_px [2048], band ["850nm_50"],
                 polarizer ["none" | "rotatable" | "mosaic"], extinction_ratio [300],
-                exposure_s, gain_db [0], polarizer_deg [90]       # the last three: `sim render`
+                exposure_s, gain_db [0], polarizer_deg [90],      # these three: `sim render`
+                view ["windshield" | "side" | "both"]              # side: draws the door glass
     [[lamp]]    name, position_m [x, y, z], aim_m [x, y, z], intensity_w_sr,
                 half_angle_deg [15], mode ["strobe" | "continuous" | "off"], pulse_s, brightness [1]
     [[vehicle]] name, class, start_range_m, speed_mph | speed_mps, decel_mps2 [0], start_s [0],
                 lateral_m [0], windshield ["clear" | "solar_control"], nir_transmission,
                 rake_deg (class default), visors [[]], a_pillar_m [0.08], body_reflectance,
-                headrests [true]
+                headrests [true],
+                side_glass ["clear" | "tinted" | "privacy"]
       [[vehicle.occupant]] seat, face, yaw_deg [0], pitch_deg [0], roll_deg [0],
                 sunglasses [false], hat [false], height_offset_m [0], mask [false],
                 hand ["none" | "hand" | "phone"], head_scale [1; a child ≈ 0.8, 0.6–1.2]
@@ -209,12 +211,12 @@ def _ident(s: str) -> bool:
 _TOP = {"scenario", "sun", "lane", "camera", "lamp", "vehicle"}
 _CAMERA = {"name", "lateral_m", "height_m", "station_m", "pitch_deg", "yaw_deg", "focal_m",
            "f_number", "focus_m", "width_px", "height_px", "band", "polarizer",
-           "extinction_ratio", "exposure_s", "gain_db", "polarizer_deg"}
+           "extinction_ratio", "exposure_s", "gain_db", "polarizer_deg", "view"}
 _LAMP = {"name", "position_m", "aim_m", "intensity_w_sr", "half_angle_deg", "mode", "pulse_s",
           "brightness"}
 _VEHICLE = {"name", "class", "start_range_m", "speed_mph", "speed_mps", "decel_mps2", "start_s",
             "lateral_m", "windshield", "nir_transmission", "rake_deg", "visors", "a_pillar_m",
-            "body_reflectance", "headrests", "occupant"}
+            "body_reflectance", "headrests", "occupant", "side_glass"}
 _OCC = {"seat", "face", "yaw_deg", "pitch_deg", "roll_deg", "sunglasses", "hat",
         "height_offset_m", "mask", "hand", "head_scale"}
 
@@ -267,7 +269,8 @@ def _cameras(top: _Table) -> tuple[list[CameraPose], dict[str, CaptureSettings]]
             height_px=c.integer("height_px", 64, 8192, default=SENSOR_HEIGHT_PX),
             band=c.word("band", tuple(SOLAR_BANDS), default="850nm_50"),
             polarizer=c.word("polarizer", ("none", "rotatable", "mosaic"), default="none"),
-            extinction_ratio=c.num("extinction_ratio", 1.0, 1e6, default=EXTINCTION_RATIO))
+            extinction_ratio=c.num("extinction_ratio", 1.0, 1e6, default=EXTINCTION_RATIO),
+            view=c.word("view", ("windshield", "side", "both"), default="windshield"))
         if pose.name in settings:
             raise ConfigError("duplicate camera name", key=c.key("name"))
         cameras.append(pose)
@@ -349,7 +352,8 @@ def _vehicle(t: _Table) -> Vehicle:
                    tuple(visors), t.num("a_pillar_m", 0.0, 0.3, default=0.08),
                    t.num("body_reflectance", 0.0, 1.0, default=0.35),
                    t.word("name", check=_ident, default=f"vehicle{t.path[8:-1]}"),
-                   t.flag("headrests", default=True))
+                   t.flag("headrests", default=True),
+                   t.word("side_glass", ("clear", "tinted", "privacy"), default="clear"))
 
 
 # ---------------------------------------------------------------------- files

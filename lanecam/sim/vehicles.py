@@ -217,6 +217,10 @@ class Vehicle:
     body_reflectance: float = BODY_PAINT_REFLECTANCE
     name: str = "vehicle"
     headrests: bool = True
+    #: side-window tint (:data:`~lanecam.sim.constants.SIDE_GLASS_NIR`): ``"clear"``,
+    #: ``"tinted"`` or ``"privacy"`` (dark rear doors); drawn for side cameras
+    #: (:mod:`~lanecam.sim.side_glass`)
+    side_glass: str = "clear"
 
     # geometry in vehicle-local coordinates: x lateral (+ = vehicle's left = world +x),
     # y up, zl metres behind the front bumper.

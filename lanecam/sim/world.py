@@ -65,9 +65,14 @@ class CameraPose(CameraModel):
     band: str = "850nm_50"
     polarizer: str = "none"
     extinction_ratio: float = EXTINCTION_RATIO
+    #: ``"windshield"``, ``"side"`` or ``"both"``: a side or both camera also draws the side
+    #: windows (:mod:`lanecam.sim.side_glass`); the lane config's camera ``view``
+    view: str = "windshield"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.view not in ("windshield", "side", "both"):
+            raise ValueError(f"unknown view {self.view!r}")
         if self.band not in SOLAR_BANDS:
             raise ValueError(f"unknown band {self.band!r}")
         if self.polarizer not in POLARIZER_MODES:

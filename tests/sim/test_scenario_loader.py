@@ -21,11 +21,13 @@ with open(scenario_path("tailgating_pair"), "rb") as _fh:
 # every optional key present, so each one is mutated too
 BASE["lane"] = {"width_m": 3.6}
 BASE["camera"][0].update({"station_m": 0.5, "width_px": 1224, "height_px": 1024,
-                          "extinction_ratio": 200.0, "polarizer_deg": 90.0})
+                          "extinction_ratio": 200.0, "polarizer_deg": 90.0,
+                          "view": "windshield"})
 BASE["vehicle"][1].update({"decel_mps2": 1.5, "start_s": 0.1, "lateral_m": 0.2,
                            "windshield": "solar_control", "nir_transmission": 0.3,
                            "rake_deg": 30.0, "visors": ["driver"], "a_pillar_m": 0.1,
-                           "body_reflectance": 0.4, "headrests": False})
+                           "body_reflectance": 0.4, "headrests": False,
+                           "side_glass": "privacy"})
 BASE["vehicle"][1]["occupant"][1].update({"sunglasses": False, "hat": True, "yaw_deg": 5.0,
                                           "pitch_deg": -3.0, "roll_deg": 2.0,
                                           "height_offset_m": 0.05, "mask": True,
@@ -133,6 +135,8 @@ def test_unknown_key_is_refused_with_its_path(table: str, key: str) -> None:
     ("vehicle[0].visors", ["rear_left"], "vehicle[0].visors"),
     ("vehicle[1].occupant[1].hand", "glove", "vehicle[1].occupant[1].hand"),
     ("vehicle[1].occupant[1].head_scale", 0.5, "vehicle[1].occupant[1].head_scale"),
+    ("camera[0].view", "roof", "camera[0].view"),
+    ("vehicle[0].side_glass", "mirrored", "vehicle[0].side_glass"),
 ])
 def test_domain_rules(path: str, value: Any, key: str) -> None:
     doc = copy.deepcopy(BASE)

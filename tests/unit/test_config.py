@@ -191,3 +191,51 @@ def test_arbitrary_gige_tables_only_raise_config_error(transport: dict, gige: di
     assert 576 <= t.mtu <= 16128 and 0 < t.headroom <= 1 and t.link_mbps > 0
     a = cfg.gige.action
     assert a is None or (0 <= a.device_key <= 0xFFFFFFFF and 1 <= a.group_mask <= 0xFFFFFFFF)
+
+
+def _side_doc(view: object, lateral: object, yaw: object, second: str = "windshield") -> dict:
+    doc = copy.deepcopy(GOOD)
+    cam = doc["cameras"][0]
+    cam["view"], cam["lateral_m"] = view, lateral
+    if yaw is not None:
+        cam["yaw_deg"] = yaw
+    doc["cameras"][1] |= {"view": second, "lateral_m": -3.0, "yaw_deg": 30.0}
+    return doc
+
+
+def test_side_camera_view_parses_and_is_checked() -> None:
+    cfg = parse_lane_config(_side_doc("side", 3.2, -35.0))
+    assert cfg.cameras[0].view == "side" and cfg.cameras[1].view == "windshield"
+    assert parse_lane_config(GOOD).cameras[0].view == "windshield"  # the default
+    cases = [(_side_doc("roof", 3.2, -35.0), "cameras[0].view"),
+             (_side_doc("side", 0.5, -35.0), "cameras[0].lateral_m"),  # in the lane
+             (_side_doc("side", 3.2, 35.0), "cameras[0].yaw_deg"),  # turned away
+             (_side_doc("both", -3.2, None), "cameras[0].yaw_deg"),  # no yaw given
+             (_side_doc("side", 3.2, -5.0), "cameras[0].yaw_deg"),  # looks down the lane
+             (_side_doc("side", 3.2, -35.0, second="side"), "cameras")]  # no windshield
+    for doc, key in cases:
+        with pytest.raises(ConfigError) as e:
+            parse_lane_config(doc)
+        assert e.value.key == key
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.sampled_from(["windshield", "side", "both"]), st.text(max_size=6),
+                 st.integers(), st.none()),
+       st.one_of(st.floats(-25, 25), st.integers(-25, 25), st.text(max_size=3)),
+       st.one_of(st.none(), st.floats(-70, 70), st.booleans()),
+       st.sampled_from(["windshield", "side", "both"]))
+def test_arbitrary_views_only_raise_config_error(view: object, lateral: object, yaw: object,
+                                                 second: str) -> None:
+    try:
+        cfg = parse_lane_config(_side_doc(view, lateral, yaw, second))
+    except ConfigError as exc:
+        assert exc.key in ("cameras[0].view", "cameras[0].lateral_m", "cameras[0].yaw_deg",
+                               "cameras[1].lateral_m", "cameras[1].yaw_deg", "cameras")
+        return
+    for c in cfg.cameras:  # what parses keeps the rules
+        assert c.view in ("windshield", "side", "both")
+        if c.view != "windshield":
+            assert abs(c.lateral_m) >= 1.0 and c.yaw_deg is not None
+            assert c.yaw_deg * c.lateral_m < 0 and abs(c.yaw_deg) >= 10.0
+    assert any(c.view != "side" for c in cfg.cameras)
