@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from lanecam.errors import ConfigError
 from lanecam.match import FaceHint, FaceNotFoundError, ScoredPair, Template, evaluate
 from lanecam.match.dlib_matcher import DlibMatcher
-from lanecam.errors import ConfigError
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
 PEOPLE = {
