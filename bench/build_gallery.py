@@ -14,7 +14,8 @@ or later (default 105th, 1997–99: modern official portraits).  Each person's c
 default 30, agree with every kept photo under one similarity transform, mirrored or not), so
 re-crops, mirror images and re-compressions of one photograph are not genuine pairs.  On the
 snapshot used (commit 687cf7a9), all 369 earlier versions of selected people were the same
-photograph (100–900 agreeing keypoints): the gallery has one photo per person.
+photograph (100–900 agreeing keypoints).  A person listed under several ICPSR ids (same full
+name and birth year: party switches, a senator who became president) is one folder.
 Photos from Wikipedia or manual sources are never taken (other licences).
 
 Writes ``<out>/<person-id>/<n>.jpg``, ``<out>/SOURCES.tsv`` (one row per image: person id,
@@ -53,14 +54,18 @@ def git(repo: Path, *args: str) -> bytes:
                           capture_output=True).stdout
 
 
-def selected_people(repo: Path, min_congress: int) -> list[tuple[str, str]]:
-    """(ICPSR id, photo path) of bio_guide photos of members serving in ≥ ``min_congress``."""
+def selected_people(repo: Path, min_congress: int) -> dict[str, list[str]]:
+    """Photo paths of each person (bio_guide photos, serving in ≥ ``min_congress``), keyed by
+    the first ICPSR id listed.  ICPSR ids are per party and office (a member who changed
+    party, or a senator who became president, has several), so rows with the same full name
+    and birth year are one person."""
     rows = csv.DictReader(io.StringIO(git(repo, "show", "HEAD:members.csv").decode()))
-    out = []
+    by_person: dict[tuple[str, str], tuple[str, list[str]]] = {}
     for row in rows:
         if row["source"] == "bio_guide" and int(row["congress"]) >= min_congress:
-            out.append((row["icpsr"], row["image"]))
-    return out
+            key = (row["name"], row["born"])
+            by_person.setdefault(key, (row["icpsr"], []))[1].append(row["image"])
+    return dict(by_person.values())
 
 
 def versions_by_path(repo: Path) -> dict[str, list[Version]]:
@@ -153,17 +158,18 @@ def build(repo: Path, out: Path, min_congress: int, min_shared: int) -> tuple[in
     out.mkdir(parents=True, exist_ok=True)
     rows = [("person", "file", "repository", "path", "commit", "terms")]
     people = multi = images = 0
-    for icpsr, path in selected_people(repo, min_congress):
-        versions = history.get(path)
+    for icpsr, paths in selected_people(repo, min_congress).items():
+        versions = [(p, v) for p in paths for v in history.get(p, [])]
         if not versions:
             continue
         person = f"vv{icpsr}"
         folder = out / person
         folder.mkdir(exist_ok=True)
-        photos = distinct_photos(repo, versions, min_shared)
+        photos = distinct_photos(repo, [v for _, v in versions], min_shared)
+        where = {v.blob: p for p, v in versions}
         for i, (v, data) in enumerate(photos, start=1):
             (folder / f"{i}.jpg").write_bytes(data)
-            rows.append((person, f"{person}/{i}.jpg", REPO_URL, path, v.commit, TERMS))
+            rows.append((person, f"{person}/{i}.jpg", REPO_URL, where[v.blob], v.commit, TERMS))
         people += 1
         multi += len(photos) >= 2
         images += len(photos)

@@ -49,6 +49,7 @@ GENUINE = {"alex-lacamoire.png": "alex", "alex-lacamoire2.jpg": "alex", "biden.j
 REGIMES: dict[str, int | None] = {"full": None, "face64": 64, "face40": 40}
 MAX_SIDE_PX = 640
 PERCENTILES = (50.0, 90.0, 99.0, 99.9, 99.99)
+TOP_PAIRS = 12
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -95,11 +96,12 @@ def templates(m: Matcher, images: list[tuple[np.ndarray, dict[str, np.ndarray]]]
 
 
 def impostor_scores(m: Matcher, refs: list[Template | None], pro: list[Template | None]
-                    ) -> np.ndarray:
-    """Probe i against reference j for every i < j with both templates."""
-    s = [m.compare(pro[i], refs[j]) for i, j in itertools.combinations(range(len(refs)), 2)
-         if pro[i] is not None and refs[j] is not None]
-    return np.asarray(s, np.float64)
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Probe i against reference j for every i < j with both templates: scores, and (i, j)."""
+    ij = np.asarray([(i, j) for i, j in itertools.combinations(range(len(refs)), 2)
+                     if pro[i] is not None and refs[j] is not None], np.int64).reshape(-1, 2)
+    s = [m.compare(pro[i], refs[j]) for i, j in ij]  # type: ignore[arg-type]
+    return np.asarray(s, np.float64), ij
 
 
 def genuine_scores(m: Matcher, photos: list[tuple[str, str, np.ndarray,
@@ -141,26 +143,31 @@ def summarize(imps: dict[str, np.ndarray], gen: dict[str, list[float]], target: 
 
 def measure(m: Matcher, gallery: list[tuple[np.ndarray, dict[str, np.ndarray]]],
             genuine: list[tuple[str, str, np.ndarray, dict[str, np.ndarray]]],
-            target: float) -> dict[str, Any]:
-    """Impostor and genuine scores of one matcher, fitted per regime and at the shipped one."""
+            target: float, ids: list[str]) -> dict[str, Any]:
+    """Impostor and genuine scores of one matcher, fitted per regime and at the shipped one;
+    the highest impostor pairs are named by person id (to find one person filed twice)."""
     refs, pro, ms = templates(m, gallery)
     gen = genuine_scores(m, genuine)
-    imps = {r: impostor_scores(m, refs, pro[r]) for r in REGIMES}
-    shipped, regimes = summarize(imps, gen, target)
-    for r in REGIMES:
+    scored = {r: impostor_scores(m, refs, pro[r]) for r in REGIMES}
+    shipped, regimes = summarize({r: v[0] for r, v in scored.items()}, gen, target)
+    for r, (s, ij) in scored.items():
         regimes[r]["people_with_face"] = sum(p is not None for p in pro[r])
+        top = np.argsort(s)[::-1][:TOP_PAIRS]
+        regimes[r]["top_impostors"] = [(round(float(s[k]), 4), ids[ij[k, 0]], ids[ij[k, 1]])
+                                       for k in top]
     return {"threshold": shipped, "references_with_face": sum(t is not None for t in refs),
             "ms_per_template": ms, "regimes": regimes}
 
 
 def load_gallery(root: Path, people: int | None, finder: YuNetFaceFinder
-                 ) -> tuple[list[tuple[np.ndarray, dict[str, np.ndarray]]], int]:
-    """(reference RGB, probes) of the first photo of each person; and how many had no face."""
+                 ) -> tuple[list[tuple[np.ndarray, dict[str, np.ndarray]]], list[str], int]:
+    """(reference RGB, probes) of the first photo of each person, their ids, and how many
+    had no face."""
     first: dict[str, Path] = {}
     for ph in find_photos(root):
         first.setdefault(ph.identity, ph.path)
     ids = sorted(first)[:people] if people else sorted(first)
-    out, no_face = [], 0
+    out, kept, no_face = [], [], 0
     for i in ids:
         rgb = read_rgb(first[i])
         p = probes(rgb, finder)
@@ -168,7 +175,8 @@ def load_gallery(root: Path, people: int | None, finder: YuNetFaceFinder
             no_face += 1
         else:
             out.append((rgb, p))
-    return out, no_face
+            kept.append(i)
+    return out, kept, no_face
 
 
 def print_report(res: dict[str, Any], target: float) -> None:
@@ -186,6 +194,8 @@ def print_report(res: dict[str, Any], target: float) -> None:
                   f"{p['99.9']:.3f}  {p['99.99']:.3f}  {v['max']:.3f}  "
                   f"{v['fit_threshold']:.4f} {v['false_matches']:3d}  {v['fmr_upper']:.2e}  "
                   f"{v['false_non_matches']}/{v['genuine_pairs']}")
+            print("          highest: " + ", ".join(
+                f"{sc:.3f} {x}~{y}" for sc, x, y in v["top_impostors"][:4]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     cv2.setNumThreads(a.threads)
     finder = YuNetFaceFinder(score_threshold=0.5, max_side=None)
-    gallery, no_face = load_gallery(a.gallery, a.people, finder)
+    gallery, ids, no_face = load_gallery(a.gallery, a.people, finder)
     genuine = []
     for f, who in GENUINE.items():
         rgb = read_rgb(a.genuine / f)
@@ -213,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 *(argv if argv is not None else sys.argv[1:])]),
                            "matchers": {}}
     for name in a.matchers.split(","):
-        res["matchers"][name] = measure(make_matcher(name), gallery, genuine, a.target_fmr)
+        res["matchers"][name] = measure(make_matcher(name), gallery, genuine, a.target_fmr, ids)
     print(f"{len(gallery)} people ({no_face} without a face found), genuine photos "
           f"{len(genuine)}")
     print_report(res, a.target_fmr)
