@@ -194,6 +194,10 @@ def print_report(res: dict[str, Any], target: float) -> None:
                   f"{p['99.9']:.3f}  {p['99.99']:.3f}  {v['max']:.3f}  "
                   f"{v['fit_threshold']:.4f} {v['false_matches']:3d}  {v['fmr_upper']:.2e}  "
                   f"{v['false_non_matches']}/{v['genuine_pairs']}")
+            g = v["genuine_scores"]
+            if g:
+                print(f"          genuine: min {g[0]:.3f}, median {float(np.median(g)):.3f}, "
+                      f"max {g[-1]:.3f}; FNMR CP upper {v['fnmr_upper']:.2f}")
             print("          highest: " + ", ".join(
                 f"{sc:.3f} {x}~{y}" for sc, x, y in v["top_impostors"][:4]))
 
