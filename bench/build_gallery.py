@@ -139,13 +139,15 @@ as published in the Biographical Directory of the United States Congress
 Terms: official House and Senate photographs are works of the United States federal
 government and are not subject to copyright in the United States (17 U.S.C. 105); they are
 used here as public-domain images.  The collecting repository carries no licence file of its
-own; it states that its images come "largely from public domain or government sources".  Only
+own; it states that it believes its use of low-resolution images "freely obtained largely from
+public domain or government sources" is fair use.  Only
 its `bio_guide` images are used (never its Wikipedia or manual images, whose terms differ).
 Caveat: a portrait supplied to the Directory by a member's office may have been made by a
 private photographer; no such case is known here, but the per-image terms rest on the source
 (the Directory), not on a per-image statement.
 
-Per-image source, path, commit and terms: `SOURCES.tsv`.  Faces are biometric data: use them
+Counts: {people} people, {images} images, {multi} people with two or more different
+photographs (genuine pairs).  Per-image source, path, commit and terms: `SOURCES.tsv`.  Faces are biometric data: use them
 for measuring matchers, never to identify anyone; no image of this folder is committed to the
 lanecam repository.  Rebuild with `python bench/build_gallery.py --repo CLONE --out DIR`.
 """
@@ -175,7 +177,8 @@ def build(repo: Path, out: Path, min_congress: int, min_shared: int) -> tuple[in
         images += len(photos)
     with (out / "SOURCES.tsv").open("w", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
-    (out / "LICENSE.md").write_text(LICENSE_TEXT.format(url=REPO_URL, commit=head))
+    (out / "LICENSE.md").write_text(LICENSE_TEXT.format(
+        url=REPO_URL, commit=head, people=people, images=images, multi=multi))
     return people, multi, images
 
 
