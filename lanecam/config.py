@@ -263,11 +263,14 @@ class MatcherConfig:
     ``fmr`` the false-match rate measured at that threshold on labelled impostor pairs and
     ``fmr_upper`` its one-sided 95 % Clopper–Pearson upper bound (both written by ``lanecam
     calibrate matcher``; unset: uncalibrated).  Decisions carry ``fmr_upper`` (else ``fmr``)
-    as the rate their threshold was calibrated to."""
+    as the rate their threshold was calibrated to.  Thresholds unset: the matcher's measured
+    default shipped in ``lanecam/match/thresholds.toml``, whose decisions carry its
+    Clopper–Pearson bound as ``fmr``."""
 
     kind: str = field(default="dlib", metadata={"choices": ("dlib", "sface")})
-    distance_threshold: float = field(default=0.6, metadata=_rng(0.0, 2.0, open_lo=True))
-    cosine_threshold: float = field(default=0.363, metadata=_rng(-1.0, 1.0, open_lo=True))
+    distance_threshold: float | None = field(default=None,
+                                             metadata=_rng(0.0, 2.0, open_lo=True))
+    cosine_threshold: float | None = field(default=None, metadata=_rng(-1.0, 1.0, open_lo=True))
     fmr: float | None = field(default=None, metadata=_rng(0.0, 1.0))
     fmr_upper: float | None = field(default=None, metadata=_rng(0.0, 1.0))
 

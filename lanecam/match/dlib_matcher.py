@@ -58,6 +58,7 @@ import numpy as np
 from ..errors import ConfigError, LanecamError
 from . import dlib_models as _models
 from .base import Decision, FaceHint, FaceNotFoundError, Template, template_vector
+from .thresholds import shipped_threshold
 
 __all__ = ["DlibMatcher", "dlib_models"]
 
@@ -81,10 +82,14 @@ def dlib_models() -> tuple[Any, Any, Any]:
 
 
 class DlibMatcher:
-    """dlib ResNet matcher. ``distance_threshold`` in dlib's descriptor distance (default 0.6).
+    """dlib ResNet matcher. ``distance_threshold`` in dlib's descriptor distance; ``None``
+    (default): the measured one shipped in ``thresholds.toml`` (:mod:`lanecam.match.thresholds`;
+    dlib's habitual 0.6 gave 2.1 % false matches on grey low-resolution photos).
 
-    ``fmr`` is the false-match rate at that threshold measured by :meth:`calibrate` (or given by
-    the integrator from their own evaluation); ``None`` means uncalibrated.
+    ``fmr`` is the false-match rate at that threshold: with the shipped threshold and the
+    options it was measured with (no jitter, 68 landmarks, colour), the shipped Clopper–Pearson
+    95 % upper bound; otherwise as measured by :meth:`calibrate` (or given by the integrator
+    from their own evaluation); ``None`` means uncalibrated.
     ``upsample`` runs the HOG detector on an image upsampled that many times (finds faces
     down to ~40 px with 1).  ``jitter`` > 0 averages descriptors over that many jittered crops
     (~80 ms each).  ``landmarks``: the alignment model, 68 (default) or 5 points.  ``grey``:
@@ -100,9 +105,14 @@ class DlibMatcher:
 
     name = "dlib"
 
-    def __init__(self, distance_threshold: float = 0.6, *, fmr: float | None = None,
+    def __init__(self, distance_threshold: float | None = None, *, fmr: float | None = None,
                  upsample: int = 1, jitter: int = 0, landmarks: int = 68,
                  grey: bool = False) -> None:
+        if distance_threshold is None:
+            shipped = shipped_threshold("dlib")
+            distance_threshold = shipped.distance_threshold
+            if fmr is None and (jitter, landmarks, grey) == (0, 68, False):
+                fmr = shipped.fmr_upper
         if not (isinstance(distance_threshold, (int, float)) and 0 < distance_threshold < 2):
             raise ConfigError("distance threshold must be in (0, 2)", key="distance_threshold",
                               allowed="(0, 2)")

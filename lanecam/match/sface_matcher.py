@@ -7,9 +7,12 @@ OpenCV 5.1 ``FaceRecognizerSF.feature()`` rejects that file; see
 :mod:`lanecam.match.onnx_models`).  A template is the L2-normalised 128-d feature
 (``kind="opencv-sface-2021dec-int8bq"``); similarity is the cosine (−1…1, higher = alike).
 
-``cosine_threshold`` defaults to 0.363, the value OpenCV Zoo publishes for SFace (LFW, fp32
-weights); ``fmr`` stays ``None`` (uncalibrated) until it is measured on labelled impostor pairs
-(:meth:`calibrate`, or ``lanecam calibrate matcher``).  ``grey``: colour images are made grey
+``cosine_threshold`` defaults to the measured one shipped in ``thresholds.toml``
+(:mod:`lanecam.match.thresholds`: set for a false-match rate of 1e-4 on grey, low-resolution
+probes of a public-domain gallery); decisions then report its Clopper–Pearson 95 % upper bound
+as ``fmr``.  :data:`DEFAULT_COSINE` (0.363) is the value OpenCV Zoo publishes for SFace (LFW,
+fp32 weights), kept for reference only.  A threshold given by hand is uncalibrated
+(``fmr`` ``None``) unless ``fmr`` is given with it.  ``grey``: colour images are made grey
 (luminance) first, as NIR probes are.
 """
 
@@ -29,6 +32,7 @@ from ..quality.kernels import Roi
 from ..quality.yunet import YuNetFaceFinder
 from .base import Decision, FaceHint, FaceNotFoundError, Template, template_vector
 from .onnx_models import model_file
+from .thresholds import shipped_threshold
 
 __all__ = ["SFaceMatcher"]
 
@@ -43,9 +47,14 @@ class SFaceMatcher:
 
     name = "sface"
 
-    def __init__(self, cosine_threshold: float = DEFAULT_COSINE, *, fmr: float | None = None,
+    def __init__(self, cosine_threshold: float | None = None, *, fmr: float | None = None,
                  grey: bool = True, finder: YuNetFaceFinder | None = None,
                  model_path: str | Path | None = None) -> None:
+        if cosine_threshold is None:
+            shipped = shipped_threshold("sface")
+            cosine_threshold = shipped.similarity_threshold
+            if fmr is None and grey:
+                fmr = shipped.fmr_upper
         if not (isinstance(cosine_threshold, (int, float)) and -1 < cosine_threshold < 1):
             raise ConfigError("cosine threshold must be in (-1, 1)", key="cosine_threshold",
                               allowed="(-1, 1)")

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from lanecam.errors import ConfigError
 from lanecam.match import FaceHint, FaceNotFoundError, ScoredPair, Template, evaluate
 from lanecam.match.dlib_matcher import DlibMatcher
-from lanecam.errors import ConfigError
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
 PEOPLE = {
@@ -47,11 +47,19 @@ def _pairs(templates: dict[str, Template], m: DlibMatcher) -> list[ScoredPair]:
             for a, b in itertools.combinations(sorted(templates), 2)]
 
 
-def test_genuine_pairs_verify(matcher: DlibMatcher, templates: dict[str, Template]) -> None:
+def test_genuine_pairs_verify(templates: dict[str, Template]) -> None:
+    # at dlib's published threshold (distance 0.6, LFW) every same-person pair verifies ...
+    lax = DlibMatcher(0.6)
     for files in PEOPLE.values():
         for a, b in itertools.combinations(files, 2):
-            d = matcher.verify(templates[a], templates[b])
+            d = lax.verify(templates[a], templates[b])
             assert d.match and d.outcome == "verified", (a, b, d.score)
+    # ... at the measured default (FMR 1e-4 on grey portraits) alex-lacamoire's pair, 0.52,
+    # sits at the threshold: the stricter threshold costs genuine matches on these photos
+    strict = DlibMatcher()
+    got = [strict.verify(templates[a], templates[b]).match for files in PEOPLE.values()
+           for a, b in itertools.combinations(files, 2)]
+    assert sum(got) >= len(got) - 1 and strict.threshold > lax.threshold
 
 
 def test_impostors_do_not_verify(matcher: DlibMatcher, templates: dict[str, Template]) -> None:
@@ -63,7 +71,7 @@ def test_impostors_do_not_verify(matcher: DlibMatcher, templates: dict[str, Temp
 
 
 def test_evaluation_and_calibration(templates: dict[str, Template]) -> None:
-    m = DlibMatcher()
+    m = DlibMatcher(0.6)
     pairs = _pairs(templates, m)
     ev = evaluate(pairs, m.threshold)
     assert ev.at_threshold.fmr == 0 and ev.at_threshold.fnmr == 0
