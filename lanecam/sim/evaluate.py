@@ -32,6 +32,8 @@ class TravelerOutcome:
     decision_latency_s: float | None
     crop_seat: str | None = None
     other_occupant: bool = False  # matched, but with another occupant's face of the same person
+    score: float | None = None  # the matcher's score of the offered crop against the document
+    own_crop: bool = False  # the offered crop shows this traveler, in their seat
 
 
 def _crop_identity(run: SimLaneRun, camera_id: str | None, frame_number: int | None,
@@ -72,7 +74,8 @@ def evaluate_run(run: SimLaneRun) -> list[TravelerOutcome]:
                 run.scenario, name, doc.traveler_id, seat, seat.startswith("rear"),
                 bool(occ and occ.face_found), matched and own,
                 matched and ident != doc.traveler_id, ident, latency, crop_seat,
-                matched and ident == doc.traveler_id and not own))
+                matched and ident == doc.traveler_id and not own,
+                occ.score if occ is not None else None, own))
     return out
 
 

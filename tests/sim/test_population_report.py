@@ -92,3 +92,27 @@ def test_contact_sheet_shows_the_worst_misses_first(tmp_path) -> None:
     assert contact_sheet(_results(), path) == 2
     img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     assert img is not None and img.shape[1] >= 2 * CROP_PX
+
+
+def test_the_same_run_at_another_threshold() -> None:
+    """at_threshold re-decides from the recorded scores: own crops at or over it verify, a
+    genuine document over it on someone else's face is a false match, an impostor over it is
+    accepted; crops not captured never count."""
+    from dataclasses import replace
+
+    from lanecam.sim.population.report import at_threshold
+
+    base = _rec(0, "driver", False)
+    recs = [replace(base, score=0.45, own_crop=True),  # verified at 0.4, not at 0.5
+            replace(base, seat="rear_left", rear=True, score=0.39, own_crop=True),  # never
+            replace(base, seat="front_passenger", score=0.41, own_crop=False),  # other face
+            replace(base, seat="rear_right", rear=True, captured=False, score=None),
+            replace(base, seat="rear_middle", rear=True, impostor=True, score=0.42)]
+    lo = at_threshold(recs, 0.4)
+    assert (lo["all"]["n"], lo["all"]["verified"], lo["front"]["verified"]) == (4, 1, 1)
+    assert lo["rear"]["verified"] == 0
+    assert (lo["false_matches"], lo["impostors_accepted"]) == (1, 1)
+    hi = at_threshold(recs, 0.5)
+    assert (hi["all"]["verified"], hi["false_matches"], hi["impostors_accepted"]) == (0, 0, 0)
+    assert build_report([UnitResult(0, recs)], seed=1, spec="s", vehicles=1, options={},
+                        published_threshold=0.4)["at_published_threshold"] == lo

@@ -24,12 +24,24 @@ __all__ = ["BenchOptions", "add_bench_arguments", "bench_population", "cmd_bench
 class BenchOptions:
     """How to film each vehicle: render ``scale`` (0–1], ``frames`` per burst, capture
     ``control`` arm, ``timing`` (run_sim_lane's: ``"simulated"`` is deterministic and measures
-    no latency, ``"real"`` measures decision latency)."""
+    no latency, ``"real"`` measures decision latency), the face ``finder`` (``[capture]``'s:
+    ``"hog"`` or ``"yunet"``), the ``matcher`` (``[matcher] kind``: ``"dlib"`` or
+    ``"sface"``, at its measured default threshold), and a ``side_camera`` beside the lane
+    (``rear_seat_side``'s, with its lamp) in every scene."""
 
     scale: float = 1.0
     frames: int = 10
     control: str = "exposure"
     timing: str = "simulated"
+    finder: str = "hog"
+    matcher: str = "dlib"
+    side_camera: bool = False
+
+
+#: Each matcher's threshold as its makers publish it (lanecam's similarity scale), reported
+#: beside the shipped (measured, FMR 1e-4) one: dlib's face-recognition example uses a
+#: descriptor distance of 0.6 (similarity 0.4); OpenCV's SFace sample a cosine of 0.363.
+PUBLISHED_THRESHOLDS = {"dlib": 0.4, "sface": 0.363}
 
 
 def bench_population(n: int, seed: int, *, spec: str | None = None,
@@ -49,7 +61,9 @@ def bench_population(n: int, seed: int, *, spec: str | None = None,
     root = str(gallery.root) if gallery.root is not None else None
     vehicles = draw_population(pspec, gallery, seed, n)
     jobs = [UnitJob(v, root, options.scale, options.frames, options.control, options.timing,
-                    crops=sheet_path is not None) for v in vehicles]
+                    crops=sheet_path is not None, finder=options.finder,
+                    matcher=options.matcher, side_camera=options.side_camera)
+            for v in vehicles]
     start = time.monotonic()
     done = [0]
 
@@ -62,9 +76,11 @@ def bench_population(n: int, seed: int, *, spec: str | None = None,
     wall = time.monotonic() - start
     spec_name = str(spec) if spec else f"default ({default_spec_path().name})"
     rep = build_report(results, seed=seed, spec=spec_name, vehicles=n,
-                       latency=options.timing == "real", options={
+                       latency=options.timing == "real",
+                       published_threshold=PUBLISHED_THRESHOLDS[options.matcher], options={
         "scale": options.scale, "frames": options.frames, "control": options.control,
-        "timing": options.timing, "identities": len(gallery.identities),
+        "timing": options.timing, "finder": options.finder, "matcher": options.matcher,
+        "side_camera": options.side_camera, "identities": len(gallery.identities),
         "excluded_identities": len(gallery.excluded),
         "gallery": "shipped" if root is None else Path(root).name})
     travelers = rep["travelers"] + rep["impostors"]["n"]
@@ -84,7 +100,8 @@ def bench_population(n: int, seed: int, *, spec: str | None = None,
 def cmd_bench_population(args: argparse.Namespace) -> int:
     """``lanecam bench --population N``."""
     opts = BenchOptions(scale=args.scale, frames=args.frames, control=args.control,
-                        timing=args.timing)
+                        timing=args.timing, finder=args.finder, matcher=args.matcher,
+                        side_camera=args.side_camera)
     bench_population(args.population, args.seed, spec=args.spec, identities=args.identities,
                      workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler,
                      json_path=args.json, sheet_path=args.sheet, options=opts)
@@ -108,3 +125,9 @@ def add_bench_arguments(b: argparse.ArgumentParser) -> None:
     b.add_argument("--control", default="exposure",
                    choices=["baseline", "exposure", "bracket", "polarization", "all"],
                    help="with --population: capture control (default: face-metered exposure)")
+    b.add_argument("--finder", default="hog", choices=["hog", "yunet"],
+                   help="with --population: the face finder (default: dlib HOG)")
+    b.add_argument("--matcher", default="dlib", choices=["dlib", "sface"],
+                   help="with --population: the matcher, at its measured default threshold")
+    b.add_argument("--side-camera", action="store_true",
+                   help="with --population: add rear_seat_side's side camera and lamp")

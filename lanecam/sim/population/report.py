@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -56,10 +57,28 @@ def _percentiles(xs: Iterable[float | None]) -> dict[str, float | None]:
             for q in LATENCY_PERCENTILES} | {"n": int(v.size)}
 
 
+def at_threshold(records: Sequence[TravelerRecord], threshold: float) -> dict[str, Any]:
+    """What the same run gives at another ``threshold`` (the matcher's score scale): genuine
+    travelers verified (their own crop scoring at least it), false matches (a genuine
+    traveler's document accepting another face) and impostors accepted."""
+    genuine = [r for r in records if not r.impostor]
+    ok = [replace(r, verified=r.own_crop and r.score is not None and r.score >= threshold)
+          for r in genuine]
+    return {"threshold": threshold, "all": rate_block(ok),
+            "front": rate_block([r for r in ok if not r.rear]),
+            "rear": rate_block([r for r in ok if r.rear]),
+            "false_matches": sum(1 for r in genuine if r.captured and not r.own_crop
+                                 and r.score is not None and r.score >= threshold),
+            "impostors_accepted": sum(1 for r in records if r.impostor and r.captured
+                                      and r.score is not None and r.score >= threshold)}
+
+
 def build_report(results: Sequence[UnitResult], *, seed: int, spec: str, vehicles: int,
-                 options: dict[str, Any], latency: bool = True) -> dict[str, Any]:
+                 options: dict[str, Any], latency: bool = True,
+                 published_threshold: float | None = None) -> dict[str, Any]:
     """The report's deterministic part (see the module docstring).  ``latency``: decision
-    latencies were measured (real time); under simulated time their percentiles are null."""
+    latencies were measured (real time); under simulated time their percentiles are null.
+    ``published_threshold``: also report the run at that threshold (:func:`at_threshold`)."""
     recs = [r for u in sorted(results, key=lambda u: u.index) for r in u.travelers]
     genuine = [r for r in recs if not r.impostor]
     imp = [r for r in recs if r.impostor]
@@ -83,7 +102,17 @@ def build_report(results: Sequence[UnitResult], *, seed: int, spec: str, vehicle
                        for k, vals in sorted(per.items())},
         "decision_latency": _percentiles(r.decision_latency_s if latency else None
                                          for r in genuine),
+        "genuine_score": _score_percentiles(r.score for r in genuine if r.own_crop),
+        **({"at_published_threshold": at_threshold(recs, published_threshold)}
+           if published_threshold is not None else {}),
     }
+
+
+def _score_percentiles(xs: Iterable[float | None]) -> dict[str, float | int | None]:
+    """Percentiles (10, 50, 90) of the genuine travelers' own-crop scores."""
+    v = np.array([x for x in xs if x is not None], float)
+    return {f"p{q}": round(float(np.percentile(v, q)), 4) if v.size else None
+            for q in (10, 50, 90)} | {"n": int(v.size)}
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -109,6 +138,16 @@ def print_report(rep: dict[str, Any], stream: TextIO) -> None:
     imp = rep["impostors"]
     print(f"  false matches {rep['false_matches']}; impostors {imp['n']} ({imp['captured']} "
           f"captured), accepted {imp['accepted']}", file=stream)
+    sc = rep.get("genuine_score", {})
+    if sc.get("n"):
+        print(f"  genuine own-crop scores p10 {sc['p10']}, p50 {sc['p50']}, p90 {sc['p90']} "
+              f"(n = {sc['n']})", file=stream)
+    pub = rep.get("at_published_threshold")
+    if pub:
+        print(f"  at the published threshold {pub['threshold']}: all {_ci(pub['all'])}, "
+              f"front {_ci(pub['front'])}, rear {_ci(pub['rear'])}; false matches "
+              f"{pub['false_matches']}, impostors accepted {pub['impostors_accepted']}",
+              file=stream)
     lat = rep["decision_latency"]
     if lat["n"]:
         print(f"  decision latency p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms "

@@ -43,7 +43,8 @@ CROP_PX = 96  # contact-sheet crop side (px)
 class UnitJob:
     """One vehicle to run: the draw, the gallery folder (``None``: shipped faces), render
     ``scale``, ``frames`` per burst, the capture ``control`` arm, ``timing`` (:func:`run_sim_lane`'s:
-    ``"simulated"``, deterministic, or ``"real"``), and whether to keep crops of misses."""
+    ``"simulated"``, deterministic, or ``"real"``), whether to keep crops of misses, the face
+    ``finder`` and ``matcher`` kinds, and whether a side camera films too."""
 
     vehicle: DrawnVehicle
     gallery_root: str | None = None
@@ -52,6 +53,9 @@ class UnitJob:
     control: str = "exposure"
     timing: str = "simulated"
     crops: bool = False
+    finder: str = "hog"
+    matcher: str = "dlib"
+    side_camera: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class TravelerRecord:
     accepted: bool  # impostor: the lane verified the document
     decision_latency_s: float | None
     conditions: tuple[tuple[str, str], ...]
+    score: float | None = None  # the offered crop's score against the document presented
+    own_crop: bool = False  # that crop shows this traveler in their seat
 
 
 @dataclass
@@ -94,10 +100,12 @@ def conditions(v: DrawnVehicle, o: DrawnOccupant) -> tuple[tuple[str, str], ...]
 
 
 @cache
-def _matcher() -> Any:
-    from ...match.dlib_matcher import DlibMatcher
+def _matcher(kind: str = "dlib") -> Any:
+    """The ``kind`` matcher (``[matcher] kind``) at its measured default threshold."""
+    from ...config import MatcherConfig
+    from ...match.factory import matcher_from_config
 
-    return DlibMatcher()
+    return matcher_from_config(MatcherConfig(kind=kind))
 
 
 @cache
@@ -111,8 +119,8 @@ def _gallery(root: str | None) -> Gallery:
 
 
 @cache
-def _template(root: str | None, name: str, impostor: bool) -> Template:
-    return _gallery(root).document_template(_matcher(), name, impostor=impostor)
+def _template(root: str | None, name: str, impostor: bool, kind: str = "dlib") -> Template:
+    return _gallery(root).document_template(_matcher(kind), name, impostor=impostor)
 
 
 def run_unit(job: UnitJob) -> UnitResult:
@@ -128,10 +136,12 @@ def run_unit(job: UnitJob) -> UnitResult:
     templates: dict[str, Template] = {}
     for o in v.occupants:  # one document per identity: an identity seated twice shows one
         if o.document is not None and o.identity not in templates:
-            templates[o.identity] = _template(job.gallery_root, o.document, o.impostor)
-    sc = vehicle_scenario(v)
-    run = run_sim_lane(sc, _matcher(), templates=templates, scale=job.scale, frames=job.frames,
-                       control=job.control, timing=job.timing)
+            templates[o.identity] = _template(job.gallery_root, o.document, o.impostor,
+                                              job.matcher)
+    sc = vehicle_scenario(v, side_camera=job.side_camera)
+    run = run_sim_lane(sc, _matcher(job.matcher), templates=templates, scale=job.scale,
+                       frames=job.frames, control=job.control, timing=job.timing,
+                       face_finder=job.finder)
     name = f"v{v.index:06d}"
     by_seat = {o.seat: o for o in evaluate_run(run) if o.vehicle == name}
     records = [_record(v, o, by_seat.get(o.seat)) for o in v.occupants if o.document is not None]
@@ -147,7 +157,8 @@ def _record(v: DrawnVehicle, o: DrawnOccupant, out: TravelerOutcome | None) -> T
         v.index, o.seat, o.seat.startswith("rear"), o.child, o.impostor,
         bool(out and out.captured), bool(out and out.verified and not o.impostor),
         bool(out and out.false_match and not o.impostor), matched and o.impostor,
-        out.decision_latency_s if out is not None else None, conditions(v, o))
+        out.decision_latency_s if out is not None else None, conditions(v, o),
+        out.score if out is not None else None, bool(out and out.own_crop))
 
 
 def _miss_crops(run: SimLaneRun, sc: Scenario, job: UnitJob, seats: Sequence[str]

@@ -27,6 +27,9 @@ BUS_VAN = VehicleClass("bus_van", 2.03, 5.9, 1.10, 1.22, 2.35, 0.75, 38.0, 1.55,
 #: the capture zone (the lane starts earlier: lanecam.sim.lane.DETECT_RANGE_M).
 START_RANGE_M = 30.0
 DAY_BASE, NIGHT_BASE = "clear_noon", "night"
+#: The scenario whose side camera (every camera but its first), lamp and settings
+#: ``side_camera=True`` adds.
+SIDE_BASE = "rear_seat_side"
 
 
 def population_classes() -> dict[str, VehicleClass]:
@@ -37,6 +40,20 @@ def population_classes() -> dict[str, VehicleClass]:
 @cache
 def _base(name: str) -> Scenario:
     return load_scenario(name)
+
+
+@cache
+def _with_side_camera(name: str) -> Scenario:
+    """Scenario ``name`` with :data:`SIDE_BASE`'s side cameras, their lamps and settings."""
+    base, side = _base(name), _base(SIDE_BASE)
+    cams = side.world.cameras[1:]
+    names = {c.name for c in cams}
+    lamps = tuple(lamp for lamp in side.world.lamps if lamp not in base.world.lamps
+                  and lamp not in _base("rear_seat").world.lamps)
+    world = replace(base.world, cameras=(*base.world.cameras, *cams),
+                    lamps=(*base.world.lamps, *lamps))
+    settings = {**base.settings, **{k: v for k, v in side.settings.items() if k in names}}
+    return replace(base, world=world, settings=settings)
 
 
 def _occupant(o: DrawnOccupant) -> Occupant:
@@ -51,7 +68,8 @@ def _vehicle(v: DrawnVehicle, start_m: float) -> Vehicle:
                    Kinematics(start_m, v.speed_mph * MPH_TO_MPS, v.decel_mps2),
                    tuple(_occupant(o) for o in v.occupants), lateral_m=v.lateral_m,
                    windshield=v.windshield, nir_transmission=v.nir_transmission,
-                   visors=v.visors, name=f"v{v.index:06d}", headrests=v.headrests)
+                   visors=v.visors, name=f"v{v.index:06d}", headrests=v.headrests,
+                   side_glass="privacy" if v.side_privacy_tint else "clear")
 
 
 def _leader(v: DrawnVehicle, follower: Vehicle) -> Vehicle:
@@ -67,10 +85,12 @@ def _leader(v: DrawnVehicle, follower: Vehicle) -> Vehicle:
                    lateral_m=-v.lateral_m, name=f"v{v.index:06d}-leader")
 
 
-def vehicle_scenario(v: DrawnVehicle) -> Scenario:
+def vehicle_scenario(v: DrawnVehicle, *, side_camera: bool = False) -> Scenario:
     """The one-vehicle scenario of a drawn vehicle (with its leader when it tailgates: the
-    leader is then first, ``START_RANGE_M`` away, and the drawn vehicle follows)."""
-    base = _base(NIGHT_BASE if v.night else DAY_BASE)
+    leader is then first, ``START_RANGE_M`` away, and the drawn vehicle follows);
+    ``side_camera``: with :data:`SIDE_BASE`'s side camera, its lamp and settings."""
+    name = NIGHT_BASE if v.night else DAY_BASE
+    base = _with_side_camera(name) if side_camera else _base(name)
     subject = _vehicle(v, START_RANGE_M)
     vehicles: tuple[Vehicle, ...] = (subject,)
     if v.tailgating_gap_s is not None:
