@@ -144,7 +144,11 @@ def run_unit(job: UnitJob) -> UnitResult:
                        face_finder=job.finder)
     name = f"v{v.index:06d}"
     by_seat = {o.seat: o for o in evaluate_run(run) if o.vehicle == name}
-    records = [_record(v, o, by_seat.get(o.seat)) for o in v.occupants if o.document is not None]
+    # one record per person: a gallery with fewer documented people than seats seats someone
+    # twice (one document); the second seat is not a second traveler
+    firsts = {o.identity: o.seat for o in reversed(v.occupants)}
+    records = [_record(v, o, by_seat.get(o.seat)) for o in v.occupants
+               if o.document is not None and firsts[o.identity] == o.seat]
     crops = _miss_crops(run, sc, job, [r.seat for r in records if not r.impostor and not r.verified])
     return UnitResult(v.index, records, crops)
 
