@@ -20,7 +20,8 @@ def _run(occupants: list) -> NS:  # type: ignore[type-arg]
 
 
 def _occ(box: tuple[int, int, int, int] | None, outcome: str = "verified") -> NS:
-    return NS(camera_id="sim:cam0", frame_number=4, box=box, outcome=outcome, face_found=True)
+    return NS(camera_id="sim:cam0", frame_number=4, box=box, outcome=outcome, face_found=True,
+              score=0.5)
 
 
 def test_a_document_verified_with_the_other_occupant_of_the_same_person_is_not_a_capture() -> None:
@@ -31,6 +32,8 @@ def test_a_document_verified_with_the_other_occupant_of_the_same_person_is_not_a
     # the rear traveler's document matched the *driver's* face: same person, other occupant
     assert not rear.verified and rear.other_occupant and not rear.false_match
     assert rear.crop_identity == "obama" and rear.crop_seat == "driver"
+    # the score travels with each outcome; only a crop of the traveler in their seat is "own"
+    assert (driver.own_crop, rear.own_crop, rear.score) == (True, False, 0.5)
     s = summarize([driver, passenger, rear])
     assert s["verified"] == 2 and s["other_occupant"] == 1 and s["false_matches"] == 0
 
