@@ -62,7 +62,7 @@ from .image_sensor import background, expose, normal_table
 from .lighting import lamp_irradiance, lamp_transmittance
 from .occupants import draw_occupants
 from .optics import coc_diameter, electrons_per_radiance_second
-from .raster import F32, F64, Layer, blur, convex, fill, fill_ids, fixed_point
+from .raster import F32, F64, Layer, blur, convex, fill, fixed_point
 from .side_glass import SIDE_VIEWS, draw_side_windows
 from .sky import STEP_DEG, Sky
 from .truth import FaceTruth, FrameTruth, VehicleTruth
